@@ -1,0 +1,273 @@
+//! The application: shared state, the server on a pre-bound listener, and request telemetry.
+
+use std::net::TcpListener;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use chrono::{DateTime, Utc};
+use helpline_domain::taxonomy::Taxonomy;
+use helpline_store::idempotency::{self, IdempotencyKey, StoredResponse};
+use helpline_store::{DbConnection, Store, StoreConfig, StoreError, Tx};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+
+use crate::auth::{Auth, JwtKeys};
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Where "now" comes from: the system clock, or a test's.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The configuration.
+    pub config: Config,
+    /// Access-token keys.
+    pub jwt: JwtKeys,
+    /// Audience types.
+    pub audiences: Taxonomy,
+    /// Service types.
+    pub service_types: Taxonomy,
+    /// The clock.
+    pub clock: Clock,
+    /// Prometheus rendering.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// The current instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// Runs read-only store work off the async reactor.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        Ok(web::block(move || store.read(f)).await??)
+    }
+
+    /// Runs a write transaction as the caller, off the async reactor.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        auth: &Auth,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        let actor = auth.actor();
+        let now = self.now();
+        Ok(web::block(move || store.write(actor, now, f)).await??)
+    }
+
+    /// Runs a creating write and answers 201 with its JSON; with an idempotency key, a repeat
+    /// of the same request answers the first response again and changes nothing.
+    pub async fn create<T: Serialize + Send + 'static>(
+        &self,
+        auth: &Auth,
+        idem: Option<IdempotencyKey>,
+        location_prefix: Option<String>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<HttpResponse, ApiError> {
+        let (stored, replayed) = self
+            .write(auth, move |tx| {
+                if let Some(k) = &idem {
+                    if let Some(prev) = idempotency::lookup(tx, k)? {
+                        return Ok((prev, true));
+                    }
+                }
+                let value = f(tx)?;
+                let body = serde_json::to_string(&value)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let resp = StoredResponse { status: 201, body };
+                if let Some(k) = &idem {
+                    idempotency::save(tx, k, &resp)?;
+                }
+                Ok((resp, false))
+            })
+            .await?;
+        let status = actix_web::http::StatusCode::from_u16(stored.status)
+            .unwrap_or(actix_web::http::StatusCode::CREATED);
+        let mut resp = HttpResponse::build(status);
+        resp.content_type("application/json");
+        if replayed {
+            resp.insert_header(("Idempotent-Replayed", "true"));
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&stored.body) {
+            if let Some(version) = v.get("version").and_then(|v| v.as_i64()) {
+                resp.insert_header((header::ETAG, crate::extract::etag(version)));
+            }
+            if let (Some(prefix), Some(id)) = (location_prefix, v.get("id").and_then(|v| v.as_str())) {
+                resp.insert_header((header::LOCATION, format!("{prefix}/{id}")));
+            }
+        }
+        Ok(resp.body(stored.body))
+    }
+}
+
+/// Errors building the application.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listener could not be bound, or the secret file written.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+/// The process-wide Prometheus recorder (metrics macros write to one global recorder).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+                .map(|b| b.build_recorder())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The JWT secret: configured, or generated once and kept in the data folder.
+fn jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
+    if !config.jwt_secret.is_empty() {
+        return Ok(config.jwt_secret.expose().as_bytes().to_vec());
+    }
+    let dir = config.data_dir();
+    let path = dir.join("jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if s.len() >= 32 {
+            return Ok(s.as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| StartError::Io(format!("{}: {e}", dir.display())))?;
+    let mut raw = [0u8; 48];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut raw);
+    let secret = hex::encode(raw);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(&path)
+        .map_err(|e| StartError::Io(format!("cannot create {}: {e}", path.display())))?;
+    std::io::Write::write_all(&mut f, secret.as_bytes())
+        .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
+    tracing::info!(path = %path.display(), "generated a JWT secret");
+    Ok(secret.into_bytes())
+}
+
+impl Application {
+    /// Opens the store (running migrations), binds the listener, and builds the server.
+    pub fn build(config: Config, clock: Option<Clock>) -> Result<Application, StartError> {
+        let store = Store::open(&StoreConfig {
+            url: config.database_url.expose().to_owned(),
+            pool_size: config.database_pool_size,
+            sqlite_synchronous: config.sqlite_synchronous.clone(),
+        })?;
+        Self::build_with_store(config, store, clock)
+    }
+
+    /// Builds the server on an already opened store.
+    pub fn build_with_store(config: Config, store: Store, clock: Option<Clock>) -> Result<Application, StartError> {
+        let (audiences, service_types) = config.taxonomies()?;
+        let secret = jwt_secret(&config)?;
+        let jwt = JwtKeys::new(&secret, &config.jwt_issuer, &config.jwt_audience, config.jwt_ttl_seconds);
+        let listener = TcpListener::bind(&config.listen)
+            .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+        let port = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?.port();
+        let state = web::Data::new(AppState {
+            store,
+            config,
+            jwt,
+            audiences,
+            service_types,
+            clock: clock.unwrap_or_else(|| Arc::new(Utc::now)),
+            metrics: metrics_handle(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::BadRequest(format!("query string: {err}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::BadRequest(format!("path: {err}")).into()
+                }))
+                .wrap(middleware::from_fn(telemetry))
+                .configure(crate::routes::configure)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)
+        .map_err(|e| StartError::Io(e.to_string()))?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application { server, port })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or the handle).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+/// Per-request log line and metrics: method, route pattern (never the query string, which may
+/// hold an email address), status, latency.
+async fn telemetry(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let res = next.call(req).await;
+    let elapsed = start.elapsed();
+    let status = match &res {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    metrics::counter!("helpline_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("helpline_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone()).record(elapsed.as_secs_f64());
+    if status >= 500 {
+        tracing::warn!(%method, %route, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    } else {
+        tracing::debug!(%method, %route, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
+    }
+    res
+}

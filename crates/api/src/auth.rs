@@ -1,0 +1,271 @@
+//! Authentication: argon2id passwords, HS256 access tokens (JWT), hashed integration tokens,
+//! and the [`Auth`] extractor that turns a request's `Authorization` header into a
+//! [`Principal`]. Handlers never look the caller up by hand.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use helpline_domain::access::{Permission, Principal};
+use helpline_domain::ids::{TokenId, UserId};
+use helpline_domain::user::{Actor, Role};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Checks a password against a PHC string, in constant time.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so that a login for an unknown
+/// name takes as long as one with a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("no such user, no such password").unwrap_or_default())
+}
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (seconds).
+    pub iat: i64,
+    /// Expires at (seconds).
+    pub exp: i64,
+}
+
+/// Signs and checks access tokens.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl_seconds: u64,
+}
+
+impl JwtKeys {
+    /// Keys from the shared secret; tokens must carry our `iss` and `aud` and be unexpired.
+    pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl_seconds: u64) -> Self {
+        // Only HS256: a token claiming `none` or another algorithm is refused.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            ttl_seconds,
+        }
+    }
+
+    /// A fresh token for `user`, and its lifetime in seconds.
+    pub fn issue(&self, user: UserId, now: DateTime<Utc>) -> Result<(String, u64), ApiError> {
+        let claims = Claims {
+            sub: user.to_string(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + i64::try_from(self.ttl_seconds).unwrap_or(3600),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map(|t| (t, self.ttl_seconds))
+            .map_err(|e| ApiError::Internal(format!("token signing failed: {e}")))
+    }
+
+    /// The user a valid token names.
+    pub fn check(&self, token: &str) -> Result<UserId, ApiError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| ApiError::Unauthorized(format!("invalid access token: {e}")))?;
+        UserId::parse(&data.claims.sub)
+            .map_err(|_| ApiError::Unauthorized("invalid access token: bad subject".into()))
+    }
+}
+
+/// Prefix of integration tokens, so that they are recognisable (and findable by secret scanners).
+pub const TOKEN_PREFIX: &str = "hlp_";
+
+/// A new integration token: the text shown once, and the hash to store.
+pub fn new_token_secret(id: TokenId) -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let secret = URL_SAFE_NO_PAD.encode(raw);
+    let text = format!("{TOKEN_PREFIX}{}_{secret}", id.as_uuid().simple());
+    (text, hash_token_secret(&secret))
+}
+
+/// SHA-256 of a token's secret part: tokens are random, so a fast hash suffices.
+pub fn hash_token_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Splits `hlp_<id>_<secret>` into its parts.
+fn parse_token(text: &str) -> Option<(TokenId, &str)> {
+    let rest = text.strip_prefix(TOKEN_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let id = uuid::Uuid::try_parse(id).ok()?;
+    Some((TokenId::from_uuid(id), secret))
+}
+
+/// The authenticated caller, as an extractor argument.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl Auth {
+    /// Refuses with 403 unless the caller may do `p`.
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.0.may(p) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "your role ({}) does not allow {}",
+                self.0.role,
+                p.as_str().replace('_', " ")
+            )))
+        }
+    }
+
+    /// The actor for the audit trail.
+    pub fn actor(&self) -> Actor {
+        self.0.actor
+    }
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Auth, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .map(|h| h.to_str().map(str::to_owned));
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
+            let header = header
+                .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer header".into()))?
+                .map_err(|_| ApiError::Unauthorized("unreadable Authorization header".into()))?;
+            let token = header
+                .strip_prefix("Bearer ")
+                .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <token>".into()))?
+                .trim()
+                .to_owned();
+            if token.starts_with(TOKEN_PREFIX) {
+                authenticate_token(&state, token).await
+            } else {
+                let user = state.jwt.check(&token)?;
+                authenticate_user(&state, user).await
+            }
+        })
+    }
+}
+
+async fn authenticate_user(state: &AppState, user: UserId) -> Result<Auth, ApiError> {
+    // The role and the active flag are read on every request, so that a deactivation or a
+    // role change takes effect at once rather than when the token expires.
+    let store = state.store.clone();
+    let found = web::block(move || store.read(|c| helpline_store::users::get(c, user))).await?;
+    match found {
+        Ok(u) if u.active => Ok(Auth(Principal {
+            actor: Actor::User(u.id),
+            role: u.role,
+            scopes: Vec::new(),
+        })),
+        Ok(_) | Err(helpline_store::StoreError::NotFound { .. }) => {
+            Err(ApiError::Unauthorized("this account is not active".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn authenticate_token(state: &AppState, text: String) -> Result<Auth, ApiError> {
+    let refused = || ApiError::Unauthorized("invalid API token".into());
+    let (id, secret) = parse_token(&text).ok_or_else(refused)?;
+    let presented = hash_token_secret(secret);
+    let store = state.store.clone();
+    let found = web::block(move || store.read(|c| helpline_store::tokens::find(c, id)))
+        .await?
+        .map_err(ApiError::from)?;
+    let (token, stored_hash) = found.ok_or_else(refused)?;
+    let matches: bool = presented.as_bytes().ct_eq(stored_hash.as_bytes()).into();
+    if !matches {
+        return Err(refused());
+    }
+    if !token.is_usable(state.now()) {
+        return Err(ApiError::Unauthorized("this API token is revoked or expired".into()));
+    }
+    Ok(Auth(Principal {
+        actor: Actor::Token(token.id),
+        role: Role::Integration,
+        scopes: token.scopes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse battery staple").unwrap_or_default();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery staple", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let id = TokenId::new();
+        let (text, hash) = new_token_secret(id);
+        let (pid, secret) = parse_token(&text).unwrap_or_else(|| panic!("unparsable"));
+        assert_eq!(pid, id);
+        assert_eq!(hash_token_secret(secret), hash);
+        assert!(parse_token("hlp_nothex_x").is_none());
+    }
+
+    #[test]
+    fn jwt_checks_issuer_audience_and_key() {
+        let k = JwtKeys::new(&[7u8; 32], "helpline", "helpline-api", 60);
+        let u = UserId::new();
+        let (t, _) = k.issue(u, Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(k.check(&t).ok(), Some(u));
+        let other = JwtKeys::new(&[8u8; 32], "helpline", "helpline-api", 60);
+        assert!(other.check(&t).is_err());
+        let other_aud = JwtKeys::new(&[7u8; 32], "helpline", "other", 60);
+        assert!(other_aud.check(&t).is_err());
+    }
+}

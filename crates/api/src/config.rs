@@ -1,0 +1,188 @@
+//! Configuration in layers: built-in defaults, `config/default.toml`, `config/local.toml`, then
+//! `HELPLINE_*` environment variables. Unknown keys are an error; secrets redact themselves.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use helpline_domain::taxonomy::Taxonomy;
+use serde::Deserialize;
+
+/// The defaults shipped with the binary, so that it runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+/// A secret value: never printed by `Debug` or `Display`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "Secret(<empty>)" } else { "Secret(<redacted>)" })
+    }
+}
+
+/// The taxonomies section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaxonomyConfig {
+    /// Audience types.
+    pub audience: BTreeMap<String, String>,
+    /// Service types.
+    pub service_type: BTreeMap<String, String>,
+}
+
+/// Everything Helpline reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// host:port to listen on.
+    pub listen: String,
+    /// sqlite://PATH or postgres://...
+    pub database_url: Secret,
+    /// Pool size.
+    pub database_pool_size: u32,
+    /// SQLite synchronous mode.
+    pub sqlite_synchronous: String,
+    /// JWT signing secret (empty: generated and kept under data/).
+    pub jwt_secret: Secret,
+    /// JWT `iss`.
+    pub jwt_issuer: String,
+    /// JWT `aud`.
+    pub jwt_audience: String,
+    /// Access token lifetime.
+    pub jwt_ttl_seconds: u64,
+    /// Largest JSON body.
+    pub max_body_bytes: usize,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Log filter.
+    pub log_level: String,
+    /// Taxonomies.
+    pub taxonomy: TaxonomyConfig,
+}
+
+/// The keys that environment variables may set (others prefixed HELPLINE_ are ignored, so
+/// that tools may use the prefix for their own variables).
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "database_pool_size",
+    "sqlite_synchronous",
+    "jwt_secret",
+    "jwt_issuer",
+    "jwt_audience",
+    "jwt_ttl_seconds",
+    "max_body_bytes",
+    "log_format",
+    "log_level",
+];
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file or variable did not parse, or a key is unknown.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads the layers: built-in defaults, `dir/default.toml`, `dir/local.toml`, an explicit
+    /// file if given, then the environment.
+    pub fn load(dir: &Path, explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::new().merge(Toml::string(DEFAULT_TOML));
+        for f in [dir.join("default.toml"), dir.join("local.toml")] {
+            if f.exists() {
+                fig = fig.merge(Toml::file(f));
+            }
+        }
+        if let Some(f) = explicit {
+            if !f.exists() {
+                return Err(ConfigError::Invalid(format!("{} does not exist", f.display())));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig.merge(Env::prefixed("HELPLINE_").only(ENV_KEYS));
+        let cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// The configuration with built-in defaults only (tests start from this).
+    pub fn defaults() -> Result<Config, ConfigError> {
+        Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !self.jwt_secret.is_empty() && self.jwt_secret.expose().len() < 32 {
+            return Err(ConfigError::Invalid("jwt_secret must be at least 32 bytes".into()));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid("log_format must be `text` or `json`".into()));
+        }
+        self.taxonomies()?;
+        Ok(())
+    }
+
+    /// The audience and service-type taxonomies.
+    pub fn taxonomies(&self) -> Result<(Taxonomy, Taxonomy), ConfigError> {
+        let a = Taxonomy::new("audience", self.taxonomy.audience.clone())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let s = Taxonomy::new("service_type", self.taxonomy.service_type.clone())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Ok((a, s))
+    }
+
+    /// The folder for local state (the SQLite file's folder, or `data/`).
+    pub fn data_dir(&self) -> PathBuf {
+        let url = self.database_url.expose();
+        url.strip_prefix("sqlite://")
+            .and_then(|p| Path::new(p).parent())
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("data"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_secrets_redact() {
+        let c = Config::defaults().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.database_url.expose(), "sqlite://data/helpline.db");
+        assert!(c.taxonomies().is_ok());
+        let s = Secret::new("hunter2hunter2hunter2hunter2hunter2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let r: Result<Config, _> = Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .merge(Toml::string("lisen = \"0.0.0.0:1\""))
+            .extract();
+        assert!(r.is_err());
+    }
+}

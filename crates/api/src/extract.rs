@@ -1,0 +1,179 @@
+//! Extractors and request helpers: JSON bodies with field-level errors, `If-Match`,
+//! `Idempotency-Key`, pagination parameters.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use helpline_store::idempotency::IdempotencyKey;
+use helpline_store::Cursor;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+
+/// A JSON request body, parsed into `T` with the path of any offending field, plus the
+/// SHA-256 of the raw bytes (for idempotency).
+#[derive(Debug)]
+pub struct ApiJson<T> {
+    /// The parsed body.
+    pub value: T,
+    /// SHA-256 of the raw body.
+    pub digest: [u8; 32],
+}
+
+/// Parses JSON bytes into `T`, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("the request body is empty; expected a JSON object".into()));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+                ApiError::BadRequest(format!("malformed JSON: {inner}"))
+            }
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_owned() } else { path };
+                // serde appends " at line L column C"; the field path says more.
+                let msg = inner.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                ApiError::field(field, msg)
+            }
+        }
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.max_body_bytes)
+            .unwrap_or(1 << 20);
+        let ctype = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            match ctype.as_deref() {
+                Some("application/json") => {}
+                Some(t) if t.starts_with("application/") && t.ends_with("+json") => {}
+                Some(other) => {
+                    return Err(ApiError::UnsupportedMediaType(format!(
+                        "expected Content-Type: application/json, got {other}"
+                    )))
+                }
+                None => {
+                    return Err(ApiError::UnsupportedMediaType(
+                        "expected Content-Type: application/json".into(),
+                    ))
+                }
+            }
+            let too_large = || ApiError::PayloadTooLarge(format!("the request body exceeds {limit} bytes"));
+            if declared_len.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let digest: [u8; 32] = Sha256::digest(&body).into();
+            Ok(ApiJson { value: parse_json(&body)?, digest })
+        })
+    }
+}
+
+/// The version named by `If-Match` (`"3"` or `W/"3"`); required on every PATCH.
+pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
+    let v = req
+        .headers()
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?
+        .to_str()
+        .map_err(|_| ApiError::BadRequest("unreadable If-Match header".into()))?
+        .trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ApiError::BadRequest("If-Match must be the ETag you received, such as \"3\"".into())
+        })
+}
+
+/// The `ETag` value for a version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The idempotency identity of a POST, if the client sent `Idempotency-Key`.
+pub fn idempotency(req: &HttpRequest, auth: &Auth, digest: &[u8; 32]) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let key = v
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?;
+    let mut h = Sha256::new();
+    h.update(req.method().as_str());
+    h.update(b" ");
+    h.update(req.path());
+    h.update(b"\n");
+    h.update(digest);
+    Ok(Some(IdempotencyKey {
+        principal: auth.actor().to_string(),
+        key: key.to_owned(),
+        request_hash: hex::encode(h.finalize()),
+    }))
+}
+
+/// `limit` and `cursor` of a list request.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageParams {
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl PageParams {
+    /// The checked limit and decoded cursor.
+    pub fn checked(&self) -> Result<(i64, Option<Cursor>), ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::field("limit", "must be between 1 and 200"));
+        }
+        let cursor = self.cursor.as_deref().map(Cursor::decode).transpose()?;
+        Ok((limit, cursor))
+    }
+}
+
+/// Deserialises `Option<Option<T>>` so that an absent field is `None` and `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,84 @@
+//! Logging in, and who am I.
+
+use actix_web::{web, HttpResponse};
+use helpline_domain::user::{Actor, User};
+use serde::{Deserialize, Serialize};
+
+use super::resource;
+use crate::app::AppState;
+use crate::auth::{dummy_hash, verify_password, Auth};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/auth/login").route(web::post().to(login)))
+        .service(resource("/me").route(web::get().to(me)));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+/// Exchanges a username and password for an access token.
+async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.value;
+    if username.len() > 64 || password.len() > 1024 {
+        return Err(ApiError::Unauthorized("invalid username or password".into()));
+    }
+    let found = state
+        .read(move |c| helpline_store::users::find_for_login(c, &username))
+        .await?;
+    // Verify even when the user is unknown, so the answer takes as long either way.
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), h),
+        None => (None, dummy_hash().to_owned()),
+    };
+    let ok = web::block(move || verify_password(&password, &hash)).await?;
+    let user = match user {
+        Some(u) if ok && u.active => u,
+        _ => return Err(ApiError::Unauthorized("invalid username or password".into())),
+    };
+    let (access_token, expires_in) = state.jwt.issue(user.id, state.now())?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LoginResponse { access_token, token_type: "Bearer", expires_in }))
+}
+
+#[derive(Serialize)]
+struct Me {
+    actor: Actor,
+    role: helpline_domain::user::Role,
+    scopes: Vec<helpline_domain::user::Scope>,
+    permissions: Vec<helpline_domain::access::Permission>,
+    user: Option<User>,
+}
+
+/// The caller: account, role, and what they may do.
+async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    let user = match auth.actor().user_id() {
+        Some(id) => Some(state.read(move |c| helpline_store::users::get(c, id)).await?),
+        None => None,
+    };
+    let permissions = helpline_domain::access::Permission::ALL
+        .iter()
+        .copied()
+        .filter(|p| auth.0.may(*p))
+        .collect();
+    Ok(HttpResponse::Ok().json(Me {
+        actor: auth.actor(),
+        role: auth.0.role,
+        scopes: auth.0.scopes.clone(),
+        permissions,
+        user,
+    }))
+}

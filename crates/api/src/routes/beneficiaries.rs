@@ -1,0 +1,230 @@
+//! Beneficiaries: the directory of people helped, their vetting, their cases.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use helpline_domain::access::Permission;
+use helpline_domain::beneficiary::{
+    ContactChannel, CountryCode, EmailAddress, LanguageTag, VerificationMethod, VerificationRequest,
+    VerificationStatus,
+};
+use helpline_domain::ids::BeneficiaryId;
+use helpline_domain::text::{Name, Note};
+use helpline_store::beneficiaries::{self as store_b, BeneficiaryFilter, BeneficiaryPatch, NewBeneficiary};
+use helpline_store::cases::{CaseFilter, CaseSort};
+use serde::Deserialize;
+
+use super::{json_with_etag, path_id, resource};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{idempotency, if_match, nullable, ApiJson, PageParams};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/beneficiaries").route(web::get().to(list)).route(web::post().to(create)))
+        .service(resource("/beneficiaries/{id}").route(web::get().to(get)).route(web::patch().to(update)))
+        .service(
+            resource("/beneficiaries/{id}/verification")
+                .route(web::get().to(history))
+                .route(web::post().to(verify)),
+        )
+        .service(resource("/beneficiaries/{id}/cases").route(web::get().to(cases)));
+}
+
+/// A beneficiary as described in a request (also inline when opening a case).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BeneficiaryBody {
+    name: Name,
+    #[serde(default)]
+    emails: Vec<EmailAddress>,
+    #[serde(default)]
+    channels: Vec<ContactChannel>,
+    preferred_language: Option<LanguageTag>,
+    organisation: Option<Name>,
+    country: Option<CountryCode>,
+    audience: Option<String>,
+    notes: Option<Note>,
+}
+
+impl BeneficiaryBody {
+    /// Checks the audience against the taxonomy.
+    pub(crate) fn into_new(self, state: &AppState) -> Result<NewBeneficiary, ApiError> {
+        Ok(NewBeneficiary {
+            name: self.name,
+            emails: self.emails,
+            channels: self.channels,
+            preferred_language: self.preferred_language,
+            organisation: self.organisation,
+            country: self.country,
+            audience: self.audience.as_deref().map(|a| state.audiences.term(a)).transpose()?,
+            notes: self.notes.unwrap_or_else(Note::empty),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    email: Option<String>,
+    audience: Option<String>,
+    verification: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadBeneficiaries)?;
+    let q = q.into_inner();
+    let (limit, cursor) = PageParams { cursor: q.cursor, limit: q.limit }.checked()?;
+    let filter = BeneficiaryFilter {
+        email: q
+            .email
+            .as_deref()
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|e| ApiError::field("email", e.to_string()))?,
+        audience: q.audience,
+        verification: q
+            .verification
+            .as_deref()
+            .map(VerificationStatus::parse)
+            .transpose()
+            .map_err(|e| ApiError::field("verification", e.to_string()))?,
+    };
+    let page = state.read(move |c| store_b::list(c, &filter, cursor.as_ref(), limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: ApiJson<BeneficiaryBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::WriteBeneficiaries)?;
+    let idem = idempotency(&req, &auth, &body.digest)?;
+    let new = body.value.into_new(&state)?;
+    state
+        .create(&auth, idem, Some("/api/v1/beneficiaries".into()), move |tx| store_b::create(tx, new))
+        .await
+}
+
+async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadBeneficiaries)?;
+    let id = path_id(BeneficiaryId::parse(&id))?;
+    let b = state.read(move |c| store_b::get(c, id)).await?;
+    Ok(json_with_etag(&b, b.version))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<Name>,
+    emails: Option<Vec<EmailAddress>>,
+    channels: Option<Vec<ContactChannel>>,
+    #[serde(default, deserialize_with = "nullable")]
+    preferred_language: Option<Option<LanguageTag>>,
+    #[serde(default, deserialize_with = "nullable")]
+    organisation: Option<Option<Name>>,
+    #[serde(default, deserialize_with = "nullable")]
+    country: Option<Option<CountryCode>>,
+    #[serde(default, deserialize_with = "nullable")]
+    audience: Option<Option<String>>,
+    notes: Option<Note>,
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::WriteBeneficiaries)?;
+    let expected = if_match(&req)?;
+    let id = path_id(BeneficiaryId::parse(&id))?;
+    let b = body.value;
+    let audience = match b.audience {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(a)) => Some(Some(state.audiences.term(&a)?)),
+    };
+    let patch = BeneficiaryPatch {
+        name: b.name,
+        emails: b.emails,
+        channels: b.channels,
+        preferred_language: b.preferred_language,
+        organisation: b.organisation,
+        country: b.country,
+        audience,
+        notes: b.notes,
+    };
+    let x = state.write(&auth, move |tx| store_b::update(tx, id, expected, patch)).await?;
+    Ok(json_with_etag(&x, x.version))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    status: VerificationStatus,
+    method: Option<VerificationMethod>,
+    vouched_by: Option<Name>,
+    note: Option<Note>,
+}
+
+/// Records a vetting decision; the history keeps every decision.
+async fn verify(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<VerifyBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::VerifyBeneficiary)?;
+    let id = path_id(BeneficiaryId::parse(&id))?;
+    let b = body.value;
+    let req = VerificationRequest {
+        status: b.status,
+        method: b.method,
+        vouched_by: b.vouched_by,
+        note: b.note.unwrap_or_else(Note::empty),
+    };
+    let role = auth.0.role;
+    let (beneficiary, verification) =
+        state.write(&auth, move |tx| store_b::verify(tx, id, req, role)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::ETAG, crate::extract::etag(beneficiary.version)))
+        .json(serde_json::json!({ "beneficiary": beneficiary, "verification": verification })))
+}
+
+async fn history(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadBeneficiaries)?;
+    let id = path_id(BeneficiaryId::parse(&id))?;
+    let items = state
+        .read(move |c| {
+            store_b::get(c, id)?;
+            store_b::verifications(c, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// The beneficiary's cases that the caller may see.
+async fn cases(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    q: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadBeneficiaries)?;
+    auth.require(Permission::ReadCases)?;
+    let id = path_id(BeneficiaryId::parse(&id))?;
+    let (limit, cursor) = q.checked()?;
+    let who = auth.0.clone();
+    let page = state
+        .read(move |c| {
+            store_b::get(c, id)?;
+            let filter = CaseFilter { beneficiary: Some(id), ..CaseFilter::default() };
+            helpline_store::cases::list(c, &who, &filter, CaseSort::CreatedDesc, cursor.as_ref(), limit)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,348 @@
+//! Cases: list with filters, open, read, update with optimistic concurrency, access grants,
+//! audit trail.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use helpline_domain::access::Permission;
+use helpline_domain::case::{CaseStatus, Impact, Priority, Tag, Urgency};
+use helpline_domain::ids::{BeneficiaryId, UserId};
+use helpline_domain::text::{Description, Summary};
+use helpline_store::cases::{self as store_cases, AssigneeFilter, CaseFilter, CaseSort, NewCase};
+use helpline_store::StoreError;
+use serde::Deserialize;
+
+use super::beneficiaries::BeneficiaryBody;
+use super::{json_with_etag, path_id, resource, visible_case};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{idempotency, if_match, nullable, ApiJson, PageParams};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/cases").route(web::get().to(list)).route(web::post().to(create)))
+        .service(resource("/cases/{id}").route(web::get().to(get)).route(web::patch().to(update)))
+        .service(resource("/cases/{id}/audit").route(web::get().to(audit)))
+        .service(resource("/cases/{id}/access").route(web::get().to(list_access)).route(web::post().to(grant_access)))
+        .service(resource("/cases/{id}/access/{user_id}").route(web::delete().to(revoke_access)));
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    urgency: Option<String>,
+    priority: Option<String>,
+    assignee: Option<String>,
+    service_type: Option<String>,
+    audience: Option<String>,
+    tag: Option<String>,
+    beneficiary: Option<String>,
+    confidential: Option<bool>,
+    created_from: Option<DateTime<Utc>>,
+    created_to: Option<DateTime<Utc>>,
+    updated_from: Option<DateTime<Utc>>,
+    updated_to: Option<DateTime<Utc>>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `a,b,c` parsed item by item, errors naming the query parameter.
+fn list_of<T>(
+    param: &str,
+    v: &Option<String>,
+    parse: impl Fn(&str) -> Result<T, helpline_domain::DomainError>,
+) -> Result<Vec<T>, ApiError> {
+    v.as_deref()
+        .map(|s| {
+            s.split(',')
+                .map(|x| parse(x.trim()).map_err(|e| ApiError::field(param, e.to_string())))
+                .collect()
+        })
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+/// Cases the caller may see, filtered, sorted and paginated.
+async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadCases)?;
+    let q = q.into_inner();
+    let (limit, cursor) = PageParams { cursor: q.cursor.clone(), limit: q.limit }.checked()?;
+    let assignee = match q.assignee.as_deref() {
+        None => None,
+        Some("none") => Some(AssigneeFilter::Unassigned),
+        Some("me") => match auth.actor().user_id() {
+            Some(me) => Some(AssigneeFilter::User(me)),
+            None => return Err(ApiError::field("assignee", "`me` needs a user, not an API token")),
+        },
+        Some(id) => Some(AssigneeFilter::User(
+            UserId::parse(id).map_err(|e| ApiError::field("assignee", e.to_string()))?,
+        )),
+    };
+    let filter = CaseFilter {
+        status: list_of("status", &q.status, CaseStatus::parse)?,
+        urgency: list_of("urgency", &q.urgency, Urgency::parse)?,
+        priority: list_of("priority", &q.priority, Priority::parse)?,
+        assignee,
+        service_type: q.service_type.clone(),
+        audience: q.audience.clone(),
+        tag: q.tag.as_deref().map(Tag::parse).transpose().map_err(|e| ApiError::field("tag", e.to_string()))?,
+        beneficiary: q
+            .beneficiary
+            .as_deref()
+            .map(BeneficiaryId::parse)
+            .transpose()
+            .map_err(|e| ApiError::field("beneficiary", e.to_string()))?,
+        confidential: q.confidential,
+        created_from: q.created_from,
+        created_to: q.created_to,
+        updated_from: q.updated_from,
+        updated_to: q.updated_to,
+    };
+    let sort = match q.sort.as_deref() {
+        None | Some("-created") => CaseSort::CreatedDesc,
+        Some("created") => CaseSort::CreatedAsc,
+        Some("-updated") => CaseSort::UpdatedDesc,
+        Some("updated") => CaseSort::UpdatedAsc,
+        Some(_) => return Err(ApiError::field("sort", "must be one of created, -created, updated, -updated")),
+    };
+    let who = auth.0.clone();
+    let page = state
+        .read(move |c| store_cases::list(c, &who, &filter, sort, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCase {
+    beneficiary_id: Option<BeneficiaryId>,
+    beneficiary: Option<BeneficiaryBody>,
+    summary: Summary,
+    description: Option<Description>,
+    urgency: Urgency,
+    impact: Option<Impact>,
+    priority: Option<Priority>,
+    service_type: String,
+    assignee_id: Option<UserId>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    #[serde(default)]
+    confidential: bool,
+}
+
+/// Opens a case, for an existing beneficiary or one described inline.
+async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: ApiJson<CreateCase>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::CreateCase)?;
+    let idem = idempotency(&req, &auth, &body.digest)?;
+    let b = body.value;
+    let service_type = state.service_types.term(&b.service_type)?;
+    if b.priority.is_some() {
+        auth.require(Permission::OverridePriority)?;
+    }
+    if b.assignee_id.is_some() {
+        auth.require(Permission::AssignCase)?;
+    }
+    enum Who {
+        Existing(BeneficiaryId),
+        Inline(helpline_store::beneficiaries::NewBeneficiary),
+    }
+    let who = match (b.beneficiary_id, b.beneficiary) {
+        (Some(id), None) => Who::Existing(id),
+        (None, Some(inline)) => {
+            auth.require(Permission::WriteBeneficiaries)?;
+            Who::Inline(inline.into_new(&state)?)
+        }
+        _ => {
+            return Err(ApiError::field(
+                "beneficiary",
+                "give either beneficiary_id (an existing beneficiary) or beneficiary (a new one), not both",
+            ))
+        }
+    };
+    let me = auth.actor().user_id();
+    let sees_all = auth.0.may(Permission::SeeAllConfidential);
+    let new = move |beneficiary_id| NewCase {
+        beneficiary_id,
+        urgency: b.urgency,
+        impact: b.impact.unwrap_or(Impact::Medium),
+        priority_override: b.priority,
+        summary: b.summary,
+        description: b.description.unwrap_or_else(Description::empty),
+        service_type,
+        assignee_id: b.assignee_id,
+        tags: b.tags,
+        confidential: b.confidential,
+    };
+    state
+        .create(&auth, idem, Some("/api/v1/cases".into()), move |tx| {
+            let beneficiary_id = match who {
+                Who::Existing(id) => id,
+                Who::Inline(nb) => helpline_store::beneficiaries::create(tx, nb)?.id,
+            };
+            let case = store_cases::create(tx, new(beneficiary_id))?;
+            // Whoever opens a confidential case keeps sight of it.
+            if case.confidential && !sees_all && case.assignee_id != me {
+                if let Some(me) = me {
+                    store_cases::grant(tx, case.id, me)?;
+                }
+            }
+            Ok(case)
+        })
+        .await
+}
+
+/// One case, with its ETag.
+async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    Ok(json_with_etag(&case, case.version))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchCase {
+    summary: Option<Summary>,
+    description: Option<Description>,
+    status: Option<CaseStatus>,
+    urgency: Option<Urgency>,
+    impact: Option<Impact>,
+    #[serde(default, deserialize_with = "nullable")]
+    priority: Option<Option<Priority>>,
+    service_type: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    assignee_id: Option<Option<UserId>>,
+    tags: Option<Vec<Tag>>,
+    confidential: Option<bool>,
+}
+
+/// Updates a case if `If-Match` names its current version; otherwise 412.
+async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<PatchCase>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let p = body.value;
+    let touches_case = p.summary.is_some()
+        || p.description.is_some()
+        || p.status.is_some()
+        || p.urgency.is_some()
+        || p.impact.is_some()
+        || p.service_type.is_some()
+        || p.tags.is_some()
+        || p.confidential == Some(true);
+    if touches_case {
+        auth.require(Permission::UpdateCase)?;
+    }
+    if p.priority.is_some() {
+        auth.require(Permission::OverridePriority)?;
+    }
+    if p.assignee_id.is_some() {
+        auth.require(Permission::AssignCase)?;
+    }
+    if p.confidential == Some(false) && case.confidential {
+        auth.require(Permission::ManageConfidentiality)?;
+    }
+    let service_type = p.service_type.as_deref().map(|s| state.service_types.term(s)).transpose()?;
+    let me = auth.actor().user_id();
+    let sees_all = auth.0.may(Permission::SeeAllConfidential);
+    let case_id = case.id;
+    let updated = state
+        .write(&auth, move |tx| {
+            let updated = store_cases::update(tx, case_id, expected, |c, now| {
+                if let Some(s) = p.status {
+                    c.change_status(s, now)?;
+                }
+                if p.urgency.is_some() || p.impact.is_some() {
+                    c.set_severity(p.urgency.unwrap_or(c.urgency), p.impact.unwrap_or(c.impact));
+                }
+                if let Some(pr) = p.priority {
+                    c.override_priority(pr);
+                }
+                if let Some(v) = p.summary {
+                    c.summary = v;
+                }
+                if let Some(v) = p.description {
+                    c.description = v;
+                }
+                if let Some(v) = service_type {
+                    c.service_type = v;
+                }
+                if let Some(v) = p.assignee_id {
+                    c.assignee_id = v;
+                }
+                if let Some(v) = p.tags {
+                    c.tags = v;
+                }
+                if let Some(v) = p.confidential {
+                    c.confidential = v;
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            if updated.confidential && !sees_all && updated.assignee_id != me {
+                if let Some(me) = me {
+                    store_cases::grant(tx, case_id, me)?;
+                }
+            }
+            Ok(updated)
+        })
+        .await?;
+    Ok(json_with_etag(&updated, updated.version))
+}
+
+/// The audit trail of a case.
+async fn audit(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadAudit)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let events = state.read(move |c| helpline_store::audit::for_case(c, case.id)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": events })))
+}
+
+/// Who was granted access to a case.
+async fn list_access(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageConfidentiality)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let grants = state.read(move |c| store_cases::grants(c, case.id)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": grants })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantBody {
+    user_id: UserId,
+}
+
+/// Grants a user access to a (confidential) case.
+async fn grant_access(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<GrantBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageConfidentiality)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let user = body.value.user_id;
+    let grant = state.write(&auth, move |tx| store_cases::grant(tx, case.id, user)).await?;
+    Ok(HttpResponse::Created().json(grant))
+}
+
+/// Withdraws a user's access.
+async fn revoke_access(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageConfidentiality)?;
+    let (id, user) = path.into_inner();
+    let user = path_id(UserId::parse(&user))?;
+    let case = visible_case(&state, &auth, &id).await?;
+    state.write(&auth, move |tx| store_cases::revoke(tx, case.id, user)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

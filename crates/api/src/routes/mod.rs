@@ -1,0 +1,82 @@
+//! Every route, in one `configure`: `/healthz`, `/readyz`, `/metrics`, and the API under
+//! `/api/v1`, one module per resource.
+
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use helpline_domain::case::{Case, CaseLocator};
+use helpline_domain::DomainError;
+
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+
+mod auth;
+mod beneficiaries;
+mod case_log;
+mod cases;
+mod health;
+mod parties;
+mod tokens;
+mod users;
+
+/// A resource whose unsupported methods answer 405 as problem+json.
+pub(crate) fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| req.path().to_owned())
+    )))
+}
+
+/// Mounts every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(cases::configure)
+            .configure(case_log::configure)
+            .configure(beneficiaries::configure)
+            .configure(parties::configure)
+            .configure(users::configure)
+            .configure(tokens::configure)
+            .service(resource("/taxonomies").route(web::get().to(taxonomies))),
+    );
+}
+
+/// The configured audience types and service types, for clients to offer.
+async fn taxonomies(state: web::Data<AppState>, _auth: Auth) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "audience": state.audiences.terms(),
+        "service_type": state.service_types.terms(),
+    }))
+}
+
+/// An id from the path, or a 400 naming what is wrong with it.
+pub(crate) fn path_id<T>(r: Result<T, DomainError>) -> Result<T, ApiError> {
+    r.map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// The case named in the path (UUID or reference), if the caller may read cases and see it.
+pub(crate) async fn visible_case(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: &str,
+) -> Result<Case, ApiError> {
+    auth.require(helpline_domain::access::Permission::ReadCases)?;
+    let at = path_id(CaseLocator::parse(id))?;
+    let who = auth.0.clone();
+    state
+        .read(move |c| helpline_store::cases::get_visible(c, at, &who))
+        .await
+}
+
+/// 200 with a JSON body and, for versioned entities, its ETag.
+pub(crate) fn json_with_etag<T: serde::Serialize>(value: &T, version: i64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, crate::extract::etag(version)))
+        .json(value)
+}

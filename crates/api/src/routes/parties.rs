@@ -1,0 +1,108 @@
+//! The directory of other parties: intermediaries, platforms, partners.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use helpline_domain::access::Permission;
+use helpline_domain::beneficiary::EmailAddress;
+use helpline_domain::ids::PartyId;
+use helpline_domain::party::PartyKind;
+use helpline_domain::text::{Name, Note};
+use helpline_store::parties::{self as store_p, NewParty, PartyPatch};
+use serde::Deserialize;
+
+use super::{json_with_etag, path_id, resource};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{idempotency, if_match, ApiJson, PageParams};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/parties").route(web::get().to(list)).route(web::post().to(create)))
+        .service(resource("/parties/{id}").route(web::get().to(get)).route(web::patch().to(update)));
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadParties)?;
+    let q = q.into_inner();
+    let (limit, cursor) = PageParams { cursor: q.cursor, limit: q.limit }.checked()?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(PartyKind::parse)
+        .transpose()
+        .map_err(|e| ApiError::field("kind", e.to_string()))?;
+    let page = state.read(move |c| store_p::list(c, kind, cursor.as_ref(), limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: Name,
+    kind: PartyKind,
+    #[serde(default)]
+    emails: Vec<EmailAddress>,
+    contact: Option<Note>,
+    notes: Option<Note>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: ApiJson<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::WriteParties)?;
+    let idem = idempotency(&req, &auth, &body.digest)?;
+    let b = body.value;
+    let new = NewParty {
+        name: b.name,
+        kind: b.kind,
+        emails: b.emails,
+        contact: b.contact.unwrap_or_else(Note::empty),
+        notes: b.notes.unwrap_or_else(Note::empty),
+    };
+    state
+        .create(&auth, idem, Some("/api/v1/parties".into()), move |tx| store_p::create(tx, new))
+        .await
+}
+
+async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadParties)?;
+    let id = path_id(PartyId::parse(&id))?;
+    let p = state.read(move |c| store_p::get(c, id)).await?;
+    Ok(json_with_etag(&p, p.version))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<Name>,
+    kind: Option<PartyKind>,
+    emails: Option<Vec<EmailAddress>>,
+    contact: Option<Note>,
+    notes: Option<Note>,
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::WriteParties)?;
+    let expected = if_match(&req)?;
+    let id = path_id(PartyId::parse(&id))?;
+    let b = body.value;
+    let patch = PartyPatch { name: b.name, kind: b.kind, emails: b.emails, contact: b.contact, notes: b.notes };
+    let p = state.write(&auth, move |tx| store_p::update(tx, id, expected, patch)).await?;
+    Ok(json_with_etag(&p, p.version))
+}

@@ -1,0 +1,101 @@
+//! Staff accounts (admins manage them; colleagues can list each other to assign work).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use helpline_domain::access::Permission;
+use helpline_domain::ids::UserId;
+use helpline_domain::text::Name;
+use helpline_domain::user::{Password, Role, Username};
+use helpline_store::users::{self as store_u, NewUser, UserPatch};
+use serde::Deserialize;
+
+use super::{json_with_etag, path_id, resource};
+use crate::app::AppState;
+use crate::auth::{hash_password, Auth};
+use crate::error::ApiError;
+use crate::extract::{idempotency, if_match, ApiJson};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/users").route(web::get().to(list)).route(web::post().to(create)))
+        .service(resource("/users/{id}").route(web::get().to(get)).route(web::patch().to(update)));
+}
+
+fn staff_role(role: Role) -> Result<Role, ApiError> {
+    if role == Role::Integration {
+        Err(ApiError::field("role", "integrations use API tokens (POST /tokens), not accounts"))
+    } else {
+        Ok(role)
+    }
+}
+
+async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadUsers)?;
+    let items = state.read(store_u::list).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    username: Username,
+    display_name: Name,
+    role: Role,
+    password: Password,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    body: ApiJson<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageUsers)?;
+    let idem = idempotency(&req, &auth, &body.digest)?;
+    let b = body.value;
+    let role = staff_role(b.role)?;
+    let password = b.password;
+    let password_hash = web::block(move || hash_password(password.expose())).await??;
+    let new = NewUser { username: b.username, display_name: b.display_name, role, password_hash };
+    state
+        .create(&auth, idem, Some("/api/v1/users".into()), move |tx| store_u::create(tx, new))
+        .await
+}
+
+async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadUsers)?;
+    let id = path_id(UserId::parse(&id))?;
+    let u = state.read(move |c| store_u::get(c, id)).await?;
+    Ok(json_with_etag(&u, u.version))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    display_name: Option<Name>,
+    role: Option<Role>,
+    active: Option<bool>,
+    password: Option<Password>,
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageUsers)?;
+    let expected = if_match(&req)?;
+    let id = path_id(UserId::parse(&id))?;
+    let b = body.value;
+    let role = b.role.map(staff_role).transpose()?;
+    if auth.actor().user_id() == Some(id) && (b.active == Some(false) || role.is_some_and(|r| r != Role::Admin)) {
+        return Err(ApiError::Conflict("an admin cannot deactivate or demote their own account".into()));
+    }
+    let password_hash = match b.password {
+        Some(p) => Some(web::block(move || hash_password(p.expose())).await??),
+        None => None,
+    };
+    let patch = UserPatch { display_name: b.display_name, role, active: b.active, password_hash };
+    let u = state.write(&auth, move |tx| store_u::update(tx, id, expected, patch)).await?;
+    Ok(json_with_etag(&u, u.version))
+}

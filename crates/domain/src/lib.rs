@@ -1,0 +1,26 @@
+//! Helpline's field guide, in types.
+//!
+//! A digital-security helpline tracks every request for help as a *case*: who asked (the
+//! *beneficiary*, vetted before help is given), how urgent it is, what service is wanted, every
+//! message exchanged, what was done, what comes next, and who else was involved. This crate
+//! names those things and holds the rules between them: which status may follow which, how
+//! priority follows from urgency and impact, which role may do what, which case a person may
+//! see, and how the audit trail is chained so that tampering shows.
+//!
+//! It must never do I/O: no database, no HTTP, no clock, no files. Everything here is a value
+//! or a pure function, so that the rules can be read and tested on their own. Values with rules
+//! are parsed once at the edge (`parse`/`TryFrom`) and trusted afterwards.
+
+pub mod access;
+pub mod audit;
+pub mod beneficiary;
+pub mod case;
+pub mod error;
+pub mod ids;
+pub mod log;
+pub mod party;
+pub mod taxonomy;
+pub mod text;
+pub mod user;
+
+pub use error::DomainError;

@@ -1,0 +1,615 @@
+//! Cases: creation with a unique increasing reference, visibility, filters, optimistic updates.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use helpline_domain::access::{can_see_case, CaseVisibility, Principal};
+use helpline_domain::case::{
+    Case, CaseLocator, CaseRef, CaseStatus, Impact, Priority, Tag, Urgency,
+};
+use helpline_domain::ids::{BeneficiaryId, CaseId, UserId};
+use helpline_domain::taxonomy::TaxonomyTerm;
+use helpline_domain::text::{Description, Summary};
+use helpline_domain::access::Permission;
+use serde_json::{json, Map, Value};
+
+use crate::convert::{from_db, stored, to_db};
+use crate::page::{paginate, Cursor};
+use crate::schema::{beneficiaries, case_access, case_tags, cases as c, counters};
+use crate::{DbConnection, Page, Result, StoreError, Tx};
+
+#[derive(Queryable, Insertable, Clone)]
+#[diesel(table_name = c)]
+struct Row {
+    id: String,
+    reference: i64,
+    beneficiary_id: String,
+    status: String,
+    urgency: String,
+    impact: String,
+    priority: String,
+    priority_overridden: bool,
+    summary: String,
+    description: String,
+    service_type: String,
+    assignee_id: Option<String>,
+    confidential: bool,
+    created_by: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    first_response_at: Option<NaiveDateTime>,
+    resolved_at: Option<NaiveDateTime>,
+    closed_at: Option<NaiveDateTime>,
+    version: i64,
+}
+
+impl Row {
+    fn into_case(self, tags: Vec<Tag>) -> Result<Case> {
+        Ok(Case {
+            id: stored(CaseId::parse(&self.id))?,
+            reference: stored(CaseRef::new(self.reference))?,
+            beneficiary_id: stored(BeneficiaryId::parse(&self.beneficiary_id))?,
+            status: stored(CaseStatus::parse(&self.status))?,
+            urgency: stored(Urgency::parse(&self.urgency))?,
+            impact: stored(Impact::parse(&self.impact))?,
+            priority: stored(Priority::parse(&self.priority))?,
+            priority_overridden: self.priority_overridden,
+            summary: stored(Summary::parse(self.summary))?,
+            description: stored(Description::parse(self.description))?,
+            service_type: TaxonomyTerm::from_stored(self.service_type),
+            assignee_id: self
+                .assignee_id
+                .as_deref()
+                .map(UserId::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            tags,
+            confidential: self.confidential,
+            created_by: stored(self.created_by.parse())?,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+            first_response_at: self.first_response_at.map(from_db),
+            resolved_at: self.resolved_at.map(from_db),
+            closed_at: self.closed_at.map(from_db),
+            version: self.version,
+        })
+    }
+
+    fn from_case(x: &Case) -> Row {
+        Row {
+            id: x.id.to_string(),
+            reference: x.reference.get(),
+            beneficiary_id: x.beneficiary_id.to_string(),
+            status: x.status.as_str().to_owned(),
+            urgency: x.urgency.as_str().to_owned(),
+            impact: x.impact.as_str().to_owned(),
+            priority: x.priority.as_str().to_owned(),
+            priority_overridden: x.priority_overridden,
+            summary: x.summary.as_str().to_owned(),
+            description: x.description.as_str().to_owned(),
+            service_type: x.service_type.as_str().to_owned(),
+            assignee_id: x.assignee_id.map(|u| u.to_string()),
+            confidential: x.confidential,
+            created_by: x.created_by.to_string(),
+            created_at: to_db(x.created_at),
+            updated_at: to_db(x.updated_at),
+            first_response_at: x.first_response_at.map(to_db),
+            resolved_at: x.resolved_at.map(to_db),
+            closed_at: x.closed_at.map(to_db),
+            version: x.version,
+        }
+    }
+}
+
+fn tags_of(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String, Tag)>> {
+    let rows: Vec<(String, String)> = case_tags::table
+        .filter(case_tags::case_id.eq_any(ids))
+        .order((case_tags::case_id.asc(), case_tags::tag.asc()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, t)| Ok((id, stored(Tag::parse(&t))?)))
+        .collect()
+}
+
+fn with_tags(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<Case>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let tags = if ids.is_empty() { Vec::new() } else { tags_of(conn, &ids)? };
+    rows.into_iter()
+        .map(|r| {
+            let mine = tags.iter().filter(|(id, _)| *id == r.id).map(|(_, t)| t.clone()).collect();
+            r.into_case(mine)
+        })
+        .collect()
+}
+
+/// A case as opened, before it has an id and a reference.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Who asked for help.
+    pub beneficiary_id: BeneficiaryId,
+    /// How soon.
+    pub urgency: Urgency,
+    /// How much harm.
+    pub impact: Impact,
+    /// A lead's priority, or derived.
+    pub priority_override: Option<Priority>,
+    /// One line.
+    pub summary: Summary,
+    /// Longer account.
+    pub description: Description,
+    /// Service type, checked against the taxonomy by the caller.
+    pub service_type: TaxonomyTerm,
+    /// Handler in charge.
+    pub assignee_id: Option<UserId>,
+    /// Labels.
+    pub tags: Vec<Tag>,
+    /// Confidential.
+    pub confidential: bool,
+}
+
+/// Takes the next case reference. The counter row's lock makes references unique and
+/// increasing across concurrent transactions and API nodes.
+fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
+    diesel::update(counters::table.find("case_ref"))
+        .set(counters::value.eq(counters::value + 1))
+        .execute(tx.conn)?;
+    let n: i64 = counters::table
+        .find("case_ref")
+        .select(counters::value)
+        .first(tx.conn)?;
+    stored(CaseRef::new(n))
+}
+
+fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
+    crate::users::get(tx.conn, id).map(|_| ()).map_err(|e| match e {
+        StoreError::NotFound { .. } => StoreError::Domain(helpline_domain::DomainError::invalid(
+            "assignee_id",
+            "no such user",
+        )),
+        e => e,
+    })
+}
+
+/// Opens a case, status `new`.
+pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
+    // The beneficiary must exist; a missing one is the caller's error, not a 404 of the case.
+    let exists: i64 = beneficiaries::table
+        .filter(beneficiaries::id.eq(new.beneficiary_id.to_string()))
+        .count()
+        .get_result(tx.conn)?;
+    if exists == 0 {
+        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+            "beneficiary_id",
+            "no such beneficiary",
+        )));
+    }
+    if let Some(a) = new.assignee_id {
+        check_user(tx, a)?;
+    }
+    let reference = next_ref(tx)?;
+    let mut x = Case {
+        id: CaseId::new(),
+        reference,
+        beneficiary_id: new.beneficiary_id,
+        status: CaseStatus::New,
+        urgency: new.urgency,
+        impact: new.impact,
+        priority: Priority::derive(new.urgency, new.impact),
+        priority_overridden: false,
+        summary: new.summary,
+        description: new.description,
+        service_type: new.service_type,
+        assignee_id: new.assignee_id,
+        tags: new.tags,
+        confidential: new.confidential,
+        created_by: tx.actor,
+        created_at: tx.now,
+        updated_at: tx.now,
+        first_response_at: None,
+        resolved_at: None,
+        closed_at: None,
+        version: 1,
+    };
+    if new.priority_override.is_some() {
+        x.override_priority(new.priority_override);
+    }
+    x.tags.sort();
+    x.tags.dedup();
+    diesel::insert_into(c::table).values(Row::from_case(&x)).execute(tx.conn)?;
+    insert_tags(tx, x.id, &x.tags)?;
+    tx.audit(
+        "case.create",
+        "case",
+        x.id,
+        Some(x.id),
+        json!({
+            "ref": x.reference, "status": x.status, "urgency": x.urgency, "impact": x.impact,
+            "priority": x.priority, "service_type": x.service_type, "assignee_id": x.assignee_id,
+            "confidential": x.confidential, "tags": x.tags, "beneficiary_id": x.beneficiary_id,
+        }),
+    );
+    Ok(x)
+}
+
+fn insert_tags(tx: &mut Tx<'_>, id: CaseId, tags: &[Tag]) -> Result<()> {
+    for t in tags {
+        diesel::insert_into(case_tags::table)
+            .values((case_tags::case_id.eq(id.to_string()), case_tags::tag.eq(t.as_str())))
+            .execute(tx.conn)?;
+    }
+    Ok(())
+}
+
+/// Finds a case by id or reference, whoever asks (for internal use: check visibility after).
+pub fn locate(conn: &mut DbConnection, at: CaseLocator) -> Result<Case> {
+    let row: Option<Row> = match at {
+        CaseLocator::Id(id) => c::table.find(id.to_string()).first(conn).optional()?,
+        CaseLocator::Ref(r) => c::table.filter(c::reference.eq(r.get())).first(conn).optional()?,
+    };
+    let row = row.ok_or(StoreError::not_found("case"))?;
+    with_tags(conn, vec![row])?.pop().ok_or(StoreError::not_found("case"))
+}
+
+/// Whether `user` was granted access to `case`.
+pub fn is_granted(conn: &mut DbConnection, case: CaseId, user: Option<UserId>) -> Result<bool> {
+    let Some(user) = user else { return Ok(false) };
+    let n: i64 = case_access::table
+        .filter(case_access::case_id.eq(case.to_string()))
+        .filter(case_access::user_id.eq(user.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Whether `who` may see `case`.
+pub fn visible_to(conn: &mut DbConnection, case: &Case, who: &Principal) -> Result<bool> {
+    let facts = CaseVisibility {
+        confidential: case.confidential,
+        assignee: case.assignee_id,
+        granted: case.confidential && is_granted(conn, case.id, who.actor.user_id())?,
+    };
+    Ok(can_see_case(who, facts))
+}
+
+/// Finds a case the caller may see; one they may not see does not exist for them.
+pub fn get_visible(conn: &mut DbConnection, at: CaseLocator, who: &Principal) -> Result<Case> {
+    let case = locate(conn, at)?;
+    if visible_to(conn, &case, who)? {
+        Ok(case)
+    } else {
+        Err(StoreError::not_found("case"))
+    }
+}
+
+/// Who is assigned, in a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Nobody.
+    Unassigned,
+    /// This user.
+    User(UserId),
+}
+
+/// Filters for listing cases; empty vectors mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Any of these statuses.
+    pub status: Vec<CaseStatus>,
+    /// Any of these urgencies.
+    pub urgency: Vec<Urgency>,
+    /// Any of these priorities.
+    pub priority: Vec<Priority>,
+    /// Assignee.
+    pub assignee: Option<AssigneeFilter>,
+    /// Service type.
+    pub service_type: Option<String>,
+    /// The beneficiary's audience type.
+    pub audience: Option<String>,
+    /// Carries this tag.
+    pub tag: Option<Tag>,
+    /// Of this beneficiary.
+    pub beneficiary: Option<BeneficiaryId>,
+    /// Confidential or not.
+    pub confidential: Option<bool>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Updated at or after.
+    pub updated_from: Option<DateTime<Utc>>,
+    /// Updated before.
+    pub updated_to: Option<DateTime<Utc>>,
+}
+
+/// The order of a case list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseSort {
+    /// Newest first.
+    #[default]
+    CreatedDesc,
+    /// Oldest first.
+    CreatedAsc,
+    /// Most recently updated first.
+    UpdatedDesc,
+    /// Least recently updated first.
+    UpdatedAsc,
+}
+
+/// Cases the caller may see, filtered and sorted, a page at a time (keyset on the sort key and
+/// the UUIDv7 id).
+pub fn list(
+    conn: &mut DbConnection,
+    who: &Principal,
+    f: &CaseFilter,
+    sort: CaseSort,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Case>> {
+    let mut q = c::table.into_boxed();
+    if !who.may(Permission::SeeAllConfidential) {
+        // The visibility rule of `can_see_case`, as SQL: confidential cases only where the
+        // caller is the assignee or was granted access.
+        match who.actor.user_id() {
+            Some(me) => {
+                let me = me.to_string();
+                q = q.filter(
+                    c::confidential
+                        .eq(false)
+                        .or(c::assignee_id.eq(me.clone()))
+                        .or(c::id.eq_any(
+                            case_access::table
+                                .filter(case_access::user_id.eq(me))
+                                .select(case_access::case_id),
+                        )),
+                );
+            }
+            None => q = q.filter(c::confidential.eq(false)),
+        }
+    }
+    if !f.status.is_empty() {
+        q = q.filter(c::status.eq_any(f.status.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+    }
+    if !f.urgency.is_empty() {
+        q = q.filter(c::urgency.eq_any(f.urgency.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+    }
+    if !f.priority.is_empty() {
+        q = q.filter(c::priority.eq_any(f.priority.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+    }
+    match f.assignee {
+        Some(AssigneeFilter::Unassigned) => q = q.filter(c::assignee_id.is_null()),
+        Some(AssigneeFilter::User(u)) => q = q.filter(c::assignee_id.eq(u.to_string())),
+        None => {}
+    }
+    if let Some(s) = &f.service_type {
+        q = q.filter(c::service_type.eq(s.clone()));
+    }
+    if let Some(a) = &f.audience {
+        q = q.filter(
+            c::beneficiary_id.eq_any(
+                beneficiaries::table
+                    .filter(beneficiaries::audience.eq(a.clone()))
+                    .select(beneficiaries::id),
+            ),
+        );
+    }
+    if let Some(t) = &f.tag {
+        q = q.filter(
+            c::id.eq_any(
+                case_tags::table
+                    .filter(case_tags::tag.eq(t.as_str().to_owned()))
+                    .select(case_tags::case_id),
+            ),
+        );
+    }
+    if let Some(b) = f.beneficiary {
+        q = q.filter(c::beneficiary_id.eq(b.to_string()));
+    }
+    if let Some(conf) = f.confidential {
+        q = q.filter(c::confidential.eq(conf));
+    }
+    if let Some(t) = f.created_from {
+        q = q.filter(c::created_at.ge(to_db(t)));
+    }
+    if let Some(t) = f.created_to {
+        q = q.filter(c::created_at.lt(to_db(t)));
+    }
+    if let Some(t) = f.updated_from {
+        q = q.filter(c::updated_at.ge(to_db(t)));
+    }
+    if let Some(t) = f.updated_to {
+        q = q.filter(c::updated_at.lt(to_db(t)));
+    }
+    let by_updated = matches!(sort, CaseSort::UpdatedAsc | CaseSort::UpdatedDesc);
+    if let Some(cur) = cursor {
+        let id = cur.id.clone();
+        match (sort, cur.key) {
+            (CaseSort::CreatedDesc, _) => q = q.filter(c::id.lt(id)),
+            (CaseSort::CreatedAsc, _) => q = q.filter(c::id.gt(id)),
+            (CaseSort::UpdatedDesc, Some(k)) => {
+                q = q.filter(c::updated_at.lt(k).or(c::updated_at.eq(k).and(c::id.lt(id))))
+            }
+            (CaseSort::UpdatedAsc, Some(k)) => {
+                q = q.filter(c::updated_at.gt(k).or(c::updated_at.eq(k).and(c::id.gt(id))))
+            }
+            (_, None) => {
+                return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+                    "cursor",
+                    "this cursor belongs to another sort order",
+                )))
+            }
+        }
+    }
+    q = match sort {
+        CaseSort::CreatedDesc => q.order(c::id.desc()),
+        CaseSort::CreatedAsc => q.order(c::id.asc()),
+        CaseSort::UpdatedDesc => q.order((c::updated_at.desc(), c::id.desc())),
+        CaseSort::UpdatedAsc => q.order((c::updated_at.asc(), c::id.asc())),
+    };
+    let rows: Vec<Row> = q.limit(limit + 1).load(conn)?;
+    let items = with_tags(conn, rows)?;
+    Ok(paginate(items, limit, |x| Cursor {
+        key: by_updated.then(|| to_db(x.updated_at)),
+        id: x.id.to_string(),
+    }))
+}
+
+/// The fields that differ between two JSON objects, as `{field: {from, to}}`.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let mut out = Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (k, av) in a {
+            if matches!(k.as_str(), "version" | "updated_at") {
+                continue;
+            }
+            let bv = b.get(k).unwrap_or(&Value::Null);
+            if bv != av {
+                out.insert(k.clone(), json!({"from": bv, "to": av}));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Applies `change` to the case if it is still at `expected_version`, saves it with the next
+/// version, and records what changed. `change` holds the rules (status transitions, priority).
+pub fn update(
+    tx: &mut Tx<'_>,
+    id: CaseId,
+    expected_version: i64,
+    change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
+) -> Result<Case> {
+    let mut x = locate(tx.conn, CaseLocator::Id(id))?;
+    if x.version != expected_version {
+        return Err(StoreError::VersionMismatch { entity: "case", current: x.version });
+    }
+    let before_value = serde_json::to_value(&x).unwrap_or_default();
+    change(&mut x, tx.now)?;
+    x.tags.sort();
+    x.tags.dedup();
+    if let Some(a) = x.assignee_id {
+        check_user(tx, a)?;
+    }
+    let changes = diff(&before_value, &serde_json::to_value(&x).unwrap_or_default());
+    if changes.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(x);
+    }
+    x.version += 1;
+    x.updated_at = tx.now;
+    save(tx, &x, expected_version)?;
+    if changes.get("tags").is_some() {
+        diesel::delete(case_tags::table.filter(case_tags::case_id.eq(id.to_string()))).execute(tx.conn)?;
+        insert_tags(tx, id, &x.tags)?;
+    }
+    tx.audit("case.update", "case", id, Some(id), changes);
+    Ok(x)
+}
+
+fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
+    let r = Row::from_case(x);
+    let n = diesel::update(c::table.find(&r.id).filter(c::version.eq(expected_version)))
+        .set((
+            c::status.eq(&r.status),
+            c::urgency.eq(&r.urgency),
+            c::impact.eq(&r.impact),
+            c::priority.eq(&r.priority),
+            c::priority_overridden.eq(r.priority_overridden),
+            c::summary.eq(&r.summary),
+            c::description.eq(&r.description),
+            c::service_type.eq(&r.service_type),
+            c::assignee_id.eq(&r.assignee_id),
+            c::confidential.eq(r.confidential),
+            c::updated_at.eq(r.updated_at),
+            c::first_response_at.eq(r.first_response_at),
+            c::resolved_at.eq(r.resolved_at),
+            c::closed_at.eq(r.closed_at),
+            c::version.eq(r.version),
+        ))
+        .execute(tx.conn)?;
+    if n == 0 {
+        // Another transaction committed a new version between our read and our write.
+        return Err(StoreError::VersionMismatch { entity: "case", current: expected_version + 1 });
+    }
+    Ok(())
+}
+
+/// Stamps the first response on a case (the first outbound message), once.
+pub(crate) fn mark_first_response(tx: &mut Tx<'_>, id: CaseId, at: DateTime<Utc>) -> Result<()> {
+    let n = diesel::update(
+        c::table
+            .find(id.to_string())
+            .filter(c::first_response_at.is_null()),
+    )
+    .set((
+        c::first_response_at.eq(Some(to_db(at))),
+        c::version.eq(c::version + 1),
+        c::updated_at.eq(to_db(tx.now)),
+    ))
+    .execute(tx.conn)?;
+    if n > 0 {
+        tx.audit("case.first_response", "case", id, Some(id), json!({"first_response_at": at}));
+    }
+    Ok(())
+}
+
+/// A user granted access to a confidential case.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccessGrant {
+    /// The user.
+    pub user_id: UserId,
+    /// Who granted it.
+    pub granted_by: helpline_domain::user::Actor,
+    /// When.
+    pub granted_at: DateTime<Utc>,
+}
+
+/// Grants a user access to a case (idempotent).
+pub fn grant(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<AccessGrant> {
+    check_user(tx, user)?;
+    if !is_granted(tx.conn, case, Some(user))? {
+        diesel::insert_into(case_access::table)
+            .values((
+                case_access::case_id.eq(case.to_string()),
+                case_access::user_id.eq(user.to_string()),
+                case_access::granted_by.eq(tx.actor.to_string()),
+                case_access::granted_at.eq(to_db(tx.now)),
+            ))
+            .execute(tx.conn)?;
+        tx.audit("case.grant_access", "case", case, Some(case), json!({"user_id": user}));
+    }
+    grants(tx.conn, case)?
+        .into_iter()
+        .find(|g| g.user_id == user)
+        .ok_or(StoreError::not_found("grant"))
+}
+
+/// Withdraws a user's access.
+pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
+    let n = diesel::delete(
+        case_access::table
+            .filter(case_access::case_id.eq(case.to_string()))
+            .filter(case_access::user_id.eq(user.to_string())),
+    )
+    .execute(tx.conn)?;
+    if n == 0 {
+        return Err(StoreError::not_found("grant"));
+    }
+    tx.audit("case.revoke_access", "case", case, Some(case), json!({"user_id": user}));
+    Ok(())
+}
+
+/// Who was granted access to a case.
+pub fn grants(conn: &mut DbConnection, case: CaseId) -> Result<Vec<AccessGrant>> {
+    let rows: Vec<(String, String, NaiveDateTime)> = case_access::table
+        .filter(case_access::case_id.eq(case.to_string()))
+        .select((case_access::user_id, case_access::granted_by, case_access::granted_at))
+        .order(case_access::granted_at.asc())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(u, by, at)| {
+            Ok(AccessGrant {
+                user_id: stored(UserId::parse(&u))?,
+                granted_by: stored(by.parse())?,
+                granted_at: from_db(at),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,341 @@
+//! Connections, the pool, migrations and the write transaction.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use helpline_domain::ids::CaseId;
+use helpline_domain::user::Actor;
+
+use crate::audit::PendingEvent;
+use crate::{Result, StoreError};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// A connection to either backend; every query in Helpline is written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+    /// For helplines that outgrow one machine.
+    Pg(PgConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://PATH`.
+    Sqlite,
+    /// `postgres://...` or `postgresql://...`.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme; diesel would accept any string as a SQLite path.
+    pub fn from_url(url: &str) -> Result<(Backend, String)> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok((Backend::Postgres, url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() || path.starts_with(":memory:") {
+                return Err(StoreError::UnsupportedUrl(
+                    "sqlite:// needs a file path (an in-memory database would lose everything)"
+                        .into(),
+                ));
+            }
+            return Ok((Backend::Sqlite, path.to_owned()));
+        }
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A URL with any password removed, safe to log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` or `postgres://...`.
+    pub url: String,
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// SQLite `synchronous`: `normal` (survives a process crash) or `full` (survives power loss).
+    pub sqlite_synchronous: String,
+}
+
+struct Manager {
+    backend: Backend,
+    target: String,
+}
+
+impl Manager {
+    fn establish(&self) -> std::result::Result<DbConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Sqlite => SqliteConnection::establish(&self.target).map(DbConnection::Sqlite),
+            Backend::Postgres => PgConnection::establish(&self.target).map(DbConnection::Pg),
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<DbConnection, Self::Error> {
+        self.establish().map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> std::result::Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+#[derive(Debug)]
+struct SqlitePragmas(String);
+
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> std::result::Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&self.0)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The database behind Helpline: a pool, and the rules for writing to it.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    backend: Backend,
+    // SQLite has one writer at a time; queueing writers here, rather than in SQLite's
+    // sleeping busy handler, keeps latency flat under load. Unused on Postgres.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl Store {
+    /// Opens the database named by `cfg.url`, creating a SQLite file (and its folder) if needed,
+    /// and runs pending migrations.
+    pub fn open(cfg: &StoreConfig) -> Result<Store> {
+        let (backend, target) = Backend::from_url(&cfg.url)?;
+        if backend == Backend::Sqlite {
+            if let Some(dir) = Path::new(&target).parent() {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+            }
+        }
+        migrate(&cfg.url)?;
+        let sync = match cfg.sqlite_synchronous.to_ascii_lowercase().as_str() {
+            "full" => "FULL",
+            "normal" => "NORMAL",
+            other => {
+                return Err(StoreError::Unavailable(format!(
+                    "sqlite_synchronous must be `normal` or `full`, not `{other}`"
+                )))
+            }
+        };
+        let mut builder = Pool::builder()
+            .max_size(cfg.pool_size.max(1))
+            .connection_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            builder = builder.connection_customizer(Box::new(SqlitePragmas(format!(
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
+            ))));
+        }
+        let pool = builder
+            .build(Manager { backend, target })
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(Store {
+            pool,
+            backend,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only work on a pooled connection.
+    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        conn.ping().map(|_| ()).map_err(StoreError::from)
+    }
+
+    /// Runs `f` in one transaction, as `actor` at `now`; the audit events `f` records are
+    /// appended to the chain before the commit, so the change and its record land together.
+    pub fn write<T>(
+        &self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let now = crate::convert::truncate(now);
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = self.pool.get()?;
+                conn.transaction(|c| run_tx(c, actor, now, f))
+            }
+            Backend::Sqlite => {
+                let _one_writer = self
+                    .write_lock
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut conn = self.pool.get()?;
+                // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that
+                // reads first could fail to upgrade if another process wrote in between.
+                conn.batch_execute("BEGIN IMMEDIATE")?;
+                match run_tx(&mut conn, actor, now, f) {
+                    Ok(out) => match conn.batch_execute("COMMIT") {
+                        Ok(()) => Ok(out),
+                        Err(e) => {
+                            let _ = conn.batch_execute("ROLLBACK");
+                            Err(e.into())
+                        }
+                    },
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn run_tx<T>(
+    conn: &mut DbConnection,
+    actor: Actor,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut tx = Tx {
+        conn,
+        actor,
+        now,
+        events: Vec::new(),
+    };
+    let out = f(&mut tx)?;
+    let Tx { conn, events, .. } = tx;
+    crate::audit::append(conn, events)?;
+    Ok(out)
+}
+
+/// A write transaction: the connection, who is acting, the instant, and the audit events to
+/// append at commit.
+pub struct Tx<'c> {
+    /// The connection, inside the transaction.
+    pub conn: &'c mut DbConnection,
+    /// Who is acting.
+    pub actor: Actor,
+    /// The instant of the change (microsecond precision, UTC).
+    pub now: DateTime<Utc>,
+    events: Vec<PendingEvent>,
+}
+
+impl Tx<'_> {
+    /// Records an audit event for this transaction.
+    pub fn audit(
+        &mut self,
+        action: &str,
+        entity_type: &str,
+        entity_id: impl ToString,
+        case_id: Option<CaseId>,
+        changes: serde_json::Value,
+    ) {
+        self.events.push(PendingEvent {
+            occurred_at: self.now,
+            actor: self.actor,
+            action: action.to_owned(),
+            entity_type: entity_type.to_owned(),
+            entity_id: entity_id.to_string(),
+            case_id,
+            changes,
+        });
+    }
+}
+
+/// Runs pending migrations on the database named by `url`; returns the names applied.
+pub fn migrate(url: &str) -> Result<Vec<String>> {
+    let (backend, target) = Backend::from_url(url)?;
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    let applied = match backend {
+        Backend::Sqlite => {
+            let mut c = SqliteConnection::establish(&target)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")?;
+            names(c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?)
+        }
+        Backend::Postgres => {
+            let mut c = PgConnection::establish(&target)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            names(c.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(fail)?)
+        }
+    };
+    Ok(applied)
+}
+
+fn names(v: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    v.iter().map(|v| v.to_string()).collect()
+}
+
+/// Reverts every migration and applies them again: the round trip that proves `down.sql`.
+pub fn migrate_redo_all(url: &str) -> Result<usize> {
+    let (backend, target) = Backend::from_url(url)?;
+    let fail = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match backend {
+        Backend::Sqlite => {
+            let mut c = SqliteConnection::establish(&target)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?;
+            let reverted = c.revert_all_migrations(SQLITE_MIGRATIONS).map_err(fail)?.len();
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?;
+            Ok(reverted)
+        }
+        Backend::Postgres => {
+            let mut c = PgConnection::establish(&target)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            c.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(fail)?;
+            let reverted = c.revert_all_migrations(POSTGRES_MIGRATIONS).map_err(fail)?.len();
+            c.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(fail)?;
+            Ok(reverted)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Conversions between stored columns and domain values, in one place.
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use helpline_domain::DomainError;
+
+use crate::StoreError;
+
+/// Postgres keeps microseconds; truncating everywhere makes both backends (and the audit
+/// hashes computed over timestamps) agree.
+pub(crate) fn truncate(dt: DateTime<Utc>) -> DateTime<Utc> {
+    dt.trunc_subsecs(6)
+}
+
+/// A UTC instant as stored.
+pub(crate) fn to_db(dt: DateTime<Utc>) -> NaiveDateTime {
+    truncate(dt).naive_utc()
+}
+
+/// A stored instant back to UTC.
+pub(crate) fn from_db(n: NaiveDateTime) -> DateTime<Utc> {
+    n.and_utc()
+}
+
+/// A stored value that no longer parses means the database was edited outside Helpline.
+pub(crate) fn stored<T>(r: Result<T, DomainError>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A JSON column back to its value.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A value to its JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// RFC 3339 with microseconds: the one spelling of instants inside audit hashes.
+pub(crate) fn rfc3339(dt: DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

@@ -1,0 +1,70 @@
+//! Keyset pagination with opaque cursors.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+use helpline_domain::DomainError;
+
+/// One page of results and the cursor for the next, if there is one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items, in the requested order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where a page starts: after the item with this sort key and id. Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The secondary sort key (a timestamp) when sorting by something other than the id.
+    #[serde(rename = "k", skip_serializing_if = "Option::is_none", default)]
+    pub key: Option<chrono::NaiveDateTime>,
+    /// The id of the last item of the previous page.
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+impl Cursor {
+    /// The opaque text handed to clients.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Reads back a cursor, refusing anything Helpline did not hand out.
+    pub fn decode(s: &str) -> Result<Cursor, StoreError> {
+        let bad = || StoreError::Domain(DomainError::invalid("cursor", "not a cursor this server handed out"));
+        if s.len() > 512 {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        uuid::Uuid::try_parse(&c.id).map_err(|_| bad())?;
+        Ok(c)
+    }
+}
+
+/// Cuts `limit + 1` fetched rows down to a page, with a cursor when there is more.
+pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more { rows.last().map(|r| cursor_of(r).encode()) } else { None };
+    Page { items: rows, next_cursor }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        let c = Cursor { key: None, id: "0192f3a0-0000-7000-8000-000000000000".into() };
+        assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
+        for bad in ["", "!!", "e30", "eyJpIjoiMSJ9"] {
+            assert!(Cursor::decode(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The diesel schema, one for both backends (portable column types only).
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        name -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    beneficiaries (id) {
+        id -> Text,
+        name -> Text,
+        channels -> Text,
+        preferred_language -> Nullable<Text>,
+        organisation -> Nullable<Text>,
+        country -> Nullable<Text>,
+        audience -> Nullable<Text>,
+        verification -> Text,
+        notes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    beneficiary_emails (address_norm) {
+        address_norm -> Text,
+        address -> Text,
+        beneficiary_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    verifications (id) {
+        id -> Text,
+        beneficiary_id -> Text,
+        status -> Text,
+        method -> Nullable<Text>,
+        vouched_by -> Nullable<Text>,
+        note -> Text,
+        decided_by -> Text,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        #[sql_name = "ref"]
+        reference -> BigInt,
+        beneficiary_id -> Text,
+        status -> Text,
+        urgency -> Text,
+        impact -> Text,
+        priority -> Text,
+        priority_overridden -> Bool,
+        summary -> Text,
+        description -> Text,
+        service_type -> Text,
+        assignee_id -> Nullable<Text>,
+        confidential -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        first_response_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_tags (case_id, tag) {
+        case_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    case_access (case_id, user_id) {
+        case_id -> Text,
+        user_id -> Text,
+        granted_by -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    parties (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        emails -> Text,
+        contact -> Text,
+        notes -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        case_id -> Text,
+        direction -> Text,
+        channel -> Text,
+        party_id -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        body -> Text,
+        occurred_at -> Timestamp,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Text,
+        case_id -> Text,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> Text,
+        case_id -> Text,
+        kind -> Text,
+        description -> Text,
+        performed_by -> Text,
+        performed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    next_steps (id) {
+        id -> Text,
+        case_id -> Text,
+        title -> Text,
+        assignee_id -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        done -> Bool,
+        done_at -> Nullable<Timestamp>,
+        done_by -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_parties (case_id, party_id, role) {
+        case_id -> Text,
+        party_id -> Text,
+        role -> Text,
+        note -> Text,
+        added_by -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        case_id -> Nullable<Text>,
+        changes -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal, idem_key) {
+        principal -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    api_tokens,
+    beneficiaries,
+    beneficiary_emails,
+    verifications,
+    cases,
+    case_tags,
+    case_access,
+    parties,
+    messages,
+    comments,
+    actions,
+    next_steps,
+    case_parties,
+    audit_events,
+    audit_head,
+    counters,
+    idempotency_keys,
+);

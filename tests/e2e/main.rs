@@ -1,1 +1,10 @@
-//! e2e
+//! End-to-end tests: the real server on a free port, over HTTP, every scenario on SQLite and
+//! on PostgreSQL.
+
+mod audit_chain;
+mod authz;
+mod bad_input;
+mod concurrency;
+mod confidential;
+mod lifecycle;
+

@@ -1,1 +1,347 @@
-//! support
+//! Test support: start the real Helpline server on a free port, on a fresh SQLite file or a
+//! fresh PostgreSQL database, and talk HTTP to it.
+//!
+//! PostgreSQL comes from `HELPLINE_TEST_POSTGRES_URL` (an admin URL; each test creates its own
+//! database there). `scripts/test` starts a throwaway cluster and sets it. Without it, Postgres
+//! tests are skipped with a loud message, except under `CI=true`, where they fail.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, RunQueryDsl};
+use helpline_api::{Application, Clock, Config};
+use helpline_domain::user::{Actor, Role, Username};
+use helpline_domain::text::Name;
+use helpline_store::{Store, StoreConfig};
+use serde_json::Value;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh database on the test cluster.
+    Postgres,
+}
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A database prepared for one test.
+#[derive(Debug, Clone)]
+pub struct TestDb {
+    /// The URL Helpline is given.
+    pub url: String,
+    /// Keeps the SQLite folder alive.
+    _dir: Option<std::sync::Arc<TempDir>>,
+}
+
+/// A temporary folder removed on drop.
+#[derive(Debug)]
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl TestDb {
+    /// A fresh database, or `None` when Postgres is not configured outside CI.
+    pub fn fresh(backend: Backend) -> Option<TestDb> {
+        let name = format!("hl_{}", uuid::Uuid::now_v7().simple());
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("temp dir: {e}"));
+                Some(TestDb {
+                    url: format!("sqlite://{}/helpline.db", dir.display()),
+                    _dir: Some(std::sync::Arc::new(TempDir(dir))),
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin) = std::env::var("HELPLINE_TEST_POSTGRES_URL") else {
+                    if std::env::var("CI").is_ok_and(|v| v == "true") {
+                        panic!("CI=true but HELPLINE_TEST_POSTGRES_URL is not set: Postgres tests must run");
+                    }
+                    eprintln!("SKIPPED on PostgreSQL: HELPLINE_TEST_POSTGRES_URL is not set (scripts/test sets it)");
+                    return None;
+                };
+                let mut c = diesel::PgConnection::establish(&admin)
+                    .unwrap_or_else(|e| panic!("cannot reach the test Postgres: {e}"));
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut c)
+                    .unwrap_or_else(|e| panic!("create database: {e}"));
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Some(TestDb { url: format!("{base}/{name}"), _dir: None })
+            }
+        }
+    }
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The database.
+    pub db: TestDb,
+    /// The configuration it runs with.
+    pub config: Config,
+    handle: Option<ServerHandle>,
+    thread: Option<thread::JoinHandle<()>>,
+    agent: ureq::Agent,
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    /// Status.
+    pub status: u16,
+    /// Headers (lower-case names).
+    pub headers: Vec<(String, String)>,
+    /// Body parsed as JSON (Null if empty or not JSON).
+    pub json: Value,
+    /// Raw body.
+    pub text: String,
+}
+
+impl Resp {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Resp {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        self
+    }
+}
+
+/// The test configuration: a free port, the given database, a fixed JWT secret.
+pub fn test_config(db: &TestDb) -> Config {
+    let mut c = Config::defaults().unwrap_or_else(|e| panic!("{e}"));
+    c.listen = "127.0.0.1:0".into();
+    c.database_url = helpline_api::config::Secret::new(db.url.clone());
+    c.jwt_secret = helpline_api::config::Secret::new("test-secret-test-secret-test-secret-0123");
+    c.database_pool_size = 8;
+    c
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database; `None` if the backend is unavailable (see module doc).
+    pub fn spawn(backend: Backend) -> Option<TestApp> {
+        let db = TestDb::fresh(backend)?;
+        Some(Self::start(db, None))
+    }
+
+    /// Starts a server on an existing database (for restarts), optionally with a test clock.
+    pub fn start(db: TestDb, clock: Option<Clock>) -> TestApp {
+        let config = test_config(&db);
+        let (tx, rx) = mpsc::channel();
+        let cfg = config.clone();
+        let thread = thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match Application::build(cfg, clock) {
+                    Ok(app) => {
+                        let _ = tx.send(Ok((app.port(), app.handle())));
+                        let _ = app.run_until_stopped().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            })
+        });
+        let (port, handle) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+            .unwrap_or_else(|e| panic!("server did not start: {e}"));
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            db,
+            config,
+            handle: Some(handle),
+            thread: Some(thread),
+            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build(),
+        }
+    }
+
+    /// Stops the server and waits for it, keeping the database.
+    pub fn stop(mut self) -> TestDb {
+        self.shutdown();
+        self.db.clone()
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(h) = self.handle.take() {
+            actix_web::rt::System::new().block_on(h.stop(true));
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// A store handle on the same database (for setting up and for tampering in tests).
+    pub fn store(&self) -> Store {
+        Store::open(&StoreConfig { url: self.db.url.clone(), pool_size: 2, sqlite_synchronous: "normal".into() })
+            .unwrap_or_else(|e| panic!("store: {e}"))
+    }
+
+    /// Creates an account directly (as the CLI does) and returns its id.
+    pub fn create_user(&self, username: &str, role: Role) -> String {
+        let hash = helpline_api::auth::hash_password(PASSWORD).unwrap_or_else(|e| panic!("{e}"));
+        let user = self
+            .store()
+            .write(Actor::System, chrono::Utc::now(), |tx| {
+                helpline_store::users::create(
+                    tx,
+                    helpline_store::users::NewUser {
+                        username: Username::parse(username)?,
+                        display_name: Name::parse(username)?,
+                        role,
+                        password_hash: hash,
+                    },
+                )
+            })
+            .unwrap_or_else(|e| panic!("create user: {e}"));
+        user.id.to_string()
+    }
+
+    /// Logs in and returns the bearer token.
+    pub fn login(&self, username: &str) -> String {
+        let r = self.call("POST", "/api/v1/auth/login", None, Some(&serde_json::json!({"username": username, "password": PASSWORD})), &[]);
+        assert_eq!(r.status, 200, "login failed: {}", r.text);
+        r.json["access_token"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Creates an account and logs in: (user id, token).
+    pub fn user(&self, username: &str, role: Role) -> (String, String) {
+        let id = self.create_user(username, role);
+        (id, self.login(username))
+    }
+
+    /// Any request.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.request(method, &format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.set("authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let result = match body {
+            Some(b) => req.set("content-type", "application/json").send_string(&b.to_string()),
+            None => req.call(),
+        };
+        Self::read(result)
+    }
+
+    /// A request with a raw body and content type.
+    pub fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8], headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.request(method, &format!("{}{}", self.base, path)).set("content-type", content_type);
+        if let Some(t) = token {
+            req = req.set("authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        Self::read(req.send_bytes(body))
+    }
+
+    fn read(result: Result<ureq::Response, ureq::Error>) -> Resp {
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| resp.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_owned())))
+            .collect();
+        let text = resp.into_string().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, json, text }
+    }
+
+    /// GET.
+    pub fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None, &[])
+    }
+
+    /// POST JSON.
+    pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(token), Some(&body), &[])
+    }
+
+    /// PATCH JSON with If-Match.
+    pub fn patch(&self, path: &str, token: &str, etag: &str, body: Value) -> Resp {
+        self.call("PATCH", path, Some(token), Some(&body), &[("if-match", etag)])
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Runs each named scenario `fn(Backend)` as two tests: `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::Backend::Sqlite) } )+
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::Backend::Postgres) } )+
+        }
+    };
+}
+
+/// The `helpline` binary of this build (built on demand when missing).
+pub fn helpline_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    // target/<profile>/deps/e2e-HASH -> target/<profile>/helpline
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap_or_else(|| panic!("odd test path"));
+    let bin = profile_dir.join("helpline");
+    if !bin.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "helpline-api", "--bin", "helpline"])
+            .status()
+            .unwrap_or_else(|e| panic!("cargo build: {e}"));
+        assert!(status.success(), "building the helpline binary failed");
+    }
+    bin
+}
+
+/// Runs `helpline` with the test database and returns (exit code, stdout, stderr).
+pub fn run_cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(helpline_bin())
+        .args(args)
+        .env("HELPLINE_DATABASE_URL", &db.url)
+        .env("HELPLINE_LOG_LEVEL", "warn")
+        .env_remove("HELPLINE_CONFIG_FILE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn helpline: {e}"));
+    if let Some(mut sin) = child.stdin.take() {
+        if let Some(s) = stdin {
+            let _ = sin.write_all(s.as_bytes());
+        }
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

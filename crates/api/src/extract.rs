@@ -32,6 +32,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("the request body is empty; expected a JSON object".into()));
     }
+    // serde would accept an array for a struct; the API speaks objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::field("body", "expected a JSON object, not an array"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -146,6 +150,42 @@ pub fn idempotency(req: &HttpRequest, auth: &Auth, digest: &[u8; 32]) -> Result<
         key: key.to_owned(),
         request_hash: hex::encode(h.finalize()),
     }))
+}
+
+/// A query string parsed into `T`, errors naming the offending parameter.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T> ApiQuery<T> {
+    /// The parsed parameters.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for ApiQuery<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        std::future::ready(serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if path == "." || path.is_empty() {
+                ApiError::BadRequest(format!("query string: {inner}"))
+            } else {
+                ApiError::BadRequest(format!("query parameter `{path}`: {inner}"))
+            }
+        }))
+    }
 }
 
 /// `limit` and `cursor` of a list request.

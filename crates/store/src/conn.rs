@@ -300,7 +300,7 @@ pub fn migrate(url: &str) -> Result<Vec<String>> {
         Backend::Sqlite => {
             let mut c = SqliteConnection::establish(&target)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")?;
+            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
             names(c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?)
         }
         Backend::Postgres => {

@@ -14,7 +14,7 @@ use super::{json_with_etag, path_id, resource, visible_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, nullable, ApiJson, PageParams};
+use crate::extract::{ApiQuery, idempotency, if_match, nullable, ApiJson, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/cases/{id}/messages").route(web::get().to(list_messages)).route(web::post().to(add_message)))
@@ -45,7 +45,7 @@ async fn list_messages(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    q: web::Query<PageParams>,
+    q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
@@ -85,7 +85,7 @@ async fn list_comments(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    q: web::Query<PageParams>,
+    q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
@@ -119,7 +119,7 @@ async fn list_actions(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    q: web::Query<PageParams>,
+    q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
@@ -157,7 +157,7 @@ async fn list_next_steps(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
-    q: web::Query<PageParams>,
+    q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;

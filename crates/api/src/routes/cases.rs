@@ -16,7 +16,7 @@ use super::{json_with_etag, path_id, resource, visible_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, nullable, ApiJson, PageParams};
+use crate::extract::{ApiQuery, idempotency, if_match, nullable, ApiJson, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/cases").route(web::get().to(list)).route(web::post().to(create)))
@@ -63,7 +63,7 @@ fn list_of<T>(
 }
 
 /// Cases the caller may see, filtered, sorted and paginated.
-async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadCases)?;
     let q = q.into_inner();
     let (limit, cursor) = PageParams { cursor: q.cursor.clone(), limit: q.limit }.checked()?;

@@ -13,7 +13,7 @@ use super::{json_with_etag, path_id, resource};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, ApiJson, PageParams};
+use crate::extract::{ApiQuery, idempotency, if_match, ApiJson, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/parties").route(web::get().to(list)).route(web::post().to(create)))
@@ -28,7 +28,7 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, auth: Auth, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadParties)?;
     let q = q.into_inner();
     let (limit, cursor) = PageParams { cursor: q.cursor, limit: q.limit }.checked()?;

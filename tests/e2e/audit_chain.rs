@@ -19,14 +19,21 @@ fn verify(app: &TestApp) -> (i32, String) {
 }
 
 fn verify_audit_detects_tampering(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (_, h) = app.user("hana", Role::Handler);
     let c = app
         .post("/api/v1/cases", &h, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}))
         .expect(201);
     let id = c.json["id"].as_str().unwrap_or_default().to_owned();
     for i in 0..3 {
-        app.post(&format!("/api/v1/cases/{id}/comments"), &h, json!({"body": format!("c{i}")})).expect(201);
+        app.post(
+            &format!("/api/v1/cases/{id}/comments"),
+            &h,
+            json!({"body": format!("c{i}")}),
+        )
+        .expect(201);
     }
     // Events so far: user.create, beneficiary.create, case.create, 3 comments.
     let (code, out) = verify(&app);
@@ -34,16 +41,25 @@ fn verify_audit_detects_tampering(backend: Backend) {
     assert!(out.contains("intact: 6 events"), "{out}");
 
     // Edited: the record of what changed is rewritten.
-    sql(&app, "UPDATE audit_events SET changes = '{\"status\":\"closed\"}' WHERE seq = 3");
+    sql(
+        &app,
+        "UPDATE audit_events SET changes = '{\"status\":\"closed\"}' WHERE seq = 3",
+    );
     let (code, out) = verify(&app);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("event 3 was altered"), "{out}");
 
     // A second alteration further on: the first break is the one reported.
-    sql(&app, "UPDATE audit_events SET actor = 'system' WHERE seq = 5");
+    sql(
+        &app,
+        "UPDATE audit_events SET actor = 'system' WHERE seq = 5",
+    );
     let (code, out) = verify(&app);
     assert_eq!(code, 1);
-    assert!(out.contains("event 3 was altered"), "the first break is reported: {out}");
+    assert!(
+        out.contains("event 3 was altered"),
+        "the first break is reported: {out}"
+    );
 
     // Deleted from the middle.
     let app2 = TestApp::spawn(backend).unwrap_or_else(|| panic!("backend vanished"));
@@ -53,23 +69,35 @@ fn verify_audit_detects_tampering(backend: Backend) {
         .expect(201);
     let id = c.json["id"].as_str().unwrap_or_default().to_owned();
     for i in 0..3 {
-        app2.post(&format!("/api/v1/cases/{id}/comments"), &h, json!({"body": format!("c{i}")})).expect(201);
+        app2.post(
+            &format!("/api/v1/cases/{id}/comments"),
+            &h,
+            json!({"body": format!("c{i}")}),
+        )
+        .expect(201);
     }
     assert_eq!(verify(&app2).0, 0);
     assert_eq!(sql(&app2, "DELETE FROM audit_events WHERE seq = 4"), 1);
     let (code, out) = verify(&app2);
     assert_eq!(code, 1);
-    assert!(out.contains("breaks at event 5 (expected event 4)"), "{out}");
+    assert!(
+        out.contains("breaks at event 5 (expected event 4)"),
+        "{out}"
+    );
 
     // Deleted at the end: the separately kept head shows it.
     let app3 = TestApp::spawn(backend).unwrap_or_else(|| panic!("backend vanished"));
     let (_, h) = app3.user("hana", Role::Handler);
-    app3.post("/api/v1/beneficiaries", &h, json!({"name": "Y"})).expect(201);
+    app3.post("/api/v1/beneficiaries", &h, json!({"name": "Y"}))
+        .expect(201);
     assert_eq!(verify(&app3).0, 0);
     assert_eq!(sql(&app3, "DELETE FROM audit_events WHERE seq = 2"), 1);
     let (code, out) = verify(&app3);
     assert_eq!(code, 1);
-    assert!(out.contains("the chain ends at event 1 but the head records 2"), "{out}");
+    assert!(
+        out.contains("the chain ends at event 1 but the head records 2"),
+        "{out}"
+    );
 
     // Inserted: a forged event with a made-up hash.
     sql(
@@ -83,21 +111,51 @@ fn verify_audit_detects_tampering(backend: Backend) {
 }
 
 fn admin_commands_work(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
-    let (code, out, err) = run_cli(&app.db, &["admin", "create-user", "Nadia", "--role", "lead"], Some("a long enough secret\n"));
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (code, out, err) = run_cli(
+        &app.db,
+        &["admin", "create-user", "Nadia", "--role", "lead"],
+        Some("a long enough secret\n"),
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("created nadia (lead)"), "{out}");
-    let r = app.post("/api/v1/auth/login", "", json!({"username": "nadia", "password": "a long enough secret"})).expect(200);
+    let r = app
+        .post(
+            "/api/v1/auth/login",
+            "",
+            json!({"username": "nadia", "password": "a long enough secret"}),
+        )
+        .expect(200);
     assert_eq!(r.json["token_type"], "Bearer");
     assert!(r.json["expires_in"].as_u64().is_some_and(|s| s > 0));
-    let (code, _, err) = run_cli(&app.db, &["admin", "create-user", "short", "--role", "lead"], Some("short\n"));
+    let (code, _, err) = run_cli(
+        &app.db,
+        &["admin", "create-user", "short", "--role", "lead"],
+        Some("short\n"),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("at least 12"), "{err}");
-    let (code, _, err) = run_cli(&app.db, &["admin", "create-user", "x", "--role", "king"], Some("a long enough secret\n"));
+    let (code, _, err) = run_cli(
+        &app.db,
+        &["admin", "create-user", "x", "--role", "king"],
+        Some("a long enough secret\n"),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("king"), "{err}");
 
-    let (code, token, err) = run_cli(&app.db, &["admin", "create-token", "mx1 postfix", "--scope", "cases:read"], None);
+    let (code, token, err) = run_cli(
+        &app.db,
+        &[
+            "admin",
+            "create-token",
+            "mx1 postfix",
+            "--scope",
+            "cases:read",
+        ],
+        None,
+    );
     assert_eq!(code, 0, "{err}");
     let token = token.trim();
     assert!(token.starts_with("hlp_"));
@@ -113,10 +171,18 @@ fn admin_commands_work(backend: Backend) {
 }
 
 fn migrations_run_up_down_up(backend: Backend) {
-    let Some(db) = helpline_tests::TestDb::fresh(backend) else { return };
+    let Some(db) = helpline_tests::TestDb::fresh(backend) else {
+        return;
+    };
     let reverted = helpline_store::migrate_redo_all(&db.url).unwrap_or_else(|e| panic!("{e}"));
     assert!(reverted >= 1);
-    assert!(helpline_store::migrate(&db.url).unwrap_or_else(|e| panic!("{e}")).is_empty());
+    assert!(helpline_store::migrate(&db.url)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
 }
 
-on_both_backends!(verify_audit_detects_tampering, admin_commands_work, migrations_run_up_down_up);
+on_both_backends!(
+    verify_audit_detects_tampering,
+    admin_commands_work,
+    migrations_run_up_down_up
+);

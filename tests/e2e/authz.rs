@@ -18,17 +18,37 @@ struct Caller {
 }
 
 fn every_role_over_every_route(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (_, admin) = app.user("root", Role::Admin);
     let mut callers = Vec::new();
-    for (name, role) in [("hana", Role::Handler), ("ana", Role::Analyst), ("leo", Role::Lead)] {
+    for (name, role) in [
+        ("hana", Role::Handler),
+        ("ana", Role::Analyst),
+        ("leo", Role::Lead),
+    ] {
         let (_, token) = app.user(name, role);
-        callers.push(Caller { label: name.into(), role, scopes: vec![], token });
+        callers.push(Caller {
+            label: name.into(),
+            role,
+            scopes: vec![],
+            token,
+        });
     }
-    callers.push(Caller { label: "root".into(), role: Role::Admin, scopes: vec![], token: admin.clone() });
+    callers.push(Caller {
+        label: "root".into(),
+        role: Role::Admin,
+        scopes: vec![],
+        token: admin.clone(),
+    });
     for scope in Scope::ALL {
         let t = app
-            .post("/api/v1/tokens", &admin, json!({"name": format!("integration {scope}"), "scopes": [scope]}))
+            .post(
+                "/api/v1/tokens",
+                &admin,
+                json!({"name": format!("integration {scope}"), "scopes": [scope]}),
+            )
             .expect(201);
         callers.push(Caller {
             label: format!("token {scope}"),
@@ -39,15 +59,29 @@ fn every_role_over_every_route(backend: Backend) {
     }
 
     // Something to act on.
-    let b = app.post("/api/v1/beneficiaries", &admin, json!({"name": "B"})).expect(201);
+    let b = app
+        .post("/api/v1/beneficiaries", &admin, json!({"name": "B"}))
+        .expect(201);
     let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
     let c = app
         .post("/api/v1/cases", &admin, json!({"beneficiary_id": bid, "summary": "s", "urgency": "low", "service_type": "phishing"}))
         .expect(201);
     let cid = c.json["id"].as_str().unwrap_or_default().to_owned();
-    let step = app.post(&format!("/api/v1/cases/{cid}/next-steps"), &admin, json!({"title": "t"})).expect(201);
+    let step = app
+        .post(
+            &format!("/api/v1/cases/{cid}/next-steps"),
+            &admin,
+            json!({"title": "t"}),
+        )
+        .expect(201);
     let sid = step.json["id"].as_str().unwrap_or_default().to_owned();
-    let party = app.post("/api/v1/parties", &admin, json!({"name": "P", "kind": "platform"})).expect(201);
+    let party = app
+        .post(
+            "/api/v1/parties",
+            &admin,
+            json!({"name": "P", "kind": "platform"}),
+        )
+        .expect(201);
     let pid = party.json["id"].as_str().unwrap_or_default().to_owned();
     let other = app.create_user("other", Role::Handler);
 
@@ -56,42 +90,179 @@ fn every_role_over_every_route(backend: Backend) {
         ("GET", "/api/v1/me".into(), None, vec![]),
         ("GET", "/api/v1/taxonomies".into(), None, vec![]),
         ("GET", "/api/v1/cases".into(), None, vec![P::ReadCases]),
-        ("POST", "/api/v1/cases".into(), Some(json!({"beneficiary_id": bid, "summary": "s", "urgency": "low", "service_type": "phishing"})), vec![P::CreateCase]),
+        (
+            "POST",
+            "/api/v1/cases".into(),
+            Some(
+                json!({"beneficiary_id": bid, "summary": "s", "urgency": "low", "service_type": "phishing"}),
+            ),
+            vec![P::CreateCase],
+        ),
         ("GET", case.clone(), None, vec![P::ReadCases]),
-        ("PATCH", case.clone(), Some(json!({"summary": "changed"})), vec![P::ReadCases, P::UpdateCase]),
-        ("PATCH", case.clone(), Some(json!({"priority": "P1"})), vec![P::ReadCases, P::OverridePriority]),
-        ("PATCH", case.clone(), Some(json!({"assignee_id": null})), vec![P::ReadCases, P::AssignCase]),
-        ("GET", format!("{case}/audit"), None, vec![P::ReadCases, P::ReadAudit]),
-        ("GET", format!("{case}/access"), None, vec![P::ReadCases, P::ManageConfidentiality]),
-        ("POST", format!("{case}/access"), Some(json!({"user_id": other})), vec![P::ReadCases, P::ManageConfidentiality]),
+        (
+            "PATCH",
+            case.clone(),
+            Some(json!({"summary": "changed"})),
+            vec![P::ReadCases, P::UpdateCase],
+        ),
+        (
+            "PATCH",
+            case.clone(),
+            Some(json!({"priority": "P1"})),
+            vec![P::ReadCases, P::OverridePriority],
+        ),
+        (
+            "PATCH",
+            case.clone(),
+            Some(json!({"assignee_id": null})),
+            vec![P::ReadCases, P::AssignCase],
+        ),
+        (
+            "GET",
+            format!("{case}/audit"),
+            None,
+            vec![P::ReadCases, P::ReadAudit],
+        ),
+        (
+            "GET",
+            format!("{case}/access"),
+            None,
+            vec![P::ReadCases, P::ManageConfidentiality],
+        ),
+        (
+            "POST",
+            format!("{case}/access"),
+            Some(json!({"user_id": other})),
+            vec![P::ReadCases, P::ManageConfidentiality],
+        ),
         ("GET", format!("{case}/timeline"), None, vec![P::ReadCases]),
         ("GET", format!("{case}/messages"), None, vec![P::ReadCases]),
-        ("POST", format!("{case}/messages"), Some(json!({"direction": "in", "channel": "phone", "body": "call"})), vec![P::ReadCases, P::RecordMessage]),
+        (
+            "POST",
+            format!("{case}/messages"),
+            Some(json!({"direction": "in", "channel": "phone", "body": "call"})),
+            vec![P::ReadCases, P::RecordMessage],
+        ),
         ("GET", format!("{case}/comments"), None, vec![P::ReadCases]),
-        ("POST", format!("{case}/comments"), Some(json!({"body": "note"})), vec![P::ReadCases, P::Comment]),
+        (
+            "POST",
+            format!("{case}/comments"),
+            Some(json!({"body": "note"})),
+            vec![P::ReadCases, P::Comment],
+        ),
         ("GET", format!("{case}/actions"), None, vec![P::ReadCases]),
-        ("POST", format!("{case}/actions"), Some(json!({"kind": "advice", "description": "d"})), vec![P::ReadCases, P::RecordAction]),
-        ("GET", format!("{case}/next-steps"), None, vec![P::ReadCases]),
-        ("POST", format!("{case}/next-steps"), Some(json!({"title": "t"})), vec![P::ReadCases, P::ManageNextSteps]),
-        ("PATCH", format!("{case}/next-steps/{sid}"), Some(json!({"done": true})), vec![P::ReadCases, P::ManageNextSteps]),
+        (
+            "POST",
+            format!("{case}/actions"),
+            Some(json!({"kind": "advice", "description": "d"})),
+            vec![P::ReadCases, P::RecordAction],
+        ),
+        (
+            "GET",
+            format!("{case}/next-steps"),
+            None,
+            vec![P::ReadCases],
+        ),
+        (
+            "POST",
+            format!("{case}/next-steps"),
+            Some(json!({"title": "t"})),
+            vec![P::ReadCases, P::ManageNextSteps],
+        ),
+        (
+            "PATCH",
+            format!("{case}/next-steps/{sid}"),
+            Some(json!({"done": true})),
+            vec![P::ReadCases, P::ManageNextSteps],
+        ),
         ("GET", format!("{case}/parties"), None, vec![P::ReadCases]),
-        ("POST", format!("{case}/parties"), Some(json!({"party_id": pid, "role": "other"})), vec![P::ReadCases, P::LinkParty]),
-        ("GET", "/api/v1/beneficiaries".into(), None, vec![P::ReadBeneficiaries]),
-        ("POST", "/api/v1/beneficiaries".into(), Some(json!({"name": "N"})), vec![P::WriteBeneficiaries]),
-        ("GET", format!("/api/v1/beneficiaries/{bid}"), None, vec![P::ReadBeneficiaries]),
-        ("PATCH", format!("/api/v1/beneficiaries/{bid}"), Some(json!({"notes": "n"})), vec![P::WriteBeneficiaries]),
-        ("GET", format!("/api/v1/beneficiaries/{bid}/verification"), None, vec![P::ReadBeneficiaries]),
-        ("POST", format!("/api/v1/beneficiaries/{bid}/verification"), Some(json!({"status": "verified", "method": "in_person"})), vec![P::VerifyBeneficiary]),
-        ("GET", format!("/api/v1/beneficiaries/{bid}/cases"), None, vec![P::ReadBeneficiaries, P::ReadCases]),
+        (
+            "POST",
+            format!("{case}/parties"),
+            Some(json!({"party_id": pid, "role": "other"})),
+            vec![P::ReadCases, P::LinkParty],
+        ),
+        (
+            "GET",
+            "/api/v1/beneficiaries".into(),
+            None,
+            vec![P::ReadBeneficiaries],
+        ),
+        (
+            "POST",
+            "/api/v1/beneficiaries".into(),
+            Some(json!({"name": "N"})),
+            vec![P::WriteBeneficiaries],
+        ),
+        (
+            "GET",
+            format!("/api/v1/beneficiaries/{bid}"),
+            None,
+            vec![P::ReadBeneficiaries],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/beneficiaries/{bid}"),
+            Some(json!({"notes": "n"})),
+            vec![P::WriteBeneficiaries],
+        ),
+        (
+            "GET",
+            format!("/api/v1/beneficiaries/{bid}/verification"),
+            None,
+            vec![P::ReadBeneficiaries],
+        ),
+        (
+            "POST",
+            format!("/api/v1/beneficiaries/{bid}/verification"),
+            Some(json!({"status": "verified", "method": "in_person"})),
+            vec![P::VerifyBeneficiary],
+        ),
+        (
+            "GET",
+            format!("/api/v1/beneficiaries/{bid}/cases"),
+            None,
+            vec![P::ReadBeneficiaries, P::ReadCases],
+        ),
         ("GET", "/api/v1/parties".into(), None, vec![P::ReadParties]),
-        ("POST", "/api/v1/parties".into(), Some(json!({"name": "Q", "kind": "company"})), vec![P::WriteParties]),
-        ("GET", format!("/api/v1/parties/{pid}"), None, vec![P::ReadParties]),
-        ("PATCH", format!("/api/v1/parties/{pid}"), Some(json!({"notes": "n"})), vec![P::WriteParties]),
+        (
+            "POST",
+            "/api/v1/parties".into(),
+            Some(json!({"name": "Q", "kind": "company"})),
+            vec![P::WriteParties],
+        ),
+        (
+            "GET",
+            format!("/api/v1/parties/{pid}"),
+            None,
+            vec![P::ReadParties],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/parties/{pid}"),
+            Some(json!({"notes": "n"})),
+            vec![P::WriteParties],
+        ),
         ("GET", "/api/v1/users".into(), None, vec![P::ReadUsers]),
-        ("GET", format!("/api/v1/users/{other}"), None, vec![P::ReadUsers]),
-        ("PATCH", format!("/api/v1/users/{other}"), Some(json!({"display_name": "Other"})), vec![P::ManageUsers]),
+        (
+            "GET",
+            format!("/api/v1/users/{other}"),
+            None,
+            vec![P::ReadUsers],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/users/{other}"),
+            Some(json!({"display_name": "Other"})),
+            vec![P::ManageUsers],
+        ),
         ("GET", "/api/v1/tokens".into(), None, vec![P::ManageTokens]),
-        ("DELETE", "/api/v1/tokens/01900000-0000-7000-8000-000000000000".into(), None, vec![P::ManageTokens]),
+        (
+            "DELETE",
+            "/api/v1/tokens/01900000-0000-7000-8000-000000000000".into(),
+            None,
+            vec![P::ManageTokens],
+        ),
     ];
     let mut checked = 0;
     for who in &callers {
@@ -101,15 +272,35 @@ fn every_role_over_every_route(backend: Backend) {
             let mut headers = Vec::new();
             let etag;
             if *method == "PATCH" {
-                etag = app.get(path, &admin).header("etag").unwrap_or("\"0\"").to_owned();
+                etag = app
+                    .get(path, &admin)
+                    .header("etag")
+                    .unwrap_or("\"0\"")
+                    .to_owned();
                 headers.push(("if-match", etag.as_str()));
             }
             let r = app.call(method, path, Some(&who.token), body.as_ref(), &headers);
-            assert!(r.status < 500, "{} {method} {path}: {} {}", who.label, r.status, r.text);
+            assert!(
+                r.status < 500,
+                "{} {method} {path}: {} {}",
+                who.label,
+                r.status,
+                r.text
+            );
             if allowed {
-                assert!(r.status != 403 && r.status != 401, "{} should be allowed {method} {path}: {} {}", who.label, r.status, r.text);
+                assert!(
+                    r.status != 403 && r.status != 401,
+                    "{} should be allowed {method} {path}: {} {}",
+                    who.label,
+                    r.status,
+                    r.text
+                );
             } else {
-                assert_eq!(r.status, 403, "{} should be refused {method} {path}: {}", who.label, r.text);
+                assert_eq!(
+                    r.status, 403,
+                    "{} should be refused {method} {path}: {}",
+                    who.label, r.text
+                );
                 assert_eq!(r.header("content-type"), Some("application/problem+json"));
             }
             checked += 1;
@@ -124,13 +315,28 @@ fn every_role_over_every_route(backend: Backend) {
             json!({"username": format!("u{}", who.label.len() + checked), "display_name": "U", "role": "handler", "password": "long enough password"}),
         );
         let expected_ok = permits(who.role, &who.scopes, P::ManageUsers);
-        assert_eq!(r.status == 201, expected_ok, "{} POST /users: {}", who.label, r.text);
+        assert_eq!(
+            r.status == 201,
+            expected_ok,
+            "{} POST /users: {}",
+            who.label,
+            r.text
+        );
         if !expected_ok {
             assert_eq!(r.status, 403);
         }
         checked += 1;
-        let r = app.post("/api/v1/tokens", &who.token, json!({"name": "t", "scopes": ["cases:read"]}));
-        assert_eq!(r.status == 201, permits(who.role, &who.scopes, P::ManageTokens), "{} POST /tokens", who.label);
+        let r = app.post(
+            "/api/v1/tokens",
+            &who.token,
+            json!({"name": "t", "scopes": ["cases:read"]}),
+        );
+        assert_eq!(
+            r.status == 201,
+            permits(who.role, &who.scopes, P::ManageTokens),
+            "{} POST /tokens",
+            who.label
+        );
     }
 }
 
@@ -144,7 +350,9 @@ fn sign(claims: &Value, key: &[u8]) -> String {
 }
 
 fn bad_credentials_are_refused(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (uid, good) = app.user("hana", Role::Handler);
     app.get("/api/v1/me", &good).expect(200);
     let secret = app.config.jwt_secret.expose().as_bytes().to_vec();
@@ -152,11 +360,20 @@ fn bad_credentials_are_refused(backend: Backend) {
     let claims = |exp: i64, iss: &str, aud: &str| json!({"sub": uid, "iss": iss, "aud": aud, "iat": now - 10, "exp": exp});
 
     let expired = sign(&claims(now - 60, "helpline", "helpline-api"), &secret);
-    let wrong_key = sign(&claims(now + 600, "helpline", "helpline-api"), b"another-secret-another-secret-0000");
+    let wrong_key = sign(
+        &claims(now + 600, "helpline", "helpline-api"),
+        b"another-secret-another-secret-0000",
+    );
     let wrong_iss = sign(&claims(now + 600, "someone-else", "helpline-api"), &secret);
     let wrong_aud = sign(&claims(now + 600, "helpline", "other-api"), &secret);
-    let no_exp = sign(&json!({"sub": uid, "iss": "helpline", "aud": "helpline-api"}), &secret);
-    let unknown_user = sign(&json!({"sub": uuid::Uuid::now_v7().to_string(), "iss": "helpline", "aud": "helpline-api", "exp": now + 600}), &secret);
+    let no_exp = sign(
+        &json!({"sub": uid, "iss": "helpline", "aud": "helpline-api"}),
+        &secret,
+    );
+    let unknown_user = sign(
+        &json!({"sub": uuid::Uuid::now_v7().to_string(), "iss": "helpline", "aud": "helpline-api", "exp": now + 600}),
+        &secret,
+    );
     let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
     let tampered = {
         let payload = URL_SAFE_NO_PAD.decode(&parts[1]).unwrap_or_default();
@@ -167,7 +384,8 @@ fn bad_credentials_are_refused(backend: Backend) {
     };
     let alg_none = {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(claims(now + 600, "helpline", "helpline-api").to_string());
+        let payload =
+            URL_SAFE_NO_PAD.encode(claims(now + 600, "helpline", "helpline-api").to_string());
         format!("{header}.{payload}.")
     };
     for (what, token) in [
@@ -180,7 +398,10 @@ fn bad_credentials_are_refused(backend: Backend) {
         ("tampered", tampered),
         ("alg none", alg_none),
         ("garbage", "not.a.jwt".into()),
-        ("bad api token", "hlp_00000000000000000000000000000000_nope".into()),
+        (
+            "bad api token",
+            "hlp_00000000000000000000000000000000_nope".into(),
+        ),
     ] {
         let r = app.get("/api/v1/me", &token);
         assert_eq!(r.status, 401, "{what}: {}", r.text);
@@ -188,28 +409,61 @@ fn bad_credentials_are_refused(backend: Backend) {
     }
     let none = app.call("GET", "/api/v1/me", None, None, &[]).expect(401);
     assert_eq!(none.json["status"], 401);
-    let basic = app.call("GET", "/api/v1/me", None, None, &[("authorization", "Basic aGFuYTpwdw==")]);
+    let basic = app.call(
+        "GET",
+        "/api/v1/me",
+        None,
+        None,
+        &[("authorization", "Basic aGFuYTpwdw==")],
+    );
     assert_eq!(basic.status, 401);
 
     // Wrong password, unknown user: the same answer.
-    let wrong = app.post("/api/v1/auth/login", "", json!({"username": "hana", "password": "wrong password!!"}));
-    let unknown = app.post("/api/v1/auth/login", "", json!({"username": "nobody", "password": "wrong password!!"}));
+    let wrong = app.post(
+        "/api/v1/auth/login",
+        "",
+        json!({"username": "hana", "password": "wrong password!!"}),
+    );
+    let unknown = app.post(
+        "/api/v1/auth/login",
+        "",
+        json!({"username": "nobody", "password": "wrong password!!"}),
+    );
     assert_eq!((wrong.status, unknown.status), (401, 401));
     assert_eq!(wrong.json["detail"], unknown.json["detail"]);
 
     // API tokens: revoked and expired ones are refused.
     let (_, admin) = app.user("root", Role::Admin);
-    let t = app.post("/api/v1/tokens", &admin, json!({"name": "gw", "scopes": ["cases:read"]})).expect(201);
+    let t = app
+        .post(
+            "/api/v1/tokens",
+            &admin,
+            json!({"name": "gw", "scopes": ["cases:read"]}),
+        )
+        .expect(201);
     let secret_text = t.json["secret"].as_str().unwrap_or_default().to_owned();
     assert!(secret_text.starts_with("hlp_"));
     app.get("/api/v1/cases", &secret_text).expect(200);
     let listed = app.get("/api/v1/tokens", &admin).expect(200);
-    assert!(!listed.text.contains(&secret_text[20..]), "secrets are never listed");
+    assert!(
+        !listed.text.contains(&secret_text[20..]),
+        "secrets are never listed"
+    );
     let mut forged = secret_text.clone();
     forged.pop();
     forged.push(if secret_text.ends_with('A') { 'B' } else { 'A' });
     app.get("/api/v1/cases", &forged).expect(401);
-    app.call("DELETE", &format!("/api/v1/tokens/{}", t.json["id"].as_str().unwrap_or_default()), Some(&admin), None, &[]).expect(204);
+    app.call(
+        "DELETE",
+        &format!(
+            "/api/v1/tokens/{}",
+            t.json["id"].as_str().unwrap_or_default()
+        ),
+        Some(&admin),
+        None,
+        &[],
+    )
+    .expect(204);
     app.get("/api/v1/cases", &secret_text).expect(401);
 
     // A deactivated account's token stops working at once.
@@ -217,7 +471,13 @@ fn bad_credentials_are_refused(backend: Backend) {
     app.get("/api/v1/me", &h2).expect(200);
     let u = app.get(&format!("/api/v1/users/{hid}"), &admin).expect(200);
     let etag = u.header("etag").unwrap_or_default().to_owned();
-    app.patch(&format!("/api/v1/users/{hid}"), &admin, &etag, json!({"active": false})).expect(200);
+    app.patch(
+        &format!("/api/v1/users/{hid}"),
+        &admin,
+        &etag,
+        json!({"active": false}),
+    )
+    .expect(200);
     app.get("/api/v1/me", &h2).expect(401);
 }
 

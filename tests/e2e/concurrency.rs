@@ -8,7 +8,9 @@ use helpline_tests::{on_both_backends, Backend, TestApp};
 use serde_json::json;
 
 fn same_etag_exactly_one_wins(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (_, h1) = app.user("hana", Role::Handler);
     let (_, h2) = app.user("hugo", Role::Handler);
     let c = app
@@ -23,10 +25,16 @@ fn same_etag_exactly_one_wins(backend: Backend) {
         let handles: Vec<_> = [(h1.clone(), "first"), (h2.clone(), "second")]
             .into_iter()
             .map(|(token, who)| {
-                let (app, barrier, id, etag) = (app.clone(), barrier.clone(), id.clone(), etag.clone());
+                let (app, barrier, id, etag) =
+                    (app.clone(), barrier.clone(), id.clone(), etag.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
-                    let r = app.patch(&format!("/api/v1/cases/{id}"), &token, &etag, json!({"summary": format!("{who} {round}")}));
+                    let r = app.patch(
+                        &format!("/api/v1/cases/{id}"),
+                        &token,
+                        &etag,
+                        json!({"summary": format!("{who} {round}")}),
+                    );
                     r.status
                 })
             })
@@ -35,15 +43,35 @@ fn same_etag_exactly_one_wins(backend: Backend) {
         statuses.sort();
         assert_eq!(statuses, vec![200, 412], "round {round}");
     }
-    let stale = app.patch(&format!("/api/v1/cases/{id}"), &h1, "\"1\"", json!({"summary": "late"})).expect(412);
+    let stale = app
+        .patch(
+            &format!("/api/v1/cases/{id}"),
+            &h1,
+            "\"1\"",
+            json!({"summary": "late"}),
+        )
+        .expect(412);
     assert_eq!(stale.json["status"], 412);
-    app.call("PATCH", &format!("/api/v1/cases/{id}"), Some(&h1), Some(&json!({"summary": "no if-match"})), &[]).expect(428);
+    app.call(
+        "PATCH",
+        &format!("/api/v1/cases/{id}"),
+        Some(&h1),
+        Some(&json!({"summary": "no if-match"})),
+        &[],
+    )
+    .expect(428);
     let last = app.get(&format!("/api/v1/cases/{id}"), &h1).expect(200);
-    assert_eq!(last.header("etag"), Some("\"6\""), "five rounds, five winners");
+    assert_eq!(
+        last.header("etag"),
+        Some("\"6\""),
+        "five rounds, five winners"
+    );
 }
 
 fn fifty_concurrent_creations_get_fifty_refs(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (_, h) = app.user("hana", Role::Handler);
     let app = Arc::new(app);
     let barrier = Arc::new(Barrier::new(50));
@@ -66,8 +94,18 @@ fn fifty_concurrent_creations_get_fifty_refs(backend: Backend) {
     let distinct: HashSet<i64> = refs.iter().copied().collect();
     assert_eq!(distinct.len(), 50, "{refs:?}");
     assert!(refs.iter().all(|r| *r > 1000));
-    let (min, max) = (distinct.iter().min().copied().unwrap_or(0), distinct.iter().max().copied().unwrap_or(0));
-    assert_eq!(max - min, 49, "references are consecutive: none lost, none doubled");
+    let (min, max) = (
+        distinct.iter().min().copied().unwrap_or(0),
+        distinct.iter().max().copied().unwrap_or(0),
+    );
+    assert_eq!(
+        max - min,
+        49,
+        "references are consecutive: none lost, none doubled"
+    );
 }
 
-on_both_backends!(same_etag_exactly_one_wins, fifty_concurrent_creations_get_fifty_refs);
+on_both_backends!(
+    same_etag_exactly_one_wins,
+    fifty_concurrent_creations_get_fifty_refs
+);

@@ -5,7 +5,9 @@ use helpline_tests::{on_both_backends, Backend, TestApp};
 use serde_json::{json, Value};
 
 fn full_case_life(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (handler_id, h) = app.user("hana", Role::Handler);
     let (_, lead) = app.user("leo", Role::Lead);
 
@@ -36,7 +38,9 @@ fn full_case_life(backend: Backend) {
         )
         .expect(201);
     assert_eq!(v.json["beneficiary"]["verification"], "verified");
-    let hist = app.get(&format!("/api/v1/beneficiaries/{bid}/verification"), &h).expect(200);
+    let hist = app
+        .get(&format!("/api/v1/beneficiaries/{bid}/verification"), &h)
+        .expect(200);
     assert_eq!(hist.json["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(hist.json["items"][0]["method"], "trusted_partner");
 
@@ -69,11 +73,23 @@ fn full_case_life(backend: Backend) {
     assert_eq!(c.json["priority"], "P1");
     assert_eq!(c.json["tags"], json!(["hijack", "instagram"]));
     assert_eq!(c.header("etag"), Some("\"1\""));
-    assert_eq!(c.header("location").map(str::to_owned), Some(format!("/api/v1/cases/{id}")));
+    assert_eq!(
+        c.header("location").map(str::to_owned),
+        Some(format!("/api/v1/cases/{id}"))
+    );
 
-    let by_ref = app.get(&format!("/api/v1/cases/{reference}"), &h).expect(200);
+    let by_ref = app
+        .get(&format!("/api/v1/cases/{reference}"), &h)
+        .expect(200);
     assert_eq!(by_ref.json["id"], json!(id));
-    let opened = app.patch(&format!("/api/v1/cases/{id}"), &h, "\"1\"", json!({"status": "open"})).expect(200);
+    let opened = app
+        .patch(
+            &format!("/api/v1/cases/{id}"),
+            &h,
+            "\"1\"",
+            json!({"status": "open"}),
+        )
+        .expect(200);
     assert_eq!(opened.header("etag"), Some("\"2\""));
 
     app.post(
@@ -96,15 +112,24 @@ fn full_case_life(backend: Backend) {
         json!({"direction": "out", "channel": "email", "counterpart": {"kind": "party", "party_id": pid}, "body": "Escalating a hijacked account."}),
     )
     .expect(201);
-    app.post(&format!("/api/v1/cases/{id}/comments"), &h, json!({"body": "Looks like SIM swap."})).expect(201);
+    app.post(
+        &format!("/api/v1/cases/{id}/comments"),
+        &h,
+        json!({"body": "Looks like SIM swap."}),
+    )
+    .expect(201);
     app.post(
         &format!("/api/v1/cases/{id}/actions"),
         &h,
         json!({"kind": "platform_report", "description": "Reported the account to the platform's escalation channel"}),
     )
     .expect(201);
-    app.post(&format!("/api/v1/cases/{id}/parties"), &h, json!({"party_id": pid, "role": "escalation_target", "note": "T&S desk"}))
-        .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{id}/parties"),
+        &h,
+        json!({"party_id": pid, "role": "escalation_target", "note": "T&S desk"}),
+    )
+    .expect(201);
     let step = app
         .post(
             &format!("/api/v1/cases/{id}/next-steps"),
@@ -114,39 +139,80 @@ fn full_case_life(backend: Backend) {
         .expect(201);
     let sid = step.json["id"].as_str().unwrap_or_default().to_owned();
     let done = app
-        .patch(&format!("/api/v1/cases/{id}/next-steps/{sid}"), &h, "\"1\"", json!({"done": true}))
+        .patch(
+            &format!("/api/v1/cases/{id}/next-steps/{sid}"),
+            &h,
+            "\"1\"",
+            json!({"done": true}),
+        )
         .expect(200);
     assert_eq!(done.json["done"], true);
     assert!(done.json["done_at"].is_string());
 
     let case = app.get(&format!("/api/v1/cases/{id}"), &h).expect(200);
-    assert!(case.json["first_response_at"].is_string(), "the outbound message is the first response");
+    assert!(
+        case.json["first_response_at"].is_string(),
+        "the outbound message is the first response"
+    );
     let etag = case.header("etag").unwrap_or_default().to_owned();
-    let resolved = app.patch(&format!("/api/v1/cases/{id}"), &h, &etag, json!({"status": "resolved"})).expect(200);
+    let resolved = app
+        .patch(
+            &format!("/api/v1/cases/{id}"),
+            &h,
+            &etag,
+            json!({"status": "resolved"}),
+        )
+        .expect(200);
     assert!(resolved.json["resolved_at"].is_string());
     let etag = resolved.header("etag").unwrap_or_default().to_owned();
-    let closed = app.patch(&format!("/api/v1/cases/{id}"), &lead, &etag, json!({"status": "closed"})).expect(200);
+    let closed = app
+        .patch(
+            &format!("/api/v1/cases/{id}"),
+            &lead,
+            &etag,
+            json!({"status": "closed"}),
+        )
+        .expect(200);
     assert_eq!(closed.json["status"], "closed");
     assert!(closed.json["closed_at"].is_string());
 
     // The timeline holds everything, in time order.
-    let tl = app.get(&format!("/api/v1/cases/{id}/timeline"), &h).expect(200);
+    let tl = app
+        .get(&format!("/api/v1/cases/{id}/timeline"), &h)
+        .expect(200);
     let items = tl.json["items"].as_array().cloned().unwrap_or_default();
     let kinds: Vec<&str> = items.iter().filter_map(|i| i["kind"].as_str()).collect();
-    for k in ["message", "comment", "action", "next_step", "party", "audit"] {
+    for k in [
+        "message",
+        "comment",
+        "action",
+        "next_step",
+        "party",
+        "audit",
+    ] {
         assert!(kinds.contains(&k), "timeline lacks {k}: {kinds:?}");
     }
     let times: Vec<&str> = items.iter().filter_map(|i| i["at"].as_str()).collect();
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted, "timeline out of order");
-    assert_eq!(items.first().map(|i| i["kind"].clone()), Some(json!("message")), "the 8:00 message came first");
+    assert_eq!(
+        items.first().map(|i| i["kind"].clone()),
+        Some(json!("message")),
+        "the 8:00 message came first"
+    );
 
     // The audit trail has every mutation.
-    let audit = app.get(&format!("/api/v1/cases/{id}/audit"), &h).expect(200);
+    let audit = app
+        .get(&format!("/api/v1/cases/{id}/audit"), &h)
+        .expect(200);
     let actions: Vec<String> = audit.json["items"]
         .as_array()
-        .map(|a| a.iter().filter_map(|e| e["action"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["action"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     for a in [
         "case.create",
@@ -159,19 +225,30 @@ fn full_case_life(backend: Backend) {
         "next_step.create",
         "next_step.update",
     ] {
-        assert!(actions.iter().any(|x| x == a), "audit lacks {a}: {actions:?}");
+        assert!(
+            actions.iter().any(|x| x == a),
+            "audit lacks {a}: {actions:?}"
+        );
     }
     let updates: Vec<&Value> = audit.json["items"]
         .as_array()
         .map(|a| a.iter().filter(|e| e["action"] == "case.update").collect())
         .unwrap_or_default();
-    assert_eq!(updates.last().map(|e| e["changes"]["status"].clone()), Some(json!({"from": "resolved", "to": "closed"})));
-    let seqs: Vec<i64> = audit.json["items"].as_array().map(|a| a.iter().filter_map(|e| e["seq"].as_i64()).collect()).unwrap_or_default();
+    assert_eq!(
+        updates.last().map(|e| e["changes"]["status"].clone()),
+        Some(json!({"from": "resolved", "to": "closed"}))
+    );
+    let seqs: Vec<i64> = audit.json["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["seq"].as_i64()).collect())
+        .unwrap_or_default();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
     // Message bodies never enter the audit trail.
     assert!(!audit.text.contains("They took my account"));
 
-    let mine = app.get(&format!("/api/v1/beneficiaries/{bid}/cases"), &h).expect(200);
+    let mine = app
+        .get(&format!("/api/v1/beneficiaries/{bid}/cases"), &h)
+        .expect(200);
     assert_eq!(mine.json["items"].as_array().map(Vec::len), Some(1));
     let filtered = app.get("/api/v1/cases?status=closed&tag=instagram&audience=journalist&service_type=account_security&urgency=high&priority=P1", &h).expect(200);
     assert_eq!(filtered.json["items"].as_array().map(Vec::len), Some(1));
@@ -183,16 +260,24 @@ fn full_case_life(backend: Backend) {
     let db = app.stop();
     let app = TestApp::start(db, None);
     let h = app.login("hana");
-    let again = app.get(&format!("/api/v1/cases/{reference}"), &h).expect(200);
+    let again = app
+        .get(&format!("/api/v1/cases/{reference}"), &h)
+        .expect(200);
     assert_eq!(again.json["status"], "closed");
-    let tl_after = app.get(&format!("/api/v1/cases/{id}/timeline"), &h).expect(200);
+    let tl_after = app
+        .get(&format!("/api/v1/cases/{id}/timeline"), &h)
+        .expect(200);
     assert_eq!(tl_after.json, timeline_before);
 }
 
 fn pagination_and_sorting(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (_, h) = app.user("hana", Role::Handler);
-    let b = app.post("/api/v1/beneficiaries", &h, json!({"name": "Org"})).expect(201);
+    let b = app
+        .post("/api/v1/beneficiaries", &h, json!({"name": "Org"}))
+        .expect(201);
     let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
     let mut refs = Vec::new();
     for i in 0..7 {
@@ -202,15 +287,35 @@ fn pagination_and_sorting(backend: Backend) {
         refs.push(c.json["ref"].as_i64().unwrap_or_default());
     }
     // Touch the oldest, so that it sorts first by update.
-    let first = app.get(&format!("/api/v1/cases/{}", refs[0]), &h).expect(200);
+    let first = app
+        .get(&format!("/api/v1/cases/{}", refs[0]), &h)
+        .expect(200);
     let etag = first.header("etag").unwrap_or_default().to_owned();
-    app.patch(&format!("/api/v1/cases/{}", refs[0]), &h, &etag, json!({"urgency": "medium"})).expect(200);
+    app.patch(
+        &format!("/api/v1/cases/{}", refs[0]),
+        &h,
+        &etag,
+        json!({"urgency": "medium"}),
+    )
+    .expect(200);
 
     for (sort, expected) in [
         ("-created", refs.iter().rev().copied().collect::<Vec<_>>()),
         ("created", refs.clone()),
-        ("-updated", std::iter::once(refs[0]).chain(refs[1..].iter().rev().copied()).collect()),
-        ("updated", refs[1..].iter().copied().chain(std::iter::once(refs[0])).collect()),
+        (
+            "-updated",
+            std::iter::once(refs[0])
+                .chain(refs[1..].iter().rev().copied())
+                .collect(),
+        ),
+        (
+            "updated",
+            refs[1..]
+                .iter()
+                .copied()
+                .chain(std::iter::once(refs[0]))
+                .collect(),
+        ),
     ] {
         let mut got = Vec::new();
         let mut cursor: Option<String> = None;
@@ -220,7 +325,13 @@ fn pagination_and_sorting(backend: Backend) {
                 None => format!("/api/v1/cases?sort={sort}&limit=3"),
             };
             let page = app.get(&url, &h).expect(200);
-            got.extend(page.json["items"].as_array().into_iter().flatten().filter_map(|c| c["ref"].as_i64()));
+            got.extend(
+                page.json["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["ref"].as_i64()),
+            );
             match page.json["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => break,
@@ -231,22 +342,39 @@ fn pagination_and_sorting(backend: Backend) {
 }
 
 fn idempotent_creation(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else { return };
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
     let (_, h) = app.user("hana", Role::Handler);
     let body = json!({"beneficiary": {"name": "Walk-in", "emails": ["w@example.net"]}, "summary": "phishing", "urgency": "medium", "service_type": "phishing"});
     let key = [("idempotency-key", "form-submission-42")];
-    let first = app.call("POST", "/api/v1/cases", Some(&h), Some(&body), &key).expect(201);
-    let again = app.call("POST", "/api/v1/cases", Some(&h), Some(&body), &key).expect(201);
+    let first = app
+        .call("POST", "/api/v1/cases", Some(&h), Some(&body), &key)
+        .expect(201);
+    let again = app
+        .call("POST", "/api/v1/cases", Some(&h), Some(&body), &key)
+        .expect(201);
     assert_eq!(first.json, again.json);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     let list = app.get("/api/v1/cases", &h).expect(200);
     assert_eq!(list.json["items"].as_array().map(Vec::len), Some(1));
     let other = json!({"beneficiary_id": first.json["beneficiary_id"], "summary": "other", "urgency": "low", "service_type": "phishing"});
-    let r = app.call("POST", "/api/v1/cases", Some(&h), Some(&other), &key).expect(422);
+    let r = app
+        .call("POST", "/api/v1/cases", Some(&h), Some(&other), &key)
+        .expect(422);
     assert_eq!(r.json["errors"][0]["field"], "Idempotency-Key");
     // The same email cannot belong to two beneficiaries.
-    let dup = app.post("/api/v1/beneficiaries", &h, json!({"name": "Someone", "emails": ["W@EXAMPLE.NET"]})).expect(409);
-    assert!(dup.json["detail"].as_str().unwrap_or_default().contains("already belongs"));
+    let dup = app
+        .post(
+            "/api/v1/beneficiaries",
+            &h,
+            json!({"name": "Someone", "emails": ["W@EXAMPLE.NET"]}),
+        )
+        .expect(409);
+    assert!(dup.json["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("already belongs"));
 }
 
 on_both_backends!(full_case_life, pagination_and_sorting, idempotent_creation);

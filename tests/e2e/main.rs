@@ -7,4 +7,3 @@ mod bad_input;
 mod concurrency;
 mod confidential;
 mod lifecycle;
-

@@ -12,8 +12,8 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, RunQueryDsl};
 use helpline_api::{Application, Clock, Config};
-use helpline_domain::user::{Actor, Role, Username};
 use helpline_domain::text::Name;
+use helpline_domain::user::{Actor, Role, Username};
 use helpline_store::{Store, StoreConfig};
 use serde_json::Value;
 
@@ -75,7 +75,10 @@ impl TestDb {
                     .execute(&mut c)
                     .unwrap_or_else(|e| panic!("create database: {e}"));
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                Some(TestDb { url: format!("{base}/{name}"), _dir: None })
+                Some(TestDb {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                })
             }
         }
     }
@@ -110,13 +113,20 @@ pub struct Resp {
 impl Resp {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Resp {
-        assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 }
@@ -166,7 +176,9 @@ impl TestApp {
             config,
             handle: Some(handle),
             thread: Some(thread),
-            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(60))
+                .build(),
         }
     }
 
@@ -187,8 +199,12 @@ impl TestApp {
 
     /// A store handle on the same database (for setting up and for tampering in tests).
     pub fn store(&self) -> Store {
-        Store::open(&StoreConfig { url: self.db.url.clone(), pool_size: 2, sqlite_synchronous: "normal".into() })
-            .unwrap_or_else(|e| panic!("store: {e}"))
+        Store::open(&StoreConfig {
+            url: self.db.url.clone(),
+            pool_size: 2,
+            sqlite_synchronous: "normal".into(),
+        })
+        .unwrap_or_else(|e| panic!("store: {e}"))
     }
 
     /// Creates an account directly (as the CLI does) and returns its id.
@@ -213,9 +229,18 @@ impl TestApp {
 
     /// Logs in and returns the bearer token.
     pub fn login(&self, username: &str) -> String {
-        let r = self.call("POST", "/api/v1/auth/login", None, Some(&serde_json::json!({"username": username, "password": PASSWORD})), &[]);
+        let r = self.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&serde_json::json!({"username": username, "password": PASSWORD})),
+            &[],
+        );
         assert_eq!(r.status, 200, "login failed: {}", r.text);
-        r.json["access_token"].as_str().unwrap_or_default().to_owned()
+        r.json["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Creates an account and logs in: (user id, token).
@@ -225,8 +250,17 @@ impl TestApp {
     }
 
     /// Any request.
-    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>, headers: &[(&str, &str)]) -> Resp {
-        let mut req = self.agent.request(method, &format!("{}{}", self.base, path));
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.set("authorization", &format!("Bearer {t}"));
         }
@@ -234,15 +268,28 @@ impl TestApp {
             req = req.set(k, v);
         }
         let result = match body {
-            Some(b) => req.set("content-type", "application/json").send_string(&b.to_string()),
+            Some(b) => req
+                .set("content-type", "application/json")
+                .send_string(&b.to_string()),
             None => req.call(),
         };
         Self::read(result)
     }
 
     /// A request with a raw body and content type.
-    pub fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: &[u8], headers: &[(&str, &str)]) -> Resp {
-        let mut req = self.agent.request(method, &format!("{}{}", self.base, path)).set("content-type", content_type);
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path))
+            .set("content-type", content_type);
         if let Some(t) = token {
             req = req.set("authorization", &format!("Bearer {t}"));
         }
@@ -262,11 +309,19 @@ impl TestApp {
         let headers = resp
             .headers_names()
             .into_iter()
-            .filter_map(|n| resp.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_owned())))
+            .filter_map(|n| {
+                resp.header(&n)
+                    .map(|v| (n.to_ascii_lowercase(), v.to_owned()))
+            })
             .collect();
         let text = resp.into_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, json, text }
+        Resp {
+            status,
+            headers,
+            json,
+            text,
+        }
     }
 
     /// GET.
@@ -281,7 +336,13 @@ impl TestApp {
 
     /// PATCH JSON with If-Match.
     pub fn patch(&self, path: &str, token: &str, etag: &str, body: Value) -> Resp {
-        self.call("PATCH", path, Some(token), Some(&body), &[("if-match", etag)])
+        self.call(
+            "PATCH",
+            path,
+            Some(token),
+            Some(&body),
+            &[("if-match", etag)],
+        )
     }
 }
 
@@ -308,7 +369,10 @@ macro_rules! on_both_backends {
 pub fn helpline_bin() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
     // target/<profile>/deps/e2e-HASH -> target/<profile>/helpline
-    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap_or_else(|| panic!("odd test path"));
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap_or_else(|| panic!("odd test path"));
     let bin = profile_dir.join("helpline");
     if !bin.exists() {
         let status = std::process::Command::new(env!("CARGO"))

@@ -105,7 +105,9 @@ impl AppState {
             if let Some(version) = v.get("version").and_then(|v| v.as_i64()) {
                 resp.insert_header((header::ETAG, crate::extract::etag(version)));
             }
-            if let (Some(prefix), Some(id)) = (location_prefix, v.get("id").and_then(|v| v.as_str())) {
+            if let (Some(prefix), Some(id)) =
+                (location_prefix, v.get("id").and_then(|v| v.as_str()))
+            {
                 resp.insert_header((header::LOCATION, format!("{prefix}/{id}")));
             }
         }
@@ -139,7 +141,9 @@ fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
@@ -191,13 +195,25 @@ impl Application {
     }
 
     /// Builds the server on an already opened store.
-    pub fn build_with_store(config: Config, store: Store, clock: Option<Clock>) -> Result<Application, StartError> {
+    pub fn build_with_store(
+        config: Config,
+        store: Store,
+        clock: Option<Clock>,
+    ) -> Result<Application, StartError> {
         let (audiences, service_types) = config.taxonomies()?;
         let secret = jwt_secret(&config)?;
-        let jwt = JwtKeys::new(&secret, &config.jwt_issuer, &config.jwt_audience, config.jwt_ttl_seconds);
+        let jwt = JwtKeys::new(
+            &secret,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.jwt_ttl_seconds,
+        );
         let listener = TcpListener::bind(&config.listen)
             .map_err(|e| StartError::Io(format!("cannot listen on {}: {e}", config.listen)))?;
-        let port = listener.local_addr().map_err(|e| StartError::Io(e.to_string()))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartError::Io(e.to_string()))?
+            .port();
         let state = web::Data::new(AppState {
             store,
             config,
@@ -207,23 +223,24 @@ impl Application {
             clock: clock.unwrap_or_else(|| Arc::new(Utc::now)),
             metrics: metrics_handle(),
         });
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::BadRequest(format!("query string: {err}")).into()
-                }))
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    ApiError::BadRequest(format!("path: {err}")).into()
-                }))
-                .wrap(middleware::from_fn(telemetry))
-                .configure(crate::routes::configure)
-                .default_service(web::to(not_found))
-        })
-        .listen(listener)
-        .map_err(|e| StartError::Io(e.to_string()))?
-        .shutdown_timeout(10)
-        .run();
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                        ApiError::BadRequest(format!("query string: {err}")).into()
+                    }))
+                    .app_data(web::PathConfig::default().error_handler(|err, _| {
+                        ApiError::BadRequest(format!("path: {err}")).into()
+                    }))
+                    .wrap(middleware::from_fn(telemetry))
+                    .configure(crate::routes::configure)
+                    .default_service(web::to(not_found))
+            })
+            .listen(listener)
+            .map_err(|e| StartError::Io(e.to_string()))?
+            .shutdown_timeout(10)
+            .run();
         Ok(Application { server, port })
     }
 
@@ -255,7 +272,9 @@ async fn telemetry(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let res = next.call(req).await;
     let elapsed = start.elapsed();
     let status = match &res {

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -35,7 +37,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 /// Checks a password against a PHC string, in constant time.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -176,11 +182,15 @@ impl FromRequest for Auth {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
             let header = header
-                .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer header".into()))?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("missing Authorization: Bearer header".into())
+                })?
                 .map_err(|_| ApiError::Unauthorized("unreadable Authorization header".into()))?;
             let token = header
                 .strip_prefix("Bearer ")
-                .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <token>".into()))?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("expected Authorization: Bearer <token>".into())
+                })?
                 .trim()
                 .to_owned();
             if token.starts_with(TOKEN_PREFIX) {
@@ -225,7 +235,9 @@ async fn authenticate_token(state: &AppState, text: String) -> Result<Auth, ApiE
         return Err(refused());
     }
     if !token.is_usable(state.now()) {
-        return Err(ApiError::Unauthorized("this API token is revoked or expired".into()));
+        return Err(ApiError::Unauthorized(
+            "this API token is revoked or expired".into(),
+        ));
     }
     Ok(Auth(Principal {
         actor: Actor::Token(token.id),

@@ -35,7 +35,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "Secret(<empty>)" } else { "Secret(<redacted>)" })
+        f.write_str(if self.0.is_empty() {
+            "Secret(<empty>)"
+        } else {
+            "Secret(<redacted>)"
+        })
     }
 }
 
@@ -115,12 +119,17 @@ impl Config {
         }
         if let Some(f) = explicit {
             if !f.exists() {
-                return Err(ConfigError::Invalid(format!("{} does not exist", f.display())));
+                return Err(ConfigError::Invalid(format!(
+                    "{} does not exist",
+                    f.display()
+                )));
             }
             fig = fig.merge(Toml::file(f));
         }
         fig = fig.merge(Env::prefixed("HELPLINE_").only(ENV_KEYS));
-        let cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -135,10 +144,14 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         if !self.jwt_secret.is_empty() && self.jwt_secret.expose().len() < 32 {
-            return Err(ConfigError::Invalid("jwt_secret must be at least 32 bytes".into()));
+            return Err(ConfigError::Invalid(
+                "jwt_secret must be at least 32 bytes".into(),
+            ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(ConfigError::Invalid("log_format must be `text` or `json`".into()));
+            return Err(ConfigError::Invalid(
+                "log_format must be `text` or `json`".into(),
+            ));
         }
         self.taxonomies()?;
         Ok(())

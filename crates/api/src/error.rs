@@ -103,7 +103,9 @@ impl ApiError {
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Stale version"),
             ApiError::PreconditionRequired => ("precondition-required", "If-Match required"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Request body too large"),
-            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
@@ -190,11 +192,15 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { entity } => ApiError::NotFound(entity),
-            StoreError::VersionMismatch { .. } => ApiError::PreconditionFailed { detail: e.to_string() },
+            StoreError::VersionMismatch { .. } => ApiError::PreconditionFailed {
+                detail: e.to_string(),
+            },
             StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::Domain(d) => d.into(),
             StoreError::IdempotencyMismatch => ApiError::field("Idempotency-Key", e.to_string()),
-            StoreError::Unavailable(m) => ApiError::Unavailable(format!("database unavailable: {m}")),
+            StoreError::Unavailable(m) => {
+                ApiError::Unavailable(format!("database unavailable: {m}"))
+            }
             StoreError::Database(ref d) if StoreError::is_unique_violation(d) => {
                 ApiError::Conflict("this would duplicate an existing record".into())
             }

@@ -30,18 +30,25 @@ pub struct ApiJson<T> {
 /// Parses JSON bytes into `T`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("the request body is empty; expected a JSON object".into()));
+        return Err(ApiError::BadRequest(
+            "the request body is empty; expected a JSON object".into(),
+        ));
     }
     // serde would accept an array for a struct; the API speaks objects only.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(ApiError::field("body", "expected a JSON object, not an array"));
+        return Err(ApiError::field(
+            "body",
+            "expected a JSON object, not an array",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => {
                 ApiError::BadRequest(format!("malformed JSON: {inner}"))
             }
             serde_json::error::Category::Data => {
@@ -68,7 +75,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|s| s.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|s| {
+                s.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let declared_len = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -90,20 +103,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                     ))
                 }
             }
-            let too_large = || ApiError::PayloadTooLarge(format!("the request body exceeds {limit} bytes"));
+            let too_large =
+                || ApiError::PayloadTooLarge(format!("the request body exceeds {limit} bytes"));
             if declared_len.is_some_and(|n| n > limit) {
                 return Err(too_large());
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+                let chunk = chunk
+                    .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
             }
             let digest: [u8; 32] = Sha256::digest(&body).into();
-            Ok(ApiJson { value: parse_json(&body)?, digest })
+            Ok(ApiJson {
+                value: parse_json(&body)?,
+                digest,
+            })
         })
     }
 }
@@ -132,13 +150,21 @@ pub fn etag(version: i64) -> String {
 }
 
 /// The idempotency identity of a POST, if the client sent `Idempotency-Key`.
-pub fn idempotency(req: &HttpRequest, auth: &Auth, digest: &[u8; 32]) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+pub fn idempotency(
+    req: &HttpRequest,
+    auth: &Auth,
+    digest: &[u8; 32],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = v
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?;
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+        })?;
     let mut h = Sha256::new();
     h.update(req.method().as_str());
     h.update(b" ");
@@ -175,16 +201,22 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
-        std::future::ready(serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            if path == "." || path.is_empty() {
-                ApiError::BadRequest(format!("query string: {inner}"))
-            } else {
-                ApiError::BadRequest(format!("query parameter `{path}`: {inner}"))
-            }
-        }))
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        std::future::ready(
+            serde_path_to_error::deserialize(de)
+                .map(ApiQuery)
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let inner = e.into_inner().to_string();
+                    if path == "." || path.is_empty() {
+                        ApiError::BadRequest(format!("query string: {inner}"))
+                    } else {
+                        ApiError::BadRequest(format!("query parameter `{path}`: {inner}"))
+                    }
+                }),
+        )
     }
 }
 

@@ -16,7 +16,11 @@ use helpline_store::audit::Verification;
 use helpline_store::{Store, StoreConfig};
 
 #[derive(Parser)]
-#[command(name = "helpline", version, about = "Case tracking for digital-security helplines")]
+#[command(
+    name = "helpline",
+    version,
+    about = "Case tracking for digital-security helplines"
+)]
 struct Cli {
     /// An extra configuration file, read after config/default.toml and config/local.toml.
     #[arg(long, global = true, env = "HELPLINE_CONFIG_FILE")]
@@ -115,7 +119,11 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
     let store = open_store(&config)?;
     let now = chrono::Utc::now();
     match command {
-        Admin::CreateUser { name, role, display_name } => {
+        Admin::CreateUser {
+            name,
+            role,
+            display_name,
+        } => {
             let username = Username::parse(&name)?;
             let role = Role::parse(&role)?;
             if role == Role::Integration {
@@ -123,20 +131,39 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             }
             let display_name = Name::parse(display_name.unwrap_or_else(|| name.clone()))?;
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
             let password = Password::parse(line.trim_end_matches(['\n', '\r']).to_owned())?;
-            let password_hash = hash_password(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password_hash =
+                hash_password(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = store.write(Actor::System, now, |tx| {
                 helpline_store::users::create(
                     tx,
-                    helpline_store::users::NewUser { username, display_name, role, password_hash },
+                    helpline_store::users::NewUser {
+                        username,
+                        display_name,
+                        role,
+                        password_hash,
+                    },
                 )
             })?;
-            println!("created {} ({}) with id {}", user.username, user.role, user.id);
+            println!(
+                "created {} ({}) with id {}",
+                user.username, user.role, user.id
+            );
         }
-        Admin::CreateToken { name, scopes, expires_in_days } => {
+        Admin::CreateToken {
+            name,
+            scopes,
+            expires_in_days,
+        } => {
             let name = Name::parse(name)?;
-            let scopes = scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
             let expires_at = expires_in_days.map(|d| now + chrono::Duration::days(d));
             let id = TokenId::new();
             let (secret, hash) = new_token_secret(id);

@@ -184,27 +184,79 @@ mod tests {
     fn expected(role: Role) -> &'static [Permission] {
         match role {
             Role::Handler => &[
-                ReadCases, CreateCase, UpdateCase, AssignCase, RecordMessage, RecordAction,
-                Comment, ManageNextSteps, LinkParty, ReadBeneficiaries, WriteBeneficiaries,
-                VerifyBeneficiary, ReadParties, WriteParties, ReadUsers, ReadAudit,
+                ReadCases,
+                CreateCase,
+                UpdateCase,
+                AssignCase,
+                RecordMessage,
+                RecordAction,
+                Comment,
+                ManageNextSteps,
+                LinkParty,
+                ReadBeneficiaries,
+                WriteBeneficiaries,
+                VerifyBeneficiary,
+                ReadParties,
+                WriteParties,
+                ReadUsers,
+                ReadAudit,
             ],
             Role::Analyst => &[
-                ReadCases, RecordAction, Comment, ManageNextSteps, ReadBeneficiaries,
-                ReadParties, WriteParties, ReadUsers, ReadAudit,
+                ReadCases,
+                RecordAction,
+                Comment,
+                ManageNextSteps,
+                ReadBeneficiaries,
+                ReadParties,
+                WriteParties,
+                ReadUsers,
+                ReadAudit,
             ],
             Role::Lead => &[
-                ReadCases, CreateCase, UpdateCase, AssignCase, OverridePriority,
-                ManageConfidentiality, SeeAllConfidential, RecordMessage, RecordAction, Comment,
-                ManageNextSteps, LinkParty, ReadBeneficiaries, WriteBeneficiaries,
-                VerifyBeneficiary, ReverseRejection, ReadParties, WriteParties, ReadUsers,
+                ReadCases,
+                CreateCase,
+                UpdateCase,
+                AssignCase,
+                OverridePriority,
+                ManageConfidentiality,
+                SeeAllConfidential,
+                RecordMessage,
+                RecordAction,
+                Comment,
+                ManageNextSteps,
+                LinkParty,
+                ReadBeneficiaries,
+                WriteBeneficiaries,
+                VerifyBeneficiary,
+                ReverseRejection,
+                ReadParties,
+                WriteParties,
+                ReadUsers,
                 ReadAudit,
             ],
             Role::Admin => &[
-                ReadCases, CreateCase, UpdateCase, AssignCase, OverridePriority,
-                ManageConfidentiality, SeeAllConfidential, RecordMessage, RecordAction, Comment,
-                ManageNextSteps, LinkParty, ReadBeneficiaries, WriteBeneficiaries,
-                VerifyBeneficiary, ReverseRejection, ReadParties, WriteParties, ReadUsers,
-                ManageUsers, ManageTokens, ReadAudit,
+                ReadCases,
+                CreateCase,
+                UpdateCase,
+                AssignCase,
+                OverridePriority,
+                ManageConfidentiality,
+                SeeAllConfidential,
+                RecordMessage,
+                RecordAction,
+                Comment,
+                ManageNextSteps,
+                LinkParty,
+                ReadBeneficiaries,
+                WriteBeneficiaries,
+                VerifyBeneficiary,
+                ReverseRejection,
+                ReadParties,
+                WriteParties,
+                ReadUsers,
+                ManageUsers,
+                ManageTokens,
+                ReadAudit,
             ],
             Role::Integration => &[],
         }
@@ -229,7 +281,11 @@ mod tests {
         for &p in Permission::ALL {
             let by_scope = matches!(
                 p,
-                IngestMail | ReadCases | CreateCase | RecordMessage | ReadBeneficiaries
+                IngestMail
+                    | ReadCases
+                    | CreateCase
+                    | RecordMessage
+                    | ReadBeneficiaries
                     | WriteBeneficiaries
             );
             assert_eq!(permits(Role::Integration, &all, p), by_scope, "{p}");
@@ -244,11 +300,28 @@ mod tests {
     fn confidential_cases_are_seen_only_by_those_entitled() {
         let alice = UserId::new();
         let bob = UserId::new();
-        let who = |role, id: UserId| Principal { actor: Actor::User(id), role, scopes: vec![] };
-        let conf = |assignee, granted| CaseVisibility { confidential: true, assignee, granted };
-        assert!(can_see_case(&who(Role::Handler, alice), conf(Some(alice), false)));
-        assert!(!can_see_case(&who(Role::Handler, bob), conf(Some(alice), false)));
-        assert!(can_see_case(&who(Role::Analyst, bob), conf(Some(alice), true)));
+        let who = |role, id: UserId| Principal {
+            actor: Actor::User(id),
+            role,
+            scopes: vec![],
+        };
+        let conf = |assignee, granted| CaseVisibility {
+            confidential: true,
+            assignee,
+            granted,
+        };
+        assert!(can_see_case(
+            &who(Role::Handler, alice),
+            conf(Some(alice), false)
+        ));
+        assert!(!can_see_case(
+            &who(Role::Handler, bob),
+            conf(Some(alice), false)
+        ));
+        assert!(can_see_case(
+            &who(Role::Analyst, bob),
+            conf(Some(alice), true)
+        ));
         assert!(can_see_case(&who(Role::Lead, bob), conf(None, false)));
         assert!(can_see_case(&who(Role::Admin, bob), conf(None, false)));
         let token = Principal {
@@ -257,6 +330,13 @@ mod tests {
             scopes: vec![Scope::CasesRead],
         };
         assert!(!can_see_case(&token, conf(None, false)));
-        assert!(can_see_case(&token, CaseVisibility { confidential: false, assignee: None, granted: false }));
+        assert!(can_see_case(
+            &token,
+            CaseVisibility {
+                confidential: false,
+                assignee: None,
+                granted: false
+            }
+        ));
     }
 }

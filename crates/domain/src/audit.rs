@@ -99,7 +99,12 @@ impl Default for ChainVerifier {
 
 impl ChainVerifier {
     /// Checks the next event: it must follow the previous one and hash to what it says.
-    pub fn next(&mut self, fields: &ChainedFields<'_>, prev_hash: &str, hash: &str) -> Result<(), ChainBreak> {
+    pub fn next(
+        &mut self,
+        fields: &ChainedFields<'_>,
+        prev_hash: &str,
+        hash: &str,
+    ) -> Result<(), ChainBreak> {
         if fields.seq != self.expected_seq || prev_hash != self.prev {
             return Err(ChainBreak::Broken {
                 seq: fields.seq,
@@ -163,23 +168,35 @@ mod tests {
     fn a_chain_verifies_and_any_change_breaks_it() {
         let h1 = chain_hash(GENESIS, &fields(1, "{}"));
         let h2 = chain_hash(&h1, &fields(2, "{\"a\":1}"));
-        let ok = vec![(fields(1, "{}"), GENESIS, h1.as_str()), (fields(2, "{\"a\":1}"), h1.as_str(), h2.as_str())];
+        let ok = vec![
+            (fields(1, "{}"), GENESIS, h1.as_str()),
+            (fields(2, "{\"a\":1}"), h1.as_str(), h2.as_str()),
+        ];
         assert_eq!(verify_chain(ok.clone(), (2, &h2)), Ok(2));
 
         let mut altered = ok.clone();
         altered[1].0.changes = "{\"a\":2}";
-        assert_eq!(verify_chain(altered, (2, &h2)), Err(ChainBreak::Altered { seq: 2 }));
+        assert_eq!(
+            verify_chain(altered, (2, &h2)),
+            Err(ChainBreak::Altered { seq: 2 })
+        );
 
         let deleted = vec![ok[1].clone()];
         assert_eq!(
             verify_chain(deleted, (2, &h2)),
-            Err(ChainBreak::Broken { seq: 2, expected_seq: 1 })
+            Err(ChainBreak::Broken {
+                seq: 2,
+                expected_seq: 1
+            })
         );
 
         let truncated = vec![ok[0].clone()];
         assert_eq!(
             verify_chain(truncated, (2, &h2)),
-            Err(ChainBreak::Truncated { last_seq: 1, head_seq: 2 })
+            Err(ChainBreak::Truncated {
+                last_seq: 1,
+                head_seq: 2
+            })
         );
         assert_eq!(verify_chain(Vec::new(), (0, GENESIS)), Ok(0));
     }

@@ -22,7 +22,10 @@ impl EmailAddress {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let t = s.trim();
         if t.len() > 254 {
-            return Err(DomainError::invalid("email address", "longer than 254 characters"));
+            return Err(DomainError::invalid(
+                "email address",
+                "longer than 254 characters",
+            ));
         }
         match email_address::EmailAddress::parse_with_options(
             t,
@@ -139,10 +142,11 @@ impl LanguageTag {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let t = s.trim();
         let mut parts = t.split('-');
-        let lang_ok = parts
-            .next()
-            .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic()));
-        let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let lang_ok = parts.next().is_some_and(|l| {
+            (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())
+        });
+        let rest_ok = parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
         if lang_ok && rest_ok && t.len() <= 35 {
             Ok(Self(t.to_owned()))
         } else {
@@ -299,7 +303,14 @@ mod tests {
         let e = EmailAddress::parse(" Ana@Example.ORG ").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(e.as_str(), "Ana@Example.ORG");
         assert_eq!(e.normalized(), "ana@example.org");
-        for bad in ["", "ana", "ana@", "@example.org", "Ana <ana@example.org>", "a b@c.d"] {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.org",
+            "Ana <ana@example.org>",
+            "a b@c.d",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }
@@ -314,12 +325,26 @@ mod tests {
         };
         use VerificationMethod as M;
         use VerificationStatus as S;
-        assert!(req(S::Verified, None, None).check(S::Unverified, Role::Handler).is_err());
-        assert!(req(S::Verified, Some(M::TrustedPartner), None).check(S::Unverified, Role::Handler).is_err());
-        assert!(req(S::Verified, Some(M::TrustedPartner), Some("Access Now")).check(S::Unverified, Role::Handler).is_ok());
-        assert!(req(S::Verified, Some(M::InPerson), None).check(S::Rejected, Role::Handler).is_err());
-        assert!(req(S::Verified, Some(M::InPerson), None).check(S::Rejected, Role::Lead).is_ok());
-        assert!(req(S::Rejected, None, None).check(S::Verified, Role::Handler).is_ok());
+        assert!(req(S::Verified, None, None)
+            .check(S::Unverified, Role::Handler)
+            .is_err());
+        assert!(req(S::Verified, Some(M::TrustedPartner), None)
+            .check(S::Unverified, Role::Handler)
+            .is_err());
+        assert!(
+            req(S::Verified, Some(M::TrustedPartner), Some("Access Now"))
+                .check(S::Unverified, Role::Handler)
+                .is_ok()
+        );
+        assert!(req(S::Verified, Some(M::InPerson), None)
+            .check(S::Rejected, Role::Handler)
+            .is_err());
+        assert!(req(S::Verified, Some(M::InPerson), None)
+            .check(S::Rejected, Role::Lead)
+            .is_ok());
+        assert!(req(S::Rejected, None, None)
+            .check(S::Verified, Role::Handler)
+            .is_ok());
     }
 
     #[test]

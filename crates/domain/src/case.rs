@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +22,10 @@ impl CaseRef {
         if n > 0 {
             Ok(Self(n))
         } else {
-            Err(DomainError::invalid("case reference", "must be a positive number"))
+            Err(DomainError::invalid(
+                "case reference",
+                "must be a positive number",
+            ))
         }
     }
     /// Parses `1042` or `#1042`.
@@ -193,7 +195,10 @@ impl CaseStatus {
 
     /// A case that still needs work (counts in caseloads and queues).
     pub fn is_active(self) -> bool {
-        matches!(self, CaseStatus::New | CaseStatus::Open | CaseStatus::Pending)
+        matches!(
+            self,
+            CaseStatus::New | CaseStatus::Open | CaseStatus::Pending
+        )
     }
 }
 
@@ -282,7 +287,10 @@ impl Tag {
         {
             return Err(DomainError::invalid(
                 "tag",
-                format!("`{}` may only hold letters, digits, '-', '_', ':' and '.'", crate::ids::truncate(&t)),
+                format!(
+                    "`{}` may only hold letters, digits, '-', '_', ':' and '.'",
+                    crate::ids::truncate(&t)
+                ),
             ));
         }
         Ok(Self(t))
@@ -425,15 +433,28 @@ mod tests {
     fn every_transition_is_as_documented() {
         use CaseStatus::*;
         let allowed = [
-            (New, Open), (New, Pending), (New, Resolved), (New, Rejected),
-            (Open, Pending), (Open, Resolved), (Open, Rejected),
-            (Pending, Open), (Pending, Resolved), (Pending, Rejected),
-            (Resolved, Open), (Resolved, Closed),
-            (Closed, Open), (Rejected, Open),
+            (New, Open),
+            (New, Pending),
+            (New, Resolved),
+            (New, Rejected),
+            (Open, Pending),
+            (Open, Resolved),
+            (Open, Rejected),
+            (Pending, Open),
+            (Pending, Resolved),
+            (Pending, Rejected),
+            (Resolved, Open),
+            (Resolved, Closed),
+            (Closed, Open),
+            (Rejected, Open),
         ];
         for &from in CaseStatus::ALL {
             for &to in CaseStatus::ALL {
-                assert_eq!(from.can_become(to), allowed.contains(&(from, to)), "{from} -> {to}");
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
             }
         }
     }

@@ -99,7 +99,11 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(t.term("phishing").is_ok());
-        let err = t.term("ddos").err().map(|e| e.to_string()).unwrap_or_default();
+        let err = t
+            .term("ddos")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("phishing"), "{err}");
         assert!(Taxonomy::new("x", [("Bad Slug".to_string(), String::new())]).is_err());
     }

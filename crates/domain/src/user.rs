@@ -49,12 +49,14 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let u = s.trim().to_ascii_lowercase();
         if u.is_empty() || u.len() > 64 {
-            return Err(DomainError::invalid("username", "must be 1 to 64 characters"));
+            return Err(DomainError::invalid(
+                "username",
+                "must be 1 to 64 characters",
+            ));
         }
-        if !u
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
-        {
+        if !u.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        }) {
             return Err(DomainError::invalid(
                 "username",
                 "may only hold a-z, 0-9, '.', '_' and '-'",
@@ -97,10 +99,16 @@ impl Password {
     pub fn parse(s: String) -> Result<Self, DomainError> {
         let n = s.chars().count();
         if n < 12 {
-            return Err(DomainError::invalid("password", "must be at least 12 characters"));
+            return Err(DomainError::invalid(
+                "password",
+                "must be at least 12 characters",
+            ));
         }
         if n > 1024 {
-            return Err(DomainError::invalid("password", "must be at most 1024 characters"));
+            return Err(DomainError::invalid(
+                "password",
+                "must be at most 1024 characters",
+            ));
         }
         Ok(Self(s))
     }

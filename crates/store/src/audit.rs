@@ -76,7 +76,12 @@ impl Row {
             action: self.action,
             entity_type: self.entity_type,
             entity_id: self.entity_id,
-            case_id: self.case_id.as_deref().map(CaseId::parse).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            case_id: self
+                .case_id
+                .as_deref()
+                .map(CaseId::parse)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             changes: from_json(&self.changes)?,
             prev_hash: self.prev_hash,
             hash: self.hash,
@@ -104,7 +109,8 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Resu
         let occurred = rfc3339(ev.occurred_at);
         let actor = ev.actor.to_string();
         let case_id = ev.case_id.map(|c| c.to_string());
-        let changes = serde_json::to_string(&ev.changes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let changes =
+            serde_json::to_string(&ev.changes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let hash = chain_hash(
             &prev,
             &ChainedFields {

@@ -40,9 +40,23 @@ impl Row {
             name: stored(Name::parse(self.name))?,
             emails,
             channels: from_json(&self.channels)?,
-            preferred_language: self.preferred_language.as_deref().map(LanguageTag::parse).transpose().map_err(corrupt)?,
-            organisation: self.organisation.map(Name::parse).transpose().map_err(corrupt)?,
-            country: self.country.as_deref().map(CountryCode::parse).transpose().map_err(corrupt)?,
+            preferred_language: self
+                .preferred_language
+                .as_deref()
+                .map(LanguageTag::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            organisation: self
+                .organisation
+                .map(Name::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            country: self
+                .country
+                .as_deref()
+                .map(CountryCode::parse)
+                .transpose()
+                .map_err(corrupt)?,
             audience: self.audience.map(TaxonomyTerm::from_stored),
             verification: stored(VerificationStatus::parse(&self.verification))?,
             notes: stored(Note::parse(self.notes))?,
@@ -199,7 +213,10 @@ pub fn get(conn: &mut DbConnection, id: BeneficiaryId) -> Result<Beneficiary> {
 }
 
 /// The beneficiary who owns this address, if any.
-pub fn find_by_email(conn: &mut DbConnection, email: &EmailAddress) -> Result<Option<BeneficiaryId>> {
+pub fn find_by_email(
+    conn: &mut DbConnection,
+    email: &EmailAddress,
+) -> Result<Option<BeneficiaryId>> {
     be::table
         .find(email.normalized())
         .select(be::beneficiary_id)
@@ -248,7 +265,10 @@ pub fn list(
     }
     let rows: Vec<Row> = q.order(b::id.desc()).limit(limit + 1).load(conn)?;
     let items = with_emails(conn, rows)?;
-    Ok(paginate(items, limit, |x| Cursor { key: None, id: x.id.to_string() }))
+    Ok(paginate(items, limit, |x| Cursor {
+        key: None,
+        id: x.id.to_string(),
+    }))
 }
 
 /// Changes to a beneficiary; `Some(None)` clears an optional field.
@@ -281,7 +301,10 @@ pub fn update(
 ) -> Result<Beneficiary> {
     let mut x = get(tx.conn, id)?;
     if x.version != expected_version {
-        return Err(StoreError::VersionMismatch { entity: "beneficiary", current: x.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "beneficiary",
+            current: x.version,
+        });
     }
     let mut changed: Vec<&str> = Vec::new();
     if let Some(v) = patch.name {
@@ -321,28 +344,41 @@ pub fn update(
     x.version += 1;
     x.updated_at = tx.now;
     save(tx, &x, expected_version)?;
-    tx.audit("beneficiary.update", "beneficiary", id, None, json!({"fields": changed}));
+    tx.audit(
+        "beneficiary.update",
+        "beneficiary",
+        id,
+        None,
+        json!({"fields": changed}),
+    );
     Ok(x)
 }
 
 fn save(tx: &mut Tx<'_>, x: &Beneficiary, expected_version: i64) -> Result<()> {
     let row = Row::from_beneficiary(x)?;
-    let n = diesel::update(b::table.find(&row.id).filter(b::version.eq(expected_version)))
-        .set((
-            b::name.eq(&row.name),
-            b::channels.eq(&row.channels),
-            b::preferred_language.eq(&row.preferred_language),
-            b::organisation.eq(&row.organisation),
-            b::country.eq(&row.country),
-            b::audience.eq(&row.audience),
-            b::verification.eq(&row.verification),
-            b::notes.eq(&row.notes),
-            b::updated_at.eq(row.updated_at),
-            b::version.eq(row.version),
-        ))
-        .execute(tx.conn)?;
+    let n = diesel::update(
+        b::table
+            .find(&row.id)
+            .filter(b::version.eq(expected_version)),
+    )
+    .set((
+        b::name.eq(&row.name),
+        b::channels.eq(&row.channels),
+        b::preferred_language.eq(&row.preferred_language),
+        b::organisation.eq(&row.organisation),
+        b::country.eq(&row.country),
+        b::audience.eq(&row.audience),
+        b::verification.eq(&row.verification),
+        b::notes.eq(&row.notes),
+        b::updated_at.eq(row.updated_at),
+        b::version.eq(row.version),
+    ))
+    .execute(tx.conn)?;
     if n == 0 {
-        return Err(StoreError::VersionMismatch { entity: "beneficiary", current: x.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "beneficiary",
+            current: x.version,
+        });
     }
     Ok(())
 }
@@ -366,8 +402,17 @@ impl VerificationRow {
             id: stored(VerificationId::parse(&self.id))?,
             beneficiary_id: stored(BeneficiaryId::parse(&self.beneficiary_id))?,
             status: stored(VerificationStatus::parse(&self.status))?,
-            method: self.method.as_deref().map(VerificationMethod::parse).transpose().map_err(corrupt)?,
-            vouched_by: self.vouched_by.map(Name::parse).transpose().map_err(corrupt)?,
+            method: self
+                .method
+                .as_deref()
+                .map(VerificationMethod::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            vouched_by: self
+                .vouched_by
+                .map(Name::parse)
+                .transpose()
+                .map_err(corrupt)?,
             note: stored(Note::parse(self.note))?,
             decided_by: stored(self.decided_by.parse())?,
             decided_at: from_db(self.decided_at),

@@ -53,9 +53,15 @@ impl MessageRow {
             channel: stored(Channel::parse(&self.channel))?,
             counterpart: match self.party_id {
                 None => Counterpart::Beneficiary,
-                Some(p) => Counterpart::Party { party_id: stored(PartyId::parse(&p))? },
+                Some(p) => Counterpart::Party {
+                    party_id: stored(PartyId::parse(&p))?,
+                },
             },
-            subject: self.subject.map(Title::parse).transpose().map_err(corrupt)?,
+            subject: self
+                .subject
+                .map(Title::parse)
+                .transpose()
+                .map_err(corrupt)?,
             body: stored(Body::parse(self.body))?,
             occurred_at: from_db(self.occurred_at),
             recorded_by: stored(self.recorded_by.parse())?,
@@ -85,7 +91,10 @@ pub struct NewMessage {
 pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Message> {
     if let Counterpart::Party { party_id } = new.counterpart {
         crate::parties::get(tx.conn, party_id).map_err(|_| {
-            StoreError::Domain(helpline_domain::DomainError::invalid("counterpart.party_id", "no such party"))
+            StoreError::Domain(helpline_domain::DomainError::invalid(
+                "counterpart.party_id",
+                "no such party",
+            ))
         })?;
     }
     let m = Message {
@@ -132,15 +141,26 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
 }
 
 /// A case's messages in recording order.
-pub fn messages(conn: &mut DbConnection, case: CaseId, cursor: Option<&Cursor>, limit: i64) -> Result<Page<Message>> {
+pub fn messages(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Message>> {
     let rows: Vec<MessageRow> = messages::table
         .filter(messages::case_id.eq(case.to_string()))
         .filter(messages::id.gt(after(cursor)))
         .order(messages::id.asc())
         .limit(limit + 1)
         .load(conn)?;
-    let items = rows.into_iter().map(MessageRow::into_message).collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor { key: None, id: x.id.to_string() }))
+    let items = rows
+        .into_iter()
+        .map(MessageRow::into_message)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |x| Cursor {
+        key: None,
+        id: x.id.to_string(),
+    }))
 }
 
 // ---- comments ----
@@ -169,7 +189,13 @@ impl CommentRow {
 
 /// Adds an internal comment.
 pub fn add_comment(tx: &mut Tx<'_>, case: CaseId, body: Body) -> Result<Comment> {
-    let x = Comment { id: CommentId::new(), case_id: case, author: tx.actor, body, created_at: tx.now };
+    let x = Comment {
+        id: CommentId::new(),
+        case_id: case,
+        author: tx.actor,
+        body,
+        created_at: tx.now,
+    };
     diesel::insert_into(comments::table)
         .values(CommentRow {
             id: x.id.to_string(),
@@ -184,15 +210,26 @@ pub fn add_comment(tx: &mut Tx<'_>, case: CaseId, body: Body) -> Result<Comment>
 }
 
 /// A case's comments in order.
-pub fn comments(conn: &mut DbConnection, case: CaseId, cursor: Option<&Cursor>, limit: i64) -> Result<Page<Comment>> {
+pub fn comments(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Comment>> {
     let rows: Vec<CommentRow> = comments::table
         .filter(comments::case_id.eq(case.to_string()))
         .filter(comments::id.gt(after(cursor)))
         .order(comments::id.asc())
         .limit(limit + 1)
         .load(conn)?;
-    let items = rows.into_iter().map(CommentRow::into_comment).collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor { key: None, id: x.id.to_string() }))
+    let items = rows
+        .into_iter()
+        .map(CommentRow::into_comment)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |x| Cursor {
+        key: None,
+        id: x.id.to_string(),
+    }))
 }
 
 // ---- actions ----
@@ -251,20 +288,37 @@ pub fn add_action(
             created_at: to_db(tx.now),
         })
         .execute(tx.conn)?;
-    tx.audit("action.create", "action", x.id, Some(case), json!({"kind": kind, "performed_at": x.performed_at}));
+    tx.audit(
+        "action.create",
+        "action",
+        x.id,
+        Some(case),
+        json!({"kind": kind, "performed_at": x.performed_at}),
+    );
     Ok(x)
 }
 
 /// A case's actions in order.
-pub fn actions(conn: &mut DbConnection, case: CaseId, cursor: Option<&Cursor>, limit: i64) -> Result<Page<ActionTaken>> {
+pub fn actions(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<ActionTaken>> {
     let rows: Vec<ActionRow> = actions::table
         .filter(actions::case_id.eq(case.to_string()))
         .filter(actions::id.gt(after(cursor)))
         .order(actions::id.asc())
         .limit(limit + 1)
         .load(conn)?;
-    let items = rows.into_iter().map(ActionRow::into_action).collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor { key: None, id: x.id.to_string() }))
+    let items = rows
+        .into_iter()
+        .map(ActionRow::into_action)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |x| Cursor {
+        key: None,
+        id: x.id.to_string(),
+    }))
 }
 
 // ---- next steps ----
@@ -292,11 +346,20 @@ impl NextStepRow {
             id: stored(NextStepId::parse(&self.id))?,
             case_id: stored(CaseId::parse(&self.case_id))?,
             title: stored(Title::parse(self.title))?,
-            assignee_id: self.assignee_id.as_deref().map(UserId::parse).transpose().map_err(corrupt)?,
+            assignee_id: self
+                .assignee_id
+                .as_deref()
+                .map(UserId::parse)
+                .transpose()
+                .map_err(corrupt)?,
             due_at: self.due_at.map(from_db),
             done: self.done,
             done_at: self.done_at.map(from_db),
-            done_by: self.done_by.map(|a| a.parse::<Actor>()).transpose().map_err(corrupt)?,
+            done_by: self
+                .done_by
+                .map(|a| a.parse::<Actor>())
+                .transpose()
+                .map_err(corrupt)?,
             created_by: stored(self.created_by.parse())?,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
@@ -325,7 +388,10 @@ impl NextStepRow {
 fn check_assignee(tx: &mut Tx<'_>, user: Option<UserId>) -> Result<()> {
     if let Some(u) = user {
         crate::users::get(tx.conn, u).map_err(|_| {
-            StoreError::Domain(helpline_domain::DomainError::invalid("assignee_id", "no such user"))
+            StoreError::Domain(helpline_domain::DomainError::invalid(
+                "assignee_id",
+                "no such user",
+            ))
         })?;
     }
     Ok(())
@@ -354,7 +420,9 @@ pub fn add_next_step(
         updated_at: tx.now,
         version: 1,
     };
-    diesel::insert_into(next_steps::table).values(NextStepRow::from_step(&x)).execute(tx.conn)?;
+    diesel::insert_into(next_steps::table)
+        .values(NextStepRow::from_step(&x))
+        .execute(tx.conn)?;
     tx.audit(
         "next_step.create",
         "next_step",
@@ -399,7 +467,10 @@ pub fn update_next_step(
 ) -> Result<NextStep> {
     let mut x = next_step(tx.conn, case, id)?;
     if x.version != expected_version {
-        return Err(StoreError::VersionMismatch { entity: "next step", current: x.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "next step",
+            current: x.version,
+        });
     }
     let before = serde_json::to_value(&x).unwrap_or_default();
     if let Some(t) = patch.title {
@@ -418,20 +489,27 @@ pub fn update_next_step(
     x.version += 1;
     x.updated_at = tx.now;
     let r = NextStepRow::from_step(&x);
-    let n = diesel::update(next_steps::table.find(&r.id).filter(next_steps::version.eq(expected_version)))
-        .set((
-            next_steps::title.eq(&r.title),
-            next_steps::assignee_id.eq(&r.assignee_id),
-            next_steps::due_at.eq(r.due_at),
-            next_steps::done.eq(r.done),
-            next_steps::done_at.eq(r.done_at),
-            next_steps::done_by.eq(&r.done_by),
-            next_steps::updated_at.eq(r.updated_at),
-            next_steps::version.eq(r.version),
-        ))
-        .execute(tx.conn)?;
+    let n = diesel::update(
+        next_steps::table
+            .find(&r.id)
+            .filter(next_steps::version.eq(expected_version)),
+    )
+    .set((
+        next_steps::title.eq(&r.title),
+        next_steps::assignee_id.eq(&r.assignee_id),
+        next_steps::due_at.eq(r.due_at),
+        next_steps::done.eq(r.done),
+        next_steps::done_at.eq(r.done_at),
+        next_steps::done_by.eq(&r.done_by),
+        next_steps::updated_at.eq(r.updated_at),
+        next_steps::version.eq(r.version),
+    ))
+    .execute(tx.conn)?;
     if n == 0 {
-        return Err(StoreError::VersionMismatch { entity: "next step", current: expected_version + 1 });
+        return Err(StoreError::VersionMismatch {
+            entity: "next step",
+            current: expected_version + 1,
+        });
     }
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());
     tx.audit("next_step.update", "next_step", id, Some(case), changes);
@@ -439,25 +517,52 @@ pub fn update_next_step(
 }
 
 /// A case's next steps in order.
-pub fn next_steps(conn: &mut DbConnection, case: CaseId, cursor: Option<&Cursor>, limit: i64) -> Result<Page<NextStep>> {
+pub fn next_steps(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<NextStep>> {
     let rows: Vec<NextStepRow> = next_steps::table
         .filter(next_steps::case_id.eq(case.to_string()))
         .filter(next_steps::id.gt(after(cursor)))
         .order(next_steps::id.asc())
         .limit(limit + 1)
         .load(conn)?;
-    let items = rows.into_iter().map(NextStepRow::into_step).collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor { key: None, id: x.id.to_string() }))
+    let items = rows
+        .into_iter()
+        .map(NextStepRow::into_step)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |x| Cursor {
+        key: None,
+        id: x.id.to_string(),
+    }))
 }
 
 // ---- parties involved ----
 
 /// Involves a party in a case, with a role; the same party may hold several roles.
-pub fn link_party(tx: &mut Tx<'_>, case: CaseId, party: PartyId, role: PartyRole, note: Note) -> Result<CaseParty> {
+pub fn link_party(
+    tx: &mut Tx<'_>,
+    case: CaseId,
+    party: PartyId,
+    role: PartyRole,
+    note: Note,
+) -> Result<CaseParty> {
     crate::parties::get(tx.conn, party).map_err(|_| {
-        StoreError::Domain(helpline_domain::DomainError::invalid("party_id", "no such party"))
+        StoreError::Domain(helpline_domain::DomainError::invalid(
+            "party_id",
+            "no such party",
+        ))
     })?;
-    let x = CaseParty { case_id: case, party_id: party, role, note, added_by: tx.actor, added_at: tx.now };
+    let x = CaseParty {
+        case_id: case,
+        party_id: party,
+        role,
+        note,
+        added_by: tx.actor,
+        added_at: tx.now,
+    };
     diesel::insert_into(case_parties::table)
         .values((
             case_parties::case_id.eq(case.to_string()),
@@ -475,7 +580,13 @@ pub fn link_party(tx: &mut Tx<'_>, case: CaseId, party: PartyId, role: PartyRole
                 e.into()
             }
         })?;
-    tx.audit("case_party.create", "case_party", party, Some(case), json!({"party_id": party, "role": role}));
+    tx.audit(
+        "case_party.create",
+        "case_party",
+        party,
+        Some(case),
+        json!({"party_id": party, "role": role}),
+    );
     Ok(x)
 }
 
@@ -535,22 +646,40 @@ pub fn timeline(conn: &mut DbConnection, case: CaseId) -> Result<Vec<TimelineEnt
     const ALL: i64 = 100_000;
     let mut out = Vec::new();
     for m in messages(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry { at: m.occurred_at, item: TimelineItem::Message(m) });
+        out.push(TimelineEntry {
+            at: m.occurred_at,
+            item: TimelineItem::Message(m),
+        });
     }
     for c in comments(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry { at: c.created_at, item: TimelineItem::Comment(c) });
+        out.push(TimelineEntry {
+            at: c.created_at,
+            item: TimelineItem::Comment(c),
+        });
     }
     for a in actions(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry { at: a.performed_at, item: TimelineItem::Action(a) });
+        out.push(TimelineEntry {
+            at: a.performed_at,
+            item: TimelineItem::Action(a),
+        });
     }
     for s in next_steps(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry { at: s.created_at, item: TimelineItem::NextStep(s) });
+        out.push(TimelineEntry {
+            at: s.created_at,
+            item: TimelineItem::NextStep(s),
+        });
     }
     for p in case_parties(conn, case)? {
-        out.push(TimelineEntry { at: p.added_at, item: TimelineItem::Party(p) });
+        out.push(TimelineEntry {
+            at: p.added_at,
+            item: TimelineItem::Party(p),
+        });
     }
     for e in crate::audit::for_case(conn, case)? {
-        out.push(TimelineEntry { at: e.occurred_at, item: TimelineItem::Audit(e) });
+        out.push(TimelineEntry {
+            at: e.occurred_at,
+            item: TimelineItem::Audit(e),
+        });
     }
     // Stable: at equal instants, entries keep the order above (the record before its audit).
     out.sort_by_key(|e| e.at);

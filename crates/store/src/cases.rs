@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::access::Permission;
 use helpline_domain::access::{can_see_case, CaseVisibility, Principal};
 use helpline_domain::case::{
     Case, CaseLocator, CaseRef, CaseStatus, Impact, Priority, Tag, Urgency,
@@ -9,7 +10,6 @@ use helpline_domain::case::{
 use helpline_domain::ids::{BeneficiaryId, CaseId, UserId};
 use helpline_domain::taxonomy::TaxonomyTerm;
 use helpline_domain::text::{Description, Summary};
-use helpline_domain::access::Permission;
 use serde_json::{json, Map, Value};
 
 use crate::convert::{from_db, stored, to_db};
@@ -112,10 +112,18 @@ fn tags_of(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String, Tag)>
 
 fn with_tags(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<Case>> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let tags = if ids.is_empty() { Vec::new() } else { tags_of(conn, &ids)? };
+    let tags = if ids.is_empty() {
+        Vec::new()
+    } else {
+        tags_of(conn, &ids)?
+    };
     rows.into_iter()
         .map(|r| {
-            let mine = tags.iter().filter(|(id, _)| *id == r.id).map(|(_, t)| t.clone()).collect();
+            let mine = tags
+                .iter()
+                .filter(|(id, _)| *id == r.id)
+                .map(|(_, t)| t.clone())
+                .collect();
             r.into_case(mine)
         })
         .collect()
@@ -160,13 +168,14 @@ fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
 }
 
 fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
-    crate::users::get(tx.conn, id).map(|_| ()).map_err(|e| match e {
-        StoreError::NotFound { .. } => StoreError::Domain(helpline_domain::DomainError::invalid(
-            "assignee_id",
-            "no such user",
-        )),
-        e => e,
-    })
+    crate::users::get(tx.conn, id)
+        .map(|_| ())
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => StoreError::Domain(
+                helpline_domain::DomainError::invalid("assignee_id", "no such user"),
+            ),
+            e => e,
+        })
 }
 
 /// Opens a case, status `new`.
@@ -214,7 +223,9 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
     }
     x.tags.sort();
     x.tags.dedup();
-    diesel::insert_into(c::table).values(Row::from_case(&x)).execute(tx.conn)?;
+    diesel::insert_into(c::table)
+        .values(Row::from_case(&x))
+        .execute(tx.conn)?;
     insert_tags(tx, x.id, &x.tags)?;
     tx.audit(
         "case.create",
@@ -233,7 +244,10 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
 fn insert_tags(tx: &mut Tx<'_>, id: CaseId, tags: &[Tag]) -> Result<()> {
     for t in tags {
         diesel::insert_into(case_tags::table)
-            .values((case_tags::case_id.eq(id.to_string()), case_tags::tag.eq(t.as_str())))
+            .values((
+                case_tags::case_id.eq(id.to_string()),
+                case_tags::tag.eq(t.as_str()),
+            ))
             .execute(tx.conn)?;
     }
     Ok(())
@@ -243,10 +257,15 @@ fn insert_tags(tx: &mut Tx<'_>, id: CaseId, tags: &[Tag]) -> Result<()> {
 pub fn locate(conn: &mut DbConnection, at: CaseLocator) -> Result<Case> {
     let row: Option<Row> = match at {
         CaseLocator::Id(id) => c::table.find(id.to_string()).first(conn).optional()?,
-        CaseLocator::Ref(r) => c::table.filter(c::reference.eq(r.get())).first(conn).optional()?,
+        CaseLocator::Ref(r) => c::table
+            .filter(c::reference.eq(r.get()))
+            .first(conn)
+            .optional()?,
     };
     let row = row.ok_or(StoreError::not_found("case"))?;
-    with_tags(conn, vec![row])?.pop().ok_or(StoreError::not_found("case"))
+    with_tags(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::not_found("case"))
 }
 
 /// Whether `user` was granted access to `case`.
@@ -425,10 +444,18 @@ pub fn list(
             (CaseSort::CreatedDesc, _) => q = q.filter(c::id.lt(id)),
             (CaseSort::CreatedAsc, _) => q = q.filter(c::id.gt(id)),
             (CaseSort::UpdatedDesc, Some(k)) => {
-                q = q.filter(c::updated_at.lt(k).or(c::updated_at.eq(k).and(c::id.lt(id))))
+                q = q.filter(
+                    c::updated_at
+                        .lt(k)
+                        .or(c::updated_at.eq(k).and(c::id.lt(id))),
+                )
             }
             (CaseSort::UpdatedAsc, Some(k)) => {
-                q = q.filter(c::updated_at.gt(k).or(c::updated_at.eq(k).and(c::id.gt(id))))
+                q = q.filter(
+                    c::updated_at
+                        .gt(k)
+                        .or(c::updated_at.eq(k).and(c::id.gt(id))),
+                )
             }
             (_, None) => {
                 return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
@@ -479,7 +506,10 @@ pub fn update(
 ) -> Result<Case> {
     let mut x = locate(tx.conn, CaseLocator::Id(id))?;
     if x.version != expected_version {
-        return Err(StoreError::VersionMismatch { entity: "case", current: x.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "case",
+            current: x.version,
+        });
     }
     let before_value = serde_json::to_value(&x).unwrap_or_default();
     change(&mut x, tx.now)?;
@@ -496,7 +526,8 @@ pub fn update(
     x.updated_at = tx.now;
     save(tx, &x, expected_version)?;
     if changes.get("tags").is_some() {
-        diesel::delete(case_tags::table.filter(case_tags::case_id.eq(id.to_string()))).execute(tx.conn)?;
+        diesel::delete(case_tags::table.filter(case_tags::case_id.eq(id.to_string())))
+            .execute(tx.conn)?;
         insert_tags(tx, id, &x.tags)?;
     }
     tx.audit("case.update", "case", id, Some(id), changes);
@@ -526,7 +557,10 @@ fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
         .execute(tx.conn)?;
     if n == 0 {
         // Another transaction committed a new version between our read and our write.
-        return Err(StoreError::VersionMismatch { entity: "case", current: expected_version + 1 });
+        return Err(StoreError::VersionMismatch {
+            entity: "case",
+            current: expected_version + 1,
+        });
     }
     Ok(())
 }
@@ -545,7 +579,13 @@ pub(crate) fn mark_first_response(tx: &mut Tx<'_>, id: CaseId, at: DateTime<Utc>
     ))
     .execute(tx.conn)?;
     if n > 0 {
-        tx.audit("case.first_response", "case", id, Some(id), json!({"first_response_at": at}));
+        tx.audit(
+            "case.first_response",
+            "case",
+            id,
+            Some(id),
+            json!({"first_response_at": at}),
+        );
     }
     Ok(())
 }
@@ -573,7 +613,13 @@ pub fn grant(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<AccessGrant>
                 case_access::granted_at.eq(to_db(tx.now)),
             ))
             .execute(tx.conn)?;
-        tx.audit("case.grant_access", "case", case, Some(case), json!({"user_id": user}));
+        tx.audit(
+            "case.grant_access",
+            "case",
+            case,
+            Some(case),
+            json!({"user_id": user}),
+        );
     }
     grants(tx.conn, case)?
         .into_iter()
@@ -592,7 +638,13 @@ pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
     if n == 0 {
         return Err(StoreError::not_found("grant"));
     }
-    tx.audit("case.revoke_access", "case", case, Some(case), json!({"user_id": user}));
+    tx.audit(
+        "case.revoke_access",
+        "case",
+        case,
+        Some(case),
+        json!({"user_id": user}),
+    );
     Ok(())
 }
 
@@ -600,7 +652,11 @@ pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
 pub fn grants(conn: &mut DbConnection, case: CaseId) -> Result<Vec<AccessGrant>> {
     let rows: Vec<(String, String, NaiveDateTime)> = case_access::table
         .filter(case_access::case_id.eq(case.to_string()))
-        .select((case_access::user_id, case_access::granted_by, case_access::granted_at))
+        .select((
+            case_access::user_id,
+            case_access::granted_by,
+            case_access::granted_at,
+        ))
         .order(case_access::granted_at.asc())
         .load(conn)?;
     rows.into_iter()

@@ -44,7 +44,10 @@ impl Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok((Backend::Postgres, url.to_owned()));
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() || path.starts_with(":memory:") {
                 return Err(StoreError::UnsupportedUrl(
                     "sqlite:// needs a file path (an in-memory database would lose everything)"
@@ -107,7 +110,8 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> std::result::Result<DbConnection, Self::Error> {
-        self.establish().map_err(diesel::r2d2::Error::ConnectionError)
+        self.establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> std::result::Result<(), Self::Error> {
@@ -300,13 +304,18 @@ pub fn migrate(url: &str) -> Result<Vec<String>> {
         Backend::Sqlite => {
             let mut c = SqliteConnection::establish(&target)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")?;
+            c.batch_execute(
+                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
+            )?;
             names(c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?)
         }
         Backend::Postgres => {
             let mut c = PgConnection::establish(&target)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            names(c.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(fail)?)
+            names(
+                c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map_err(fail)?,
+            )
         }
     };
     Ok(applied)
@@ -325,16 +334,24 @@ pub fn migrate_redo_all(url: &str) -> Result<usize> {
             let mut c = SqliteConnection::establish(&target)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?;
-            let reverted = c.revert_all_migrations(SQLITE_MIGRATIONS).map_err(fail)?.len();
+            let reverted = c
+                .revert_all_migrations(SQLITE_MIGRATIONS)
+                .map_err(fail)?
+                .len();
             c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(fail)?;
             Ok(reverted)
         }
         Backend::Postgres => {
             let mut c = PgConnection::establish(&target)
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            c.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(fail)?;
-            let reverted = c.revert_all_migrations(POSTGRES_MIGRATIONS).map_err(fail)?.len();
-            c.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(fail)?;
+            c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(fail)?;
+            let reverted = c
+                .revert_all_migrations(POSTGRES_MIGRATIONS)
+                .map_err(fail)?
+                .len();
+            c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map_err(fail)?;
             Ok(reverted)
         }
     }

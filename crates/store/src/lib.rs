@@ -23,7 +23,9 @@ pub mod schema;
 pub mod tokens;
 pub mod users;
 
-pub use conn::{migrate, migrate_redo_all, redact_url, Backend, DbConnection, Store, StoreConfig, Tx};
+pub use conn::{
+    migrate, migrate_redo_all, redact_url, Backend, DbConnection, Store, StoreConfig, Tx,
+};
 pub use error::StoreError;
 pub use page::{Cursor, Page};
 

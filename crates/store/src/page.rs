@@ -35,7 +35,12 @@ impl Cursor {
 
     /// Reads back a cursor, refusing anything Helpline did not hand out.
     pub fn decode(s: &str) -> Result<Cursor, StoreError> {
-        let bad = || StoreError::Domain(DomainError::invalid("cursor", "not a cursor this server handed out"));
+        let bad = || {
+            StoreError::Domain(DomainError::invalid(
+                "cursor",
+                "not a cursor this server handed out",
+            ))
+        };
         if s.len() > 512 {
             return Err(bad());
         }
@@ -47,12 +52,23 @@ impl Cursor {
 }
 
 /// Cuts `limit + 1` fetched rows down to a page, with a cursor when there is more.
-pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
+pub(crate) fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> Page<T> {
     let limit = usize::try_from(limit).unwrap_or(0);
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next_cursor = if more { rows.last().map(|r| cursor_of(r).encode()) } else { None };
-    Page { items: rows, next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|r| cursor_of(r).encode())
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
@@ -61,7 +77,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_forgeries() {
-        let c = Cursor { key: None, id: "0192f3a0-0000-7000-8000-000000000000".into() };
+        let c = Cursor {
+            key: None,
+            id: "0192f3a0-0000-7000-8000-000000000000".into(),
+        };
         assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
         for bad in ["", "!!", "e30", "eyJpIjoiMSJ9"] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");

@@ -84,8 +84,16 @@ pub fn create(tx: &mut Tx<'_>, new: NewParty) -> Result<Party> {
         updated_at: tx.now,
         version: 1,
     };
-    diesel::insert_into(p::table).values(Row::from_party(&x)?).execute(tx.conn)?;
-    tx.audit("party.create", "party", x.id, None, json!({"name": x.name, "kind": x.kind}));
+    diesel::insert_into(p::table)
+        .values(Row::from_party(&x)?)
+        .execute(tx.conn)?;
+    tx.audit(
+        "party.create",
+        "party",
+        x.id,
+        None,
+        json!({"name": x.name, "kind": x.kind}),
+    );
     Ok(x)
 }
 
@@ -120,7 +128,10 @@ pub fn list(
         .into_iter()
         .map(Row::into_party)
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor { key: None, id: x.id.to_string() }))
+    Ok(paginate(items, limit, |x| Cursor {
+        key: None,
+        id: x.id.to_string(),
+    }))
 }
 
 /// Changes to a party.
@@ -139,10 +150,18 @@ pub struct PartyPatch {
 }
 
 /// Applies a patch if the party is still at `expected_version`.
-pub fn update(tx: &mut Tx<'_>, id: PartyId, expected_version: i64, patch: PartyPatch) -> Result<Party> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    id: PartyId,
+    expected_version: i64,
+    patch: PartyPatch,
+) -> Result<Party> {
     let mut x = get(tx.conn, id)?;
     if x.version != expected_version {
-        return Err(StoreError::VersionMismatch { entity: "party", current: x.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "party",
+            current: x.version,
+        });
     }
     let before = serde_json::to_value(&x).unwrap_or_default();
     if let Some(v) = patch.name {
@@ -162,11 +181,18 @@ pub fn update(tx: &mut Tx<'_>, id: PartyId, expected_version: i64, patch: PartyP
     }
     x.version += 1;
     x.updated_at = tx.now;
-    let n = diesel::update(p::table.find(id.to_string()).filter(p::version.eq(expected_version)))
-        .set(Row::from_party(&x)?)
-        .execute(tx.conn)?;
+    let n = diesel::update(
+        p::table
+            .find(id.to_string())
+            .filter(p::version.eq(expected_version)),
+    )
+    .set(Row::from_party(&x)?)
+    .execute(tx.conn)?;
     if n == 0 {
-        return Err(StoreError::VersionMismatch { entity: "party", current: x.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "party",
+            current: x.version,
+        });
     }
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());
     tx.audit("party.update", "party", id, None, changes);

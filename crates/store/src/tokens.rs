@@ -60,7 +60,9 @@ pub fn create(
         expires_at: expires_at.map(to_db),
         revoked_at: None,
     };
-    diesel::insert_into(api_tokens::table).values(&row).execute(tx.conn)?;
+    diesel::insert_into(api_tokens::table)
+        .values(&row)
+        .execute(tx.conn)?;
     let (token, _) = row.into_token()?;
     tx.audit(
         "token.create",
@@ -100,7 +102,13 @@ pub fn revoke(tx: &mut Tx<'_>, id: TokenId) -> Result<ApiToken> {
             .set(api_tokens::revoked_at.eq(Some(to_db(tx.now))))
             .execute(tx.conn)?;
         token.revoked_at = Some(tx.now);
-        tx.audit("token.revoke", "token", id, None, json!({"name": token.name}));
+        tx.audit(
+            "token.revoke",
+            "token",
+            id,
+            None,
+            json!({"name": token.name}),
+        );
     }
     Ok(token)
 }

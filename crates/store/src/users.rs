@@ -141,14 +141,22 @@ pub struct UserPatch {
 }
 
 /// Applies a patch if the account is still at `expected_version`.
-pub fn update(tx: &mut Tx<'_>, id: UserId, expected_version: i64, patch: UserPatch) -> Result<User> {
+pub fn update(
+    tx: &mut Tx<'_>,
+    id: UserId,
+    expected_version: i64,
+    patch: UserPatch,
+) -> Result<User> {
     let row = users::table
         .find(id.to_string())
         .first::<Row>(tx.conn)
         .optional()?
         .ok_or(StoreError::not_found("user"))?;
     if row.version != expected_version {
-        return Err(StoreError::VersionMismatch { entity: "user", current: row.version });
+        return Err(StoreError::VersionMismatch {
+            entity: "user",
+            current: row.version,
+        });
     }
     let (mut user, mut hash) = row.into_user()?;
     let before = serde_json::to_value(&user).unwrap_or_default();
@@ -182,7 +190,10 @@ pub fn update(tx: &mut Tx<'_>, id: UserId, expected_version: i64, patch: UserPat
     ))
     .execute(tx.conn)?;
     if n == 0 {
-        return Err(StoreError::VersionMismatch { entity: "user", current: expected_version + 1 });
+        return Err(StoreError::VersionMismatch {
+            entity: "user",
+            current: expected_version + 1,
+        });
     }
     let mut changes = crate::cases::diff(&before, &serde_json::to_value(&user).unwrap_or_default());
     if password_changed {

@@ -30,10 +30,15 @@ struct LoginResponse {
 }
 
 /// Exchanges a username and password for an access token.
-async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Result<HttpResponse, ApiError> {
+async fn login(
+    state: web::Data<AppState>,
+    body: ApiJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.value;
     if username.len() > 64 || password.len() > 1024 {
-        return Err(ApiError::Unauthorized("invalid username or password".into()));
+        return Err(ApiError::Unauthorized(
+            "invalid username or password".into(),
+        ));
     }
     let found = state
         .read(move |c| helpline_store::users::find_for_login(c, &username))
@@ -46,12 +51,20 @@ async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> Resul
     let ok = web::block(move || verify_password(&password, &hash)).await?;
     let user = match user {
         Some(u) if ok && u.active => u,
-        _ => return Err(ApiError::Unauthorized("invalid username or password".into())),
+        _ => {
+            return Err(ApiError::Unauthorized(
+                "invalid username or password".into(),
+            ))
+        }
     };
     let (access_token, expires_in) = state.jwt.issue(user.id, state.now())?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(LoginResponse { access_token, token_type: "Bearer", expires_in }))
+        .json(LoginResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+        }))
 }
 
 #[derive(Serialize)]
@@ -66,7 +79,11 @@ struct Me {
 /// The caller: account, role, and what they may do.
 async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let user = match auth.actor().user_id() {
-        Some(id) => Some(state.read(move |c| helpline_store::users::get(c, id)).await?),
+        Some(id) => Some(
+            state
+                .read(move |c| helpline_store::users::get(c, id))
+                .await?,
+        ),
         None => None,
     };
     let permissions = helpline_domain::access::Permission::ALL

@@ -3,12 +3,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use helpline_domain::access::Permission;
 use helpline_domain::beneficiary::{
-    ContactChannel, CountryCode, EmailAddress, LanguageTag, VerificationMethod, VerificationRequest,
-    VerificationStatus,
+    ContactChannel, CountryCode, EmailAddress, LanguageTag, VerificationMethod,
+    VerificationRequest, VerificationStatus,
 };
 use helpline_domain::ids::BeneficiaryId;
 use helpline_domain::text::{Name, Note};
-use helpline_store::beneficiaries::{self as store_b, BeneficiaryFilter, BeneficiaryPatch, NewBeneficiary};
+use helpline_store::beneficiaries::{
+    self as store_b, BeneficiaryFilter, BeneficiaryPatch, NewBeneficiary,
+};
 use helpline_store::cases::{CaseFilter, CaseSort};
 use serde::Deserialize;
 
@@ -16,17 +18,25 @@ use super::{json_with_etag, path_id, resource};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, idempotency, if_match, nullable, ApiJson, PageParams};
+use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/beneficiaries").route(web::get().to(list)).route(web::post().to(create)))
-        .service(resource("/beneficiaries/{id}").route(web::get().to(get)).route(web::patch().to(update)))
-        .service(
-            resource("/beneficiaries/{id}/verification")
-                .route(web::get().to(history))
-                .route(web::post().to(verify)),
-        )
-        .service(resource("/beneficiaries/{id}/cases").route(web::get().to(cases)));
+    cfg.service(
+        resource("/beneficiaries")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        resource("/beneficiaries/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    )
+    .service(
+        resource("/beneficiaries/{id}/verification")
+            .route(web::get().to(history))
+            .route(web::post().to(verify)),
+    )
+    .service(resource("/beneficiaries/{id}/cases").route(web::get().to(cases)));
 }
 
 /// A beneficiary as described in a request (also inline when opening a case).
@@ -55,7 +65,11 @@ impl BeneficiaryBody {
             preferred_language: self.preferred_language,
             organisation: self.organisation,
             country: self.country,
-            audience: self.audience.as_deref().map(|a| state.audiences.term(a)).transpose()?,
+            audience: self
+                .audience
+                .as_deref()
+                .map(|a| state.audiences.term(a))
+                .transpose()?,
             notes: self.notes.unwrap_or_else(Note::empty),
         })
     }
@@ -71,10 +85,18 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadBeneficiaries)?;
     let q = q.into_inner();
-    let (limit, cursor) = PageParams { cursor: q.cursor, limit: q.limit }.checked()?;
+    let (limit, cursor) = PageParams {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .checked()?;
     let filter = BeneficiaryFilter {
         email: q
             .email
@@ -90,7 +112,9 @@ async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) ->
             .transpose()
             .map_err(|e| ApiError::field("verification", e.to_string()))?,
     };
-    let page = state.read(move |c| store_b::list(c, &filter, cursor.as_ref(), limit)).await?;
+    let page = state
+        .read(move |c| store_b::list(c, &filter, cursor.as_ref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -104,11 +128,20 @@ async fn create(
     let idem = idempotency(&req, &auth, &body.digest)?;
     let new = body.value.into_new(&state)?;
     state
-        .create(&auth, idem, Some("/api/v1/beneficiaries".into()), move |tx| store_b::create(tx, new))
+        .create(
+            &auth,
+            idem,
+            Some("/api/v1/beneficiaries".into()),
+            move |tx| store_b::create(tx, new),
+        )
         .await
 }
 
-async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadBeneficiaries)?;
     let id = path_id(BeneficiaryId::parse(&id))?;
     let b = state.read(move |c| store_b::get(c, id)).await?;
@@ -158,7 +191,9 @@ async fn update(
         audience,
         notes: b.notes,
     };
-    let x = state.write(&auth, move |tx| store_b::update(tx, id, expected, patch)).await?;
+    let x = state
+        .write(&auth, move |tx| store_b::update(tx, id, expected, patch))
+        .await?;
     Ok(json_with_etag(&x, x.version))
 }
 
@@ -188,14 +223,22 @@ async fn verify(
         note: b.note.unwrap_or_else(Note::empty),
     };
     let role = auth.0.role;
-    let (beneficiary, verification) =
-        state.write(&auth, move |tx| store_b::verify(tx, id, req, role)).await?;
+    let (beneficiary, verification) = state
+        .write(&auth, move |tx| store_b::verify(tx, id, req, role))
+        .await?;
     Ok(HttpResponse::Created()
-        .insert_header((actix_web::http::header::ETAG, crate::extract::etag(beneficiary.version)))
+        .insert_header((
+            actix_web::http::header::ETAG,
+            crate::extract::etag(beneficiary.version),
+        ))
         .json(serde_json::json!({ "beneficiary": beneficiary, "verification": verification })))
 }
 
-async fn history(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn history(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadBeneficiaries)?;
     let id = path_id(BeneficiaryId::parse(&id))?;
     let items = state
@@ -222,8 +265,18 @@ async fn cases(
     let page = state
         .read(move |c| {
             store_b::get(c, id)?;
-            let filter = CaseFilter { beneficiary: Some(id), ..CaseFilter::default() };
-            helpline_store::cases::list(c, &who, &filter, CaseSort::CreatedDesc, cursor.as_ref(), limit)
+            let filter = CaseFilter {
+                beneficiary: Some(id),
+                ..CaseFilter::default()
+            };
+            helpline_store::cases::list(
+                c,
+                &who,
+                &filter,
+                CaseSort::CreatedDesc,
+                cursor.as_ref(),
+                limit,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -14,20 +14,36 @@ use super::{json_with_etag, path_id, resource, visible_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, idempotency, if_match, nullable, ApiJson, PageParams};
+use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/cases/{id}/messages").route(web::get().to(list_messages)).route(web::post().to(add_message)))
-        .service(resource("/cases/{id}/comments").route(web::get().to(list_comments)).route(web::post().to(add_comment)))
-        .service(resource("/cases/{id}/actions").route(web::get().to(list_actions)).route(web::post().to(add_action)))
-        .service(
-            resource("/cases/{id}/next-steps")
-                .route(web::get().to(list_next_steps))
-                .route(web::post().to(add_next_step)),
-        )
-        .service(resource("/cases/{id}/next-steps/{step_id}").route(web::patch().to(update_next_step)))
-        .service(resource("/cases/{id}/parties").route(web::get().to(list_parties)).route(web::post().to(link_party)))
-        .service(resource("/cases/{id}/timeline").route(web::get().to(timeline)));
+    cfg.service(
+        resource("/cases/{id}/messages")
+            .route(web::get().to(list_messages))
+            .route(web::post().to(add_message)),
+    )
+    .service(
+        resource("/cases/{id}/comments")
+            .route(web::get().to(list_comments))
+            .route(web::post().to(add_comment)),
+    )
+    .service(
+        resource("/cases/{id}/actions")
+            .route(web::get().to(list_actions))
+            .route(web::post().to(add_action)),
+    )
+    .service(
+        resource("/cases/{id}/next-steps")
+            .route(web::get().to(list_next_steps))
+            .route(web::post().to(add_next_step)),
+    )
+    .service(resource("/cases/{id}/next-steps/{step_id}").route(web::patch().to(update_next_step)))
+    .service(
+        resource("/cases/{id}/parties")
+            .route(web::get().to(list_parties))
+            .route(web::post().to(link_party)),
+    )
+    .service(resource("/cases/{id}/timeline").route(web::get().to(timeline)));
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,7 +65,9 @@ async fn list_messages(
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
-    let page = state.read(move |c| case_log::messages(c, case.id, cursor.as_ref(), limit)).await?;
+    let page = state
+        .read(move |c| case_log::messages(c, case.id, cursor.as_ref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -72,7 +90,11 @@ async fn add_message(
         body: b.body,
         occurred_at: b.occurred_at,
     };
-    state.create(&auth, idem, None, move |tx| case_log::add_message(tx, case.id, new)).await
+    state
+        .create(&auth, idem, None, move |tx| {
+            case_log::add_message(tx, case.id, new)
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,7 +111,9 @@ async fn list_comments(
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
-    let page = state.read(move |c| case_log::comments(c, case.id, cursor.as_ref(), limit)).await?;
+    let page = state
+        .read(move |c| case_log::comments(c, case.id, cursor.as_ref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -104,7 +128,11 @@ async fn add_comment(
     let case = visible_case(&state, &auth, &id).await?;
     let idem = idempotency(&req, &auth, &body.digest)?;
     let text = body.value.body;
-    state.create(&auth, idem, None, move |tx| case_log::add_comment(tx, case.id, text)).await
+    state
+        .create(&auth, idem, None, move |tx| {
+            case_log::add_comment(tx, case.id, text)
+        })
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,7 +151,9 @@ async fn list_actions(
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
-    let page = state.read(move |c| case_log::actions(c, case.id, cursor.as_ref(), limit)).await?;
+    let page = state
+        .read(move |c| case_log::actions(c, case.id, cursor.as_ref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -161,7 +191,9 @@ async fn list_next_steps(
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = q.checked()?;
-    let page = state.read(move |c| case_log::next_steps(c, case.id, cursor.as_ref(), limit)).await?;
+    let page = state
+        .read(move |c| case_log::next_steps(c, case.id, cursor.as_ref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -207,9 +239,16 @@ async fn update_next_step(
     let step = path_id(NextStepId::parse(&step))?;
     let case = visible_case(&state, &auth, &id).await?;
     let b = body.value;
-    let patch = NextStepPatch { title: b.title, assignee_id: b.assignee_id, due_at: b.due_at, done: b.done };
+    let patch = NextStepPatch {
+        title: b.title,
+        assignee_id: b.assignee_id,
+        due_at: b.due_at,
+        done: b.done,
+    };
     let updated = state
-        .write(&auth, move |tx| case_log::update_next_step(tx, case.id, step, expected, patch))
+        .write(&auth, move |tx| {
+            case_log::update_next_step(tx, case.id, step, expected, patch)
+        })
         .await?;
     Ok(json_with_etag(&updated, updated.version))
 }
@@ -222,9 +261,15 @@ struct LinkPartyBody {
     note: Option<Note>,
 }
 
-async fn list_parties(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn list_parties(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
-    let items = state.read(move |c| case_log::case_parties(c, case.id)).await?;
+    let items = state
+        .read(move |c| case_log::case_parties(c, case.id))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
@@ -241,13 +286,23 @@ async fn link_party(
     let b = body.value;
     state
         .create(&auth, idem, None, move |tx| {
-            case_log::link_party(tx, case.id, b.party_id, b.role, b.note.unwrap_or_else(Note::empty))
+            case_log::link_party(
+                tx,
+                case.id,
+                b.party_id,
+                b.role,
+                b.note.unwrap_or_else(Note::empty),
+            )
         })
         .await
 }
 
 /// Everything on a case in time order, audit events included.
-async fn timeline(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn timeline(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     let with_audit = auth.0.may(Permission::ReadAudit);
     let mut items = state.read(move |c| case_log::timeline(c, case.id)).await?;

@@ -16,14 +16,26 @@ use super::{json_with_etag, path_id, resource, visible_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, idempotency, if_match, nullable, ApiJson, PageParams};
+use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/cases").route(web::get().to(list)).route(web::post().to(create)))
-        .service(resource("/cases/{id}").route(web::get().to(get)).route(web::patch().to(update)))
-        .service(resource("/cases/{id}/audit").route(web::get().to(audit)))
-        .service(resource("/cases/{id}/access").route(web::get().to(list_access)).route(web::post().to(grant_access)))
-        .service(resource("/cases/{id}/access/{user_id}").route(web::delete().to(revoke_access)));
+    cfg.service(
+        resource("/cases")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        resource("/cases/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    )
+    .service(resource("/cases/{id}/audit").route(web::get().to(audit)))
+    .service(
+        resource("/cases/{id}/access")
+            .route(web::get().to(list_access))
+            .route(web::post().to(grant_access)),
+    )
+    .service(resource("/cases/{id}/access/{user_id}").route(web::delete().to(revoke_access)));
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,16 +75,29 @@ fn list_of<T>(
 }
 
 /// Cases the caller may see, filtered, sorted and paginated.
-async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadCases)?;
     let q = q.into_inner();
-    let (limit, cursor) = PageParams { cursor: q.cursor.clone(), limit: q.limit }.checked()?;
+    let (limit, cursor) = PageParams {
+        cursor: q.cursor.clone(),
+        limit: q.limit,
+    }
+    .checked()?;
     let assignee = match q.assignee.as_deref() {
         None => None,
         Some("none") => Some(AssigneeFilter::Unassigned),
         Some("me") => match auth.actor().user_id() {
             Some(me) => Some(AssigneeFilter::User(me)),
-            None => return Err(ApiError::field("assignee", "`me` needs a user, not an API token")),
+            None => {
+                return Err(ApiError::field(
+                    "assignee",
+                    "`me` needs a user, not an API token",
+                ))
+            }
         },
         Some(id) => Some(AssigneeFilter::User(
             UserId::parse(id).map_err(|e| ApiError::field("assignee", e.to_string()))?,
@@ -85,7 +110,12 @@ async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) ->
         assignee,
         service_type: q.service_type.clone(),
         audience: q.audience.clone(),
-        tag: q.tag.as_deref().map(Tag::parse).transpose().map_err(|e| ApiError::field("tag", e.to_string()))?,
+        tag: q
+            .tag
+            .as_deref()
+            .map(Tag::parse)
+            .transpose()
+            .map_err(|e| ApiError::field("tag", e.to_string()))?,
         beneficiary: q
             .beneficiary
             .as_deref()
@@ -103,7 +133,12 @@ async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) ->
         Some("created") => CaseSort::CreatedAsc,
         Some("-updated") => CaseSort::UpdatedDesc,
         Some("updated") => CaseSort::UpdatedAsc,
-        Some(_) => return Err(ApiError::field("sort", "must be one of created, -created, updated, -updated")),
+        Some(_) => {
+            return Err(ApiError::field(
+                "sort",
+                "must be one of created, -created, updated, -updated",
+            ))
+        }
     };
     let who = auth.0.clone();
     let page = state
@@ -197,7 +232,11 @@ async fn create(
 }
 
 /// One case, with its ETag.
-async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
     Ok(json_with_etag(&case, case.version))
 }
@@ -250,7 +289,11 @@ async fn update(
     if p.confidential == Some(false) && case.confidential {
         auth.require(Permission::ManageConfidentiality)?;
     }
-    let service_type = p.service_type.as_deref().map(|s| state.service_types.term(s)).transpose()?;
+    let service_type = p
+        .service_type
+        .as_deref()
+        .map(|s| state.service_types.term(s))
+        .transpose()?;
     let me = auth.actor().user_id();
     let sees_all = auth.0.may(Permission::SeeAllConfidential);
     let case_id = case.id;
@@ -298,15 +341,25 @@ async fn update(
 }
 
 /// The audit trail of a case.
-async fn audit(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn audit(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadAudit)?;
     let case = visible_case(&state, &auth, &id).await?;
-    let events = state.read(move |c| helpline_store::audit::for_case(c, case.id)).await?;
+    let events = state
+        .read(move |c| helpline_store::audit::for_case(c, case.id))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": events })))
 }
 
 /// Who was granted access to a case.
-async fn list_access(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn list_access(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageConfidentiality)?;
     let case = visible_case(&state, &auth, &id).await?;
     let grants = state.read(move |c| store_cases::grants(c, case.id)).await?;
@@ -329,7 +382,9 @@ async fn grant_access(
     auth.require(Permission::ManageConfidentiality)?;
     let case = visible_case(&state, &auth, &id).await?;
     let user = body.value.user_id;
-    let grant = state.write(&auth, move |tx| store_cases::grant(tx, case.id, user)).await?;
+    let grant = state
+        .write(&auth, move |tx| store_cases::grant(tx, case.id, user))
+        .await?;
     Ok(HttpResponse::Created().json(grant))
 }
 
@@ -343,6 +398,8 @@ async fn revoke_access(
     let (id, user) = path.into_inner();
     let user = path_id(UserId::parse(&user))?;
     let case = visible_case(&state, &auth, &id).await?;
-    state.write(&auth, move |tx| store_cases::revoke(tx, case.id, user)).await?;
+    state
+        .write(&auth, move |tx| store_cases::revoke(tx, case.id, user))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

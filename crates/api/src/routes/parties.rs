@@ -13,11 +13,19 @@ use super::{json_with_etag, path_id, resource};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiQuery, idempotency, if_match, ApiJson, PageParams};
+use crate::extract::{idempotency, if_match, ApiJson, ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/parties").route(web::get().to(list)).route(web::post().to(create)))
-        .service(resource("/parties/{id}").route(web::get().to(get)).route(web::patch().to(update)));
+    cfg.service(
+        resource("/parties")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        resource("/parties/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    );
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,17 +36,27 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(state: web::Data<AppState>, auth: Auth, q: ApiQuery<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadParties)?;
     let q = q.into_inner();
-    let (limit, cursor) = PageParams { cursor: q.cursor, limit: q.limit }.checked()?;
+    let (limit, cursor) = PageParams {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .checked()?;
     let kind = q
         .kind
         .as_deref()
         .map(PartyKind::parse)
         .transpose()
         .map_err(|e| ApiError::field("kind", e.to_string()))?;
-    let page = state.read(move |c| store_p::list(c, kind, cursor.as_ref(), limit)).await?;
+    let page = state
+        .read(move |c| store_p::list(c, kind, cursor.as_ref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -70,11 +88,17 @@ async fn create(
         notes: b.notes.unwrap_or_else(Note::empty),
     };
     state
-        .create(&auth, idem, Some("/api/v1/parties".into()), move |tx| store_p::create(tx, new))
+        .create(&auth, idem, Some("/api/v1/parties".into()), move |tx| {
+            store_p::create(tx, new)
+        })
         .await
 }
 
-async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadParties)?;
     let id = path_id(PartyId::parse(&id))?;
     let p = state.read(move |c| store_p::get(c, id)).await?;
@@ -102,7 +126,15 @@ async fn update(
     let expected = if_match(&req)?;
     let id = path_id(PartyId::parse(&id))?;
     let b = body.value;
-    let patch = PartyPatch { name: b.name, kind: b.kind, emails: b.emails, contact: b.contact, notes: b.notes };
-    let p = state.write(&auth, move |tx| store_p::update(tx, id, expected, patch)).await?;
+    let patch = PartyPatch {
+        name: b.name,
+        kind: b.kind,
+        emails: b.emails,
+        contact: b.contact,
+        notes: b.notes,
+    };
+    let p = state
+        .write(&auth, move |tx| store_p::update(tx, id, expected, patch))
+        .await?;
     Ok(json_with_etag(&p, p.version))
 }

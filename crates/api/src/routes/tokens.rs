@@ -16,8 +16,12 @@ use crate::error::ApiError;
 use crate::extract::ApiJson;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/tokens").route(web::get().to(list)).route(web::post().to(create)))
-        .service(resource("/tokens/{id}").route(web::delete().to(revoke)));
+    cfg.service(
+        resource("/tokens")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(resource("/tokens/{id}").route(web::delete().to(revoke)));
 }
 
 async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
@@ -43,11 +47,18 @@ pub(crate) struct CreatedToken {
     pub secret: String,
 }
 
-async fn create(state: web::Data<AppState>, auth: Auth, body: ApiJson<CreateBody>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageTokens)?;
     let b = body.value;
     if b.scopes.is_empty() {
-        return Err(ApiError::field("scopes", "a token needs at least one scope"));
+        return Err(ApiError::field(
+            "scopes",
+            "a token needs at least one scope",
+        ));
     }
     if b.expires_at.is_some_and(|e| e <= state.now()) {
         return Err(ApiError::field("expires_at", "must be in the future"));
@@ -55,16 +66,24 @@ async fn create(state: web::Data<AppState>, auth: Auth, body: ApiJson<CreateBody
     let id = TokenId::new();
     let (secret, hash) = new_token_secret(id);
     let token = state
-        .write(&auth, move |tx| store_t::create(tx, id, b.name, b.scopes, hash, b.expires_at))
+        .write(&auth, move |tx| {
+            store_t::create(tx, id, b.name, b.scopes, hash, b.expires_at)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(CreatedToken { token, secret }))
 }
 
-async fn revoke(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn revoke(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageTokens)?;
     let id = path_id(TokenId::parse(&id))?;
-    state.write(&auth, move |tx| store_t::revoke(tx, id)).await?;
+    state
+        .write(&auth, move |tx| store_t::revoke(tx, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,13 +15,24 @@ use crate::error::ApiError;
 use crate::extract::{idempotency, if_match, ApiJson};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/users").route(web::get().to(list)).route(web::post().to(create)))
-        .service(resource("/users/{id}").route(web::get().to(get)).route(web::patch().to(update)));
+    cfg.service(
+        resource("/users")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        resource("/users/{id}")
+            .route(web::get().to(get))
+            .route(web::patch().to(update)),
+    );
 }
 
 fn staff_role(role: Role) -> Result<Role, ApiError> {
     if role == Role::Integration {
-        Err(ApiError::field("role", "integrations use API tokens (POST /tokens), not accounts"))
+        Err(ApiError::field(
+            "role",
+            "integrations use API tokens (POST /tokens), not accounts",
+        ))
     } else {
         Ok(role)
     }
@@ -54,13 +65,24 @@ async fn create(
     let role = staff_role(b.role)?;
     let password = b.password;
     let password_hash = web::block(move || hash_password(password.expose())).await??;
-    let new = NewUser { username: b.username, display_name: b.display_name, role, password_hash };
+    let new = NewUser {
+        username: b.username,
+        display_name: b.display_name,
+        role,
+        password_hash,
+    };
     state
-        .create(&auth, idem, Some("/api/v1/users".into()), move |tx| store_u::create(tx, new))
+        .create(&auth, idem, Some("/api/v1/users".into()), move |tx| {
+            store_u::create(tx, new)
+        })
         .await
 }
 
-async fn get(state: web::Data<AppState>, auth: Auth, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadUsers)?;
     let id = path_id(UserId::parse(&id))?;
     let u = state.read(move |c| store_u::get(c, id)).await?;
@@ -88,14 +110,25 @@ async fn update(
     let id = path_id(UserId::parse(&id))?;
     let b = body.value;
     let role = b.role.map(staff_role).transpose()?;
-    if auth.actor().user_id() == Some(id) && (b.active == Some(false) || role.is_some_and(|r| r != Role::Admin)) {
-        return Err(ApiError::Conflict("an admin cannot deactivate or demote their own account".into()));
+    if auth.actor().user_id() == Some(id)
+        && (b.active == Some(false) || role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(ApiError::Conflict(
+            "an admin cannot deactivate or demote their own account".into(),
+        ));
     }
     let password_hash = match b.password {
         Some(p) => Some(web::block(move || hash_password(p.expose())).await??),
         None => None,
     };
-    let patch = UserPatch { display_name: b.display_name, role, active: b.active, password_hash };
-    let u = state.write(&auth, move |tx| store_u::update(tx, id, expected, patch)).await?;
+    let patch = UserPatch {
+        display_name: b.display_name,
+        role,
+        active: b.active,
+        password_hash,
+    };
+    let u = state
+        .write(&auth, move |tx| store_u::update(tx, id, expected, patch))
+        .await?;
     Ok(json_with_etag(&u, u.version))
 }

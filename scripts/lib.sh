@@ -1,0 +1,80 @@
+# Shared by scripts/run and scripts/test: install what a fresh Debian machine lacks, start a
+# throwaway PostgreSQL. Sourced, not run.
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; return 1; fi
+}
+
+apt_install() {
+  log "installing missing Debian packages: $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# The C parts (SQLite, libpq, OpenSSL) are built from source by their crates; that needs a C
+# compiler, make and perl (OpenSSL's configure).
+ensure_build_tools() {
+  command -v cargo >/dev/null || { log "Rust is required: https://rustup.rs"; exit 1; }
+  local missing=()
+  command -v cc >/dev/null || missing+=(gcc libc6-dev)
+  command -v make >/dev/null || missing+=(make)
+  perl -MFindBin -MFile::Spec -MIPC::Cmd -e1 2>/dev/null || missing+=(perl)
+  if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+}
+
+pg_bindir() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do
+    [[ -x "$d/initdb" && -x "$d/postgres" ]] && { echo "$d"; return 0; }
+  done
+  command -v initdb >/dev/null && { dirname "$(command -v initdb)"; return 0; }
+  return 1
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 20000))
+}
+
+PG_TMP=""
+PG_BIN=""
+stop_throwaway_postgres() {
+  if [[ -n "$PG_TMP" && -d "$PG_TMP" ]]; then
+    log "stopping the throwaway PostgreSQL"
+    if [[ $(id -u) -eq 0 ]]; then
+      runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+    else
+      "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$PG_TMP"
+  fi
+}
+
+start_throwaway_postgres() {
+  if ! PG_BIN=$(pg_bindir); then
+    if [[ "${CI:-}" == "true" ]] || command -v apt-get >/dev/null; then
+      apt_install postgresql
+      PG_BIN=$(pg_bindir) || { log "PostgreSQL could not be installed"; exit 1; }
+    else
+      log "no PostgreSQL found; Postgres tests will be skipped"; return 0
+    fi
+  fi
+  PG_TMP=$(mktemp -d /tmp/helpline-pg.XXXXXX)
+  trap stop_throwaway_postgres EXIT
+  local port; port=$(free_port)
+  local run=()
+  if [[ $(id -u) -eq 0 ]]; then
+    # initdb and postgres refuse to run as root.
+    chown postgres "$PG_TMP"
+    run=(runuser -u postgres --)
+  fi
+  log "starting a throwaway PostgreSQL ($PG_BIN) on 127.0.0.1:$port"
+  "${run[@]}" "$PG_BIN/initdb" -D "$PG_TMP/data" -U postgres -A trust --no-sync -E UTF8 >/dev/null
+  "${run[@]}" "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w -t 60 \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null \
+    || { cat "$PG_TMP/log" >&2; exit 1; }
+  export HELPLINE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}

@@ -7,3 +7,4 @@ mod bad_input;
 mod concurrency;
 mod confidential;
 mod lifecycle;
+mod openapi;

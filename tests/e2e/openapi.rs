@@ -1,0 +1,285 @@
+//! `openapi.yaml` is the contract: every route the code mounts is in it with the methods the
+//! server answers, and the fields of what the server sends and accepts are the spec's fields.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use helpline_domain::user::Role;
+use helpline_tests::{on_both_backends, Backend, TestApp};
+use serde_json::{json, Value};
+
+fn spec() -> serde_yaml::Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"))
+        .unwrap_or_else(|e| panic!("openapi.yaml: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("openapi.yaml does not parse: {e}"))
+}
+
+/// Every `resource("...")` mounted in the routes, with the `/api/v1` scope where it applies.
+fn mounted_paths() -> BTreeSet<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/api/src/routes");
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let prefix = if path.ends_with("health.rs") {
+            ""
+        } else {
+            "/api/v1"
+        };
+        for piece in text.split("resource(\"").skip(1) {
+            if let Some(end) = piece.find('"') {
+                out.insert(format!("{prefix}{}", &piece[..end]));
+            }
+        }
+    }
+    out.remove("/api/v1{path}");
+    out
+}
+
+fn spec_methods(spec: &serde_yaml::Value) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    if let Some(paths) = spec["paths"].as_mapping() {
+        for (p, item) in paths {
+            let methods = item
+                .as_mapping()
+                .map(|m| {
+                    m.keys()
+                        .filter_map(|k| k.as_str())
+                        .filter(|k| ["get", "post", "patch", "put", "delete"].contains(k))
+                        .map(|k| k.to_uppercase())
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.insert(p.as_str().unwrap_or_default().to_owned(), methods);
+        }
+    }
+    out
+}
+
+fn properties(spec: &serde_yaml::Value, schema: &str) -> BTreeSet<String> {
+    spec["components"]["schemas"][schema]["properties"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("schema {schema} has no properties"))
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The fields a request body accepts, as the server itself lists them when refusing an unknown one.
+fn accepted_fields(app: &TestApp, method: &str, path: &str, token: &str) -> BTreeSet<String> {
+    let r = app.call(
+        method,
+        path,
+        Some(token),
+        Some(&json!({"zz_probe": 1})),
+        &[("if-match", "\"1\"")],
+    );
+    assert_eq!(r.status, 422, "{method} {path}: {}", r.text);
+    let msg = r.json["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let expected = msg
+        .split("expected")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{msg}"));
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn routes_and_schemas_match_the_spec(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let spec = spec();
+    let methods = spec_methods(&spec);
+
+    let spec_paths: BTreeSet<String> = methods.keys().cloned().collect();
+    assert_eq!(
+        mounted_paths(),
+        spec_paths,
+        "routes mounted vs paths in openapi.yaml"
+    );
+
+    let (uid, admin) = app.user("root", Role::Admin);
+    let any_id = "01900000-0000-7000-8000-000000000000";
+    for (path, documented) in &methods {
+        let concrete = path
+            .replace("{id}", any_id)
+            .replace("{user_id}", any_id)
+            .replace("{step_id}", any_id);
+        let served: BTreeSet<String> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+            .into_iter()
+            .filter(|m| app.call(m, &concrete, Some(&admin), None, &[]).status != 405)
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(&served, documented, "methods of {path}");
+    }
+
+    // What the server sends has exactly the documented fields.
+    let b = app
+        .post("/api/v1/beneficiaries", &admin, json!({"name": "B", "emails": ["b@example.org"], "channels": [{"kind": "phone", "value": "+1"}]}))
+        .expect(201);
+    let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
+    let v = app
+        .post(
+            &format!("/api/v1/beneficiaries/{bid}/verification"),
+            &admin,
+            json!({"status": "verified", "method": "in_person"}),
+        )
+        .expect(201);
+    let party = app
+        .post(
+            "/api/v1/parties",
+            &admin,
+            json!({"name": "P", "kind": "platform"}),
+        )
+        .expect(201);
+    let pid = party.json["id"].as_str().unwrap_or_default().to_owned();
+    let c = app
+        .post("/api/v1/cases", &admin, json!({"beneficiary_id": bid, "summary": "s", "urgency": "low", "service_type": "phishing"}))
+        .expect(201);
+    let cid = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let case = format!("/api/v1/cases/{cid}");
+    let m = app
+        .post(
+            &format!("{case}/messages"),
+            &admin,
+            json!({"direction": "in", "channel": "phone", "body": "hi"}),
+        )
+        .expect(201);
+    let cm = app
+        .post(&format!("{case}/comments"), &admin, json!({"body": "note"}))
+        .expect(201);
+    let a = app
+        .post(
+            &format!("{case}/actions"),
+            &admin,
+            json!({"kind": "advice", "description": "d"}),
+        )
+        .expect(201);
+    let s = app
+        .post(&format!("{case}/next-steps"), &admin, json!({"title": "t"}))
+        .expect(201);
+    let cp = app
+        .post(
+            &format!("{case}/parties"),
+            &admin,
+            json!({"party_id": pid, "role": "other"}),
+        )
+        .expect(201);
+    let g = app
+        .post(&format!("{case}/access"), &admin, json!({"user_id": uid}))
+        .expect(201);
+    let t = app
+        .post(
+            "/api/v1/tokens",
+            &admin,
+            json!({"name": "t", "scopes": ["cases:read"]}),
+        )
+        .expect(201);
+    let tokens = app.get("/api/v1/tokens", &admin).expect(200);
+    let audit = app.get(&format!("{case}/audit"), &admin).expect(200);
+    let timeline = app.get(&format!("{case}/timeline"), &admin).expect(200);
+    let page = app.get("/api/v1/cases", &admin).expect(200);
+    let me = app.get("/api/v1/me", &admin).expect(200);
+    let login = app
+        .post(
+            "/api/v1/auth/login",
+            "",
+            json!({"username": "root", "password": helpline_tests::PASSWORD}),
+        )
+        .expect(200);
+    let problem = app
+        .post("/api/v1/cases", &admin, json!({"urgency": "soon"}))
+        .expect(422);
+    let health = app.call("GET", "/healthz", None, None, &[]).expect(200);
+    let ready = app.call("GET", "/readyz", None, None, &[]).expect(200);
+    let tax = app.get("/api/v1/taxonomies", &admin).expect(200);
+
+    let samples: Vec<(&str, &Value)> = vec![
+        ("Beneficiary", &b.json),
+        ("VerificationResult", &v.json),
+        ("Verification", &v.json["verification"]),
+        ("Party", &party.json),
+        ("Case", &c.json),
+        ("Message", &m.json),
+        ("Comment", &cm.json),
+        ("Action", &a.json),
+        ("NextStep", &s.json),
+        ("CaseParty", &cp.json),
+        ("AccessGrant", &g.json),
+        ("ApiTokenCreated", &t.json),
+        ("ApiToken", &tokens.json["items"][0]),
+        ("AuditEvent", &audit.json["items"][0]),
+        ("TimelineEntry", &timeline.json["items"][0]),
+        ("CasePage", &page.json),
+        ("Me", &me.json),
+        ("User", &me.json["user"]),
+        ("LoginResponse", &login.json),
+        ("Problem", &problem.json),
+        ("FieldError", &problem.json["errors"][0]),
+        ("Health", &health.json),
+        ("Readiness", &ready.json),
+        ("Taxonomies", &tax.json),
+    ];
+    for (schema, sample) in samples {
+        assert_eq!(
+            keys(sample),
+            properties(&spec, schema),
+            "fields of {schema}"
+        );
+    }
+
+    // What the server accepts has exactly the documented fields.
+    let step = format!(
+        "{case}/next-steps/{}",
+        s.json["id"].as_str().unwrap_or_default()
+    );
+    let bodies: Vec<(&str, String, &str)> = vec![
+        ("POST", "/api/v1/auth/login".into(), "LoginRequest"),
+        ("POST", "/api/v1/cases".into(), "CaseCreate"),
+        ("PATCH", case.clone(), "CasePatch"),
+        ("POST", format!("{case}/messages"), "MessageCreate"),
+        ("POST", format!("{case}/comments"), "CommentCreate"),
+        ("POST", format!("{case}/actions"), "ActionCreate"),
+        ("POST", format!("{case}/next-steps"), "NextStepCreate"),
+        ("PATCH", step, "NextStepPatch"),
+        ("POST", format!("{case}/parties"), "CasePartyCreate"),
+        ("POST", format!("{case}/access"), "AccessGrantCreate"),
+        ("POST", "/api/v1/beneficiaries".into(), "BeneficiaryCreate"),
+        (
+            "PATCH",
+            format!("/api/v1/beneficiaries/{bid}"),
+            "BeneficiaryPatch",
+        ),
+        (
+            "POST",
+            format!("/api/v1/beneficiaries/{bid}/verification"),
+            "VerificationCreate",
+        ),
+        ("POST", "/api/v1/parties".into(), "PartyCreate"),
+        ("PATCH", format!("/api/v1/parties/{pid}"), "PartyPatch"),
+        ("POST", "/api/v1/users".into(), "UserCreate"),
+        ("PATCH", format!("/api/v1/users/{uid}"), "UserPatch"),
+        ("POST", "/api/v1/tokens".into(), "ApiTokenCreate"),
+    ];
+    for (method, path, schema) in bodies {
+        assert_eq!(
+            accepted_fields(&app, method, &path, &admin),
+            properties(&spec, schema),
+            "request fields of {schema}"
+        );
+    }
+}
+
+on_both_backends!(routes_and_schemas_match_the_spec);

@@ -210,14 +210,15 @@ impl TestApp {
     /// Creates an account directly (as the CLI does) and returns its id.
     pub fn create_user(&self, username: &str, role: Role) -> String {
         let hash = helpline_api::auth::hash_password(PASSWORD).unwrap_or_else(|e| panic!("{e}"));
+        let username = username.to_owned();
         let user = self
             .store()
-            .write(Actor::System, chrono::Utc::now(), |tx| {
+            .write(Actor::System, chrono::Utc::now(), move |tx| {
                 helpline_store::users::create(
                     tx,
                     helpline_store::users::NewUser {
-                        username: Username::parse(username)?,
-                        display_name: Name::parse(username)?,
+                        username: Username::parse(&username)?,
+                        display_name: Name::parse(username.as_str())?,
                         role,
                         password_hash: hash,
                     },

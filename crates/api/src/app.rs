@@ -39,6 +39,10 @@ pub struct AppState {
     pub clock: Clock,
     /// Prometheus rendering.
     pub metrics: PrometheusHandle,
+    /// Bounds concurrent blocking reads to the pool size.
+    pub readers: tokio::sync::Semaphore,
+    /// Recently authenticated callers.
+    pub principals: crate::auth::PrincipalCache,
 }
 
 impl AppState {
@@ -47,25 +51,37 @@ impl AppState {
         (self.clock)()
     }
 
-    /// Runs read-only store work off the async reactor.
+    /// Runs read-only store work off the async reactor. No more blocking tasks run at once than
+    /// the pool has connections, so that excess requests queue here rather than as threads.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        let _permit = self
+            .readers
+            .acquire()
+            .await
+            .map_err(|_| ApiError::Unavailable("shutting down".into()))?;
         let store = self.store.clone();
         Ok(web::block(move || store.read(f)).await??)
     }
 
-    /// Runs a write transaction as the caller, off the async reactor.
+    /// Runs a write as the caller on the store's writer, and answers once it is committed.
     pub async fn write<T: Send + 'static>(
         &self,
         auth: &Auth,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store.clone();
-        let actor = auth.actor();
-        let now = self.now();
-        Ok(web::block(move || store.write(actor, now, f)).await??)
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.store.submit(auth.actor(), self.now(), f, move |r| {
+            let _ = tx.send(r);
+        });
+        match rx.await {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(ApiError::Unavailable(
+                "the write was not committed; retry".into(),
+            )),
+        }
     }
 
     /// Runs a creating write and answers 201 with its JSON; with an idempotency key, a repeat
@@ -216,12 +232,14 @@ impl Application {
             .port();
         let state = web::Data::new(AppState {
             store,
-            config,
             jwt,
             audiences,
             service_types,
             clock: clock.unwrap_or_else(|| Arc::new(Utc::now)),
             metrics: metrics_handle(),
+            readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
+            principals: crate::auth::PrincipalCache::default(),
+            config,
         });
         let server =
             HttpServer::new(move || {

@@ -2,8 +2,11 @@
 //! and the [`Auth`] extractor that turns a request's `Authorization` header into a
 //! [`Principal`]. Handlers never look the caller up by hand.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use actix_web::{web, FromRequest, HttpRequest};
 use argon2::password_hash::{
@@ -203,32 +206,77 @@ impl FromRequest for Auth {
     }
 }
 
-async fn authenticate_user(state: &AppState, user: UserId) -> Result<Auth, ApiError> {
-    // The role and the active flag are read on every request, so that a deactivation or a
-    // role change takes effect at once rather than when the token expires.
-    let store = state.store.clone();
-    let found = web::block(move || store.read(|c| helpline_store::users::get(c, user))).await?;
-    match found {
-        Ok(u) if u.active => Ok(Auth(Principal {
-            actor: Actor::User(u.id),
-            role: u.role,
-            scopes: Vec::new(),
-        })),
-        Ok(_) | Err(helpline_store::StoreError::NotFound { .. }) => {
-            Err(ApiError::Unauthorized("this account is not active".into()))
-        }
-        Err(e) => Err(e.into()),
+/// How long an authenticated caller's role and status are trusted before being read again.
+/// Changes made through this node take effect at once (the entry is dropped); changes made
+/// through another node within this delay.
+const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
+
+/// Callers recently read from the database: a JWT or token check then costs no query.
+#[derive(Default)]
+pub struct PrincipalCache {
+    entries: RwLock<HashMap<Actor, (Option<Principal>, Instant)>>,
+}
+
+impl PrincipalCache {
+    fn get(&self, who: Actor) -> Option<Option<Principal>> {
+        let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        map.get(&who)
+            .filter(|(_, at)| at.elapsed() < PRINCIPAL_TTL)
+            .map(|(p, _)| p.clone())
     }
+
+    fn put(&self, who: Actor, p: Option<Principal>) {
+        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < PRINCIPAL_TTL);
+        }
+        map.insert(who, (p, Instant::now()));
+    }
+
+    /// Forgets a caller, after their account or token changed.
+    pub fn forget(&self, who: Actor) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&who);
+    }
+}
+
+async fn authenticate_user(state: &AppState, user: UserId) -> Result<Auth, ApiError> {
+    // The role and the active flag come from the database (through a short cache), so that a
+    // deactivation or a role change takes effect at once rather than when the token expires.
+    let who = Actor::User(user);
+    let principal = match state.principals.get(who) {
+        Some(p) => p,
+        None => {
+            let found = state
+                .read(move |c| helpline_store::users::get(c, user))
+                .await;
+            let p = match found {
+                Ok(u) if u.active => Some(Principal {
+                    actor: who,
+                    role: u.role,
+                    scopes: Vec::new(),
+                }),
+                Ok(_) | Err(ApiError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            };
+            state.principals.put(who, p.clone());
+            p
+        }
+    };
+    principal
+        .map(Auth)
+        .ok_or_else(|| ApiError::Unauthorized("this account is not active".into()))
 }
 
 async fn authenticate_token(state: &AppState, text: String) -> Result<Auth, ApiError> {
     let refused = || ApiError::Unauthorized("invalid API token".into());
     let (id, secret) = parse_token(&text).ok_or_else(refused)?;
     let presented = hash_token_secret(secret);
-    let store = state.store.clone();
-    let found = web::block(move || store.read(|c| helpline_store::tokens::find(c, id)))
-        .await?
-        .map_err(ApiError::from)?;
+    let found = state
+        .read(move |c| helpline_store::tokens::find(c, id))
+        .await?;
     let (token, stored_hash) = found.ok_or_else(refused)?;
     let matches: bool = presented.as_bytes().ct_eq(stored_hash.as_bytes()).into();
     if !matches {

@@ -138,7 +138,7 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             let password = Password::parse(line.trim_end_matches(['\n', '\r']).to_owned())?;
             let password_hash =
                 hash_password(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user = store.write(Actor::System, now, |tx| {
+            let user = store.write(Actor::System, now, move |tx| {
                 helpline_store::users::create(
                     tx,
                     helpline_store::users::NewUser {
@@ -167,7 +167,7 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             let expires_at = expires_in_days.map(|d| now + chrono::Duration::days(d));
             let id = TokenId::new();
             let (secret, hash) = new_token_secret(id);
-            store.write(Actor::System, now, |tx| {
+            store.write(Actor::System, now, move |tx| {
                 helpline_store::tokens::create(tx, id, name, scopes, hash, expires_at)
             })?;
             // The only time the secret is ever shown.

@@ -89,22 +89,29 @@ impl Row {
     }
 }
 
-/// Appends events to the chain. Taking the head row's lock first serialises appends across
-/// API nodes on Postgres, so the chain never forks.
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hash: String,
+}
+
+/// Appends events to the chain. Reserving their positions with one `UPDATE` takes the head
+/// row's lock, which serialises appends across API nodes on Postgres, so the chain never forks.
 pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::seq.eq(audit_head::seq))
-        .execute(conn)?;
-    let (mut seq, mut prev): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
-    let mut rows = Vec::with_capacity(events.len());
-    for ev in events {
-        seq += 1;
+    let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    // RETURNING gives the new `seq` and the old `hash`: exactly what chaining needs.
+    let head: Head =
+        diesel::sql_query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind::<diesel::sql_types::BigInt, _>(n)
+            .get_result(conn)?;
+    let first = head.seq - n + 1;
+    let mut prev = head.hash;
+    for (seq, ev) in (first..).zip(events) {
         let id = AuditEventId::new().to_string();
         let occurred = rfc3339(ev.occurred_at);
         let actor = ev.actor.to_string();
@@ -125,7 +132,7 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Resu
                 changes: &changes,
             },
         );
-        rows.push(Row {
+        let row = Row {
             seq,
             id,
             occurred_at: to_db(ev.occurred_at),
@@ -137,16 +144,13 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Resu
             changes,
             prev_hash: std::mem::replace(&mut prev, hash.clone()),
             hash,
-        });
-    }
-    // One statement per row: diesel's multi-backend connection has no batch insert.
-    for row in &rows {
+        };
         diesel::insert_into(audit_events::table)
-            .values(row)
+            .values(&row)
             .execute(conn)?;
     }
     diesel::update(audit_head::table.find(1))
-        .set((audit_head::seq.eq(seq), audit_head::hash.eq(&prev)))
+        .set(audit_head::hash.eq(&prev))
         .execute(conn)?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::convert::{from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
-use crate::schema::{beneficiaries, case_access, case_tags, cases as c, counters};
+use crate::schema::{beneficiaries, case_access, case_tags, cases as c};
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable, Clone)]
@@ -154,17 +154,20 @@ pub struct NewCase {
     pub confidential: bool,
 }
 
+#[derive(QueryableByName)]
+struct Counter {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    value: i64,
+}
+
 /// Takes the next case reference. The counter row's lock makes references unique and
 /// increasing across concurrent transactions and API nodes.
 fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
-    diesel::update(counters::table.find("case_ref"))
-        .set(counters::value.eq(counters::value + 1))
-        .execute(tx.conn)?;
-    let n: i64 = counters::table
-        .find("case_ref")
-        .select(counters::value)
-        .first(tx.conn)?;
-    stored(CaseRef::new(n))
+    let c: Counter = diesel::sql_query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'case_ref' RETURNING value",
+    )
+    .get_result(tx.conn)?;
+    stored(CaseRef::new(c.value))
 }
 
 fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
@@ -180,17 +183,6 @@ fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
 
 /// Opens a case, status `new`.
 pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
-    // The beneficiary must exist; a missing one is the caller's error, not a 404 of the case.
-    let exists: i64 = beneficiaries::table
-        .filter(beneficiaries::id.eq(new.beneficiary_id.to_string()))
-        .count()
-        .get_result(tx.conn)?;
-    if exists == 0 {
-        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
-            "beneficiary_id",
-            "no such beneficiary",
-        )));
-    }
     if let Some(a) = new.assignee_id {
         check_user(tx, a)?;
     }
@@ -225,7 +217,18 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
     x.tags.dedup();
     diesel::insert_into(c::table)
         .values(Row::from_case(&x))
-        .execute(tx.conn)?;
+        .execute(tx.conn)
+        .map_err(|e| {
+            // The beneficiary must exist; a missing one is the caller's error, not a 404.
+            if StoreError::is_foreign_key_violation(&e) {
+                StoreError::Domain(helpline_domain::DomainError::invalid(
+                    "beneficiary_id",
+                    "no such beneficiary",
+                ))
+            } else {
+                e.into()
+            }
+        })?;
     insert_tags(tx, x.id, &x.tags)?;
     tx.audit(
         "case.create",

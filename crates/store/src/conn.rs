@@ -1,7 +1,6 @@
 //! Connections, the pool, migrations and the write transaction.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -91,13 +90,13 @@ pub struct StoreConfig {
     pub sqlite_synchronous: String,
 }
 
-struct Manager {
+pub(crate) struct Manager {
     backend: Backend,
     target: String,
 }
 
 impl Manager {
-    fn establish(&self) -> std::result::Result<DbConnection, diesel::ConnectionError> {
+    pub(crate) fn establish(&self) -> std::result::Result<DbConnection, diesel::ConnectionError> {
         match self.backend {
             Backend::Sqlite => SqliteConnection::establish(&self.target).map(DbConnection::Sqlite),
             Backend::Postgres => PgConnection::establish(&self.target).map(DbConnection::Pg),
@@ -133,14 +132,13 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
-/// The database behind Helpline: a pool, and the rules for writing to it.
+/// The database behind Helpline: a pool for reads, and one writer thread that commits writes
+/// in groups (see [`crate::writer`]).
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<Manager>,
     backend: Backend,
-    // SQLite has one writer at a time; queueing writers here, rather than in SQLite's
-    // sleeping busy handler, keeps latency flat under load. Unused on Postgres.
-    write_lock: Arc<Mutex<()>>,
+    writer: crate::writer::WriterHandle,
 }
 
 impl Store {
@@ -170,19 +168,24 @@ impl Store {
         let mut builder = Pool::builder()
             .max_size(cfg.pool_size.max(1))
             .connection_timeout(Duration::from_secs(30));
-        if backend == Backend::Sqlite {
-            builder = builder.connection_customizer(Box::new(SqlitePragmas(format!(
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                 PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
-            ))));
+        if let Some(p) = pragmas_for(backend, sync) {
+            builder = builder.connection_customizer(Box::new(SqlitePragmas(p)));
         }
         let pool = builder
-            .build(Manager { backend, target })
+            .build(Manager {
+                backend,
+                target: target.clone(),
+            })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let writer = crate::writer::spawn(
+            Manager { backend, target },
+            backend,
+            pragmas_for(backend, sync),
+        )?;
         Ok(Store {
             pool,
             backend,
-            write_lock: Arc::new(Mutex::new(())),
+            writer,
         })
     }
 
@@ -203,63 +206,45 @@ impl Store {
         conn.ping().map(|_| ()).map_err(StoreError::from)
     }
 
-    /// Runs `f` in one transaction, as `actor` at `now`; the audit events `f` records are
-    /// appended to the chain before the commit, so the change and its record land together.
-    pub fn write<T>(
+    /// Runs `f` in a transaction on the writer thread, as `actor` at `now`, and waits for the
+    /// commit. The audit events `f` records are appended to the chain in the same transaction,
+    /// so the change and its record land together; an `Ok` is only returned once committed.
+    pub fn write<T: Send + 'static>(
         &self,
         actor: Actor,
         now: DateTime<Utc>,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let now = crate::convert::truncate(now);
-        match self.backend {
-            Backend::Postgres => {
-                let mut conn = self.pool.get()?;
-                conn.transaction(|c| run_tx(c, actor, now, f))
-            }
-            Backend::Sqlite => {
-                let _one_writer = self
-                    .write_lock
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                let mut conn = self.pool.get()?;
-                // BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that
-                // reads first could fail to upgrade if another process wrote in between.
-                conn.batch_execute("BEGIN IMMEDIATE")?;
-                match run_tx(&mut conn, actor, now, f) {
-                    Ok(out) => match conn.batch_execute("COMMIT") {
-                        Ok(()) => Ok(out),
-                        Err(e) => {
-                            let _ = conn.batch_execute("ROLLBACK");
-                            Err(e.into())
-                        }
-                    },
-                    Err(e) => {
-                        let _ = conn.batch_execute("ROLLBACK");
-                        Err(e)
-                    }
-                }
-            }
-        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.submit(actor, now, f, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv()
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into())))
+    }
+
+    /// Queues `f` for the writer thread; `reply` gets its result once the group it was
+    /// committed with is durable (or the reason it is not).
+    pub fn submit<T: Send + 'static>(
+        &self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+        reply: impl FnOnce(Result<T>) + Send + 'static,
+    ) {
+        self.writer
+            .submit(actor, crate::convert::truncate(now), f, reply);
     }
 }
 
-fn run_tx<T>(
-    conn: &mut DbConnection,
-    actor: Actor,
-    now: DateTime<Utc>,
-    f: impl FnOnce(&mut Tx<'_>) -> Result<T>,
-) -> Result<T> {
-    let mut tx = Tx {
-        conn,
-        actor,
-        now,
-        events: Vec::new(),
-    };
-    let out = f(&mut tx)?;
-    let Tx { conn, events, .. } = tx;
-    crate::audit::append(conn, events)?;
-    Ok(out)
+/// The per-connection set-up of SQLite connections.
+fn pragmas_for(backend: Backend, sync: &str) -> Option<String> {
+    (backend == Backend::Sqlite).then(|| {
+        format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
+        )
+    })
 }
 
 /// A write transaction: the connection, who is acting, the instant, and the audit events to
@@ -271,7 +256,7 @@ pub struct Tx<'c> {
     pub actor: Actor,
     /// The instant of the change (microsecond precision, UTC).
     pub now: DateTime<Utc>,
-    events: Vec<PendingEvent>,
+    pub(crate) events: Vec<PendingEvent>,
 }
 
 impl Tx<'_> {

@@ -63,6 +63,22 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the error is a foreign-key violation (SQLite reports it without a kind).
+    pub fn is_foreign_key_violation(e: &diesel::result::Error) -> bool {
+        match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ) => true,
+            diesel::result::Error::DatabaseError(_, info) => {
+                info.message().contains("FOREIGN KEY constraint failed")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<r2d2_error::PoolError> for StoreError {
     fn from(e: r2d2_error::PoolError) -> Self {
         Self::Unavailable(e.to_string())

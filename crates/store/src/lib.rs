@@ -22,6 +22,7 @@ pub mod parties;
 pub mod schema;
 pub mod tokens;
 pub mod users;
+mod writer;
 
 pub use conn::{
     migrate, migrate_redo_all, redact_url, Backend, DbConnection, Store, StoreConfig, Tx,

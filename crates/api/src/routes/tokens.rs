@@ -85,5 +85,8 @@ async fn revoke(
     state
         .write(&auth, move |tx| store_t::revoke(tx, id))
         .await?;
+    state
+        .principals
+        .forget(helpline_domain::user::Actor::Token(id));
     Ok(HttpResponse::NoContent().finish())
 }

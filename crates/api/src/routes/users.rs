@@ -130,5 +130,8 @@ async fn update(
     let u = state
         .write(&auth, move |tx| store_u::update(tx, id, expected, patch))
         .await?;
+    state
+        .principals
+        .forget(helpline_domain::user::Actor::User(id));
     Ok(json_with_etag(&u, u.version))
 }

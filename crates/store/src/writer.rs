@@ -1,0 +1,205 @@
+//! The writer: one thread per process that owns the write connection and commits writes in
+//! groups.
+//!
+//! Writes arrive on a queue. The writer takes everything waiting (up to [`MAX_GROUP`]), runs
+//! each in its own savepoint inside one transaction, appends all their audit events to the
+//! hash chain once, and commits once; only then does each caller get its answer. Under load
+//! this turns N commits into one (SQLite's WAL append, Postgres's WAL flush) and removes the
+//! lock contention of many threads fighting for one database writer, while a lone write is
+//! committed at once. A write that fails rolls back to its savepoint and leaves the others
+//! alone; if the commit fails, nobody is told their write succeeded.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
+use helpline_domain::user::Actor;
+
+use crate::conn::{Backend, Manager};
+use crate::{DbConnection, Result, StoreError, Tx};
+
+/// The most writes committed together.
+pub const MAX_GROUP: usize = 128;
+
+/// A queued write: run it, then tell the caller how the group ended.
+struct Job {
+    actor: Actor,
+    now: DateTime<Utc>,
+    run: Box<dyn FnOnce(&mut Tx<'_>) -> Ran + Send>,
+}
+
+/// What running a job left behind: whether to keep its changes, and how to answer it.
+struct Ran {
+    ok: bool,
+    answer: Box<dyn FnOnce(Option<String>) + Send>,
+}
+
+/// A handle to the writer thread; cloned into every `Store`.
+#[derive(Clone)]
+pub(crate) struct WriterHandle {
+    queue: Sender<Job>,
+}
+
+impl WriterHandle {
+    pub(crate) fn submit<T: Send + 'static>(
+        &self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
+        reply: impl FnOnce(Result<T>) + Send + 'static,
+    ) {
+        let run = Box::new(move |tx: &mut Tx<'_>| {
+            let result = f(tx);
+            let ok = result.is_ok();
+            let answer: Box<dyn FnOnce(Option<String>) + Send> = Box::new(move |failed| {
+                reply(match failed {
+                    None => result,
+                    Some(why) => Err(StoreError::Unavailable(why)),
+                })
+            });
+            Ran { ok, answer }
+        });
+        if let Err(mpsc::SendError(job)) = self.queue.send(Job { actor, now, run }) {
+            // The writer is gone (shutting down): answer without running.
+            drop(job);
+        }
+    }
+}
+
+/// Starts the writer thread on its own connection.
+pub(crate) fn spawn(
+    manager: Manager,
+    backend: Backend,
+    pragmas: Option<String>,
+) -> Result<WriterHandle> {
+    let conn = connect(&manager, pragmas.as_deref())?;
+    let (queue, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("helpline-writer".into())
+        .spawn(move || run(rx, conn, manager, backend, pragmas))
+        .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+    Ok(WriterHandle { queue })
+}
+
+fn connect(manager: &Manager, pragmas: Option<&str>) -> Result<DbConnection> {
+    let mut c = manager
+        .establish()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    if let Some(p) = pragmas {
+        c.batch_execute(p)?;
+    }
+    Ok(c)
+}
+
+fn run(
+    rx: Receiver<Job>,
+    mut conn: DbConnection,
+    manager: Manager,
+    backend: Backend,
+    pragmas: Option<String>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        if conn.is_broken() && reconnect(&mut conn, &manager, pragmas.as_deref()).is_err() {
+            fail_all(group, "the database is unreachable");
+            continue;
+        }
+        // A connection that died while idle (Postgres restarted) fails at BEGIN: reconnect once.
+        if conn.batch_execute(begin_statement(backend)).is_err()
+            && (reconnect(&mut conn, &manager, pragmas.as_deref()).is_err()
+                || conn.batch_execute(begin_statement(backend)).is_err())
+        {
+            fail_all(group, "the database is unreachable");
+            continue;
+        }
+        commit_group(&mut conn, group);
+    }
+}
+
+fn reconnect(conn: &mut DbConnection, manager: &Manager, pragmas: Option<&str>) -> Result<()> {
+    *conn = connect(manager, pragmas)?;
+    Ok(())
+}
+
+fn fail_all(group: Vec<Job>, why: &str) {
+    tracing::error!(writes = group.len(), reason = why, "write group failed");
+    for job in group {
+        // Nothing ran: answer each job by running nothing and reporting the failure. The job's
+        // closure is dropped, which drops its reply, so the caller sees the writer's error.
+        drop(job);
+    }
+}
+
+fn begin_statement(backend: Backend) -> &'static str {
+    match backend {
+        // IMMEDIATE takes SQLite's write lock now, not at the first write, so that another
+        // process writing meanwhile cannot make this transaction fail half-way.
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    }
+}
+
+/// Runs a group inside the transaction already begun, then appends the audit and commits.
+fn commit_group(conn: &mut DbConnection, group: Vec<Job>) {
+    let mut answers = Vec::with_capacity(group.len());
+    let mut events = Vec::new();
+    let mut broken: Option<String> = None;
+    for job in group {
+        if broken.is_some() {
+            drop(job);
+            continue;
+        }
+        if let Err(e) = conn.batch_execute("SAVEPOINT helpline_write") {
+            broken = Some(e.to_string());
+            continue;
+        }
+        let mut tx = Tx {
+            conn: &mut *conn,
+            actor: job.actor,
+            now: job.now,
+            events: Vec::new(),
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| (job.run)(&mut tx)));
+        let job_events = std::mem::take(&mut tx.events);
+        let keep = matches!(ran, Ok(Ran { ok: true, .. }));
+        let end = if keep {
+            "RELEASE SAVEPOINT helpline_write"
+        } else {
+            "ROLLBACK TO SAVEPOINT helpline_write; RELEASE SAVEPOINT helpline_write"
+        };
+        if let Err(e) = conn.batch_execute(end) {
+            broken = Some(e.to_string());
+        }
+        if keep {
+            events.extend(job_events);
+        }
+        match ran {
+            Ok(r) => answers.push(r.answer),
+            Err(_) => tracing::error!("a write panicked; it was rolled back"),
+        }
+    }
+    let outcome = match broken {
+        Some(why) => Err(why),
+        None => crate::audit::append(conn, events)
+            .map_err(|e| e.to_string())
+            .and_then(|()| conn.batch_execute("COMMIT").map_err(|e| e.to_string())),
+    };
+    match outcome {
+        Ok(()) => answers.into_iter().for_each(|a| a(None)),
+        Err(why) => {
+            let _ = conn.batch_execute("ROLLBACK");
+            tracing::error!(writes = answers.len(), reason = %why, "write group rolled back");
+            answers
+                .into_iter()
+                .for_each(|a| a(Some(format!("the write was not committed: {why}"))));
+        }
+    }
+}

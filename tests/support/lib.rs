@@ -203,6 +203,7 @@ impl TestApp {
             url: self.db.url.clone(),
             pool_size: 2,
             sqlite_synchronous: "normal".into(),
+            postgres_writers: 1,
         })
         .unwrap_or_else(|e| panic!("store: {e}"))
     }

@@ -206,6 +206,7 @@ impl Application {
             url: config.database_url.expose().to_owned(),
             pool_size: config.database_pool_size,
             sqlite_synchronous: config.sqlite_synchronous.clone(),
+            postgres_writers: config.postgres_writers,
         })?;
         Self::build_with_store(config, store, clock)
     }

@@ -65,6 +65,8 @@ pub struct Config {
     pub database_pool_size: u32,
     /// SQLite synchronous mode.
     pub sqlite_synchronous: String,
+    /// Writer connections on Postgres.
+    pub postgres_writers: u32,
     /// JWT signing secret (empty: generated and kept under data/).
     pub jwt_secret: Secret,
     /// JWT `iss`.
@@ -90,6 +92,7 @@ const ENV_KEYS: &[&str] = &[
     "database_url",
     "database_pool_size",
     "sqlite_synchronous",
+    "postgres_writers",
     "jwt_secret",
     "jwt_issuer",
     "jwt_audience",

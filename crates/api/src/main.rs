@@ -78,6 +78,7 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
         url: config.database_url.expose().to_owned(),
         pool_size: 2,
         sqlite_synchronous: config.sqlite_synchronous.clone(),
+        postgres_writers: config.postgres_writers,
     })
     .context("opening the database")
 }

@@ -111,6 +111,7 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Resu
             .get_result(conn)?;
     let first = head.seq - n + 1;
     let mut prev = head.hash;
+    let mut rows: Vec<Row> = Vec::with_capacity(events.len());
     for (seq, ev) in (first..).zip(events) {
         let id = AuditEventId::new().to_string();
         let occurred = rfc3339(ev.occurred_at);
@@ -145,13 +146,60 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Resu
             prev_hash: std::mem::replace(&mut prev, hash.clone()),
             hash,
         };
-        diesel::insert_into(audit_events::table)
-            .values(&row)
-            .execute(conn)?;
+        rows.push(row);
     }
+    insert_rows(conn, &rows)?;
     diesel::update(audit_head::table.find(1))
         .set(audit_head::hash.eq(&prev))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Inserts a group's events with as few statements as possible (diesel's multi-backend
+/// connection has no batch insert, so the statement is written out, 500 rows at a time).
+fn insert_rows(conn: &mut DbConnection, rows: &[Row]) -> Result<()> {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    for chunk in rows.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO audit_events (seq, id, occurred_at, actor, action, entity_type, entity_id, case_id, changes, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11
+            ));
+        }
+        let mut q = diesel::sql_query(sql).into_boxed();
+        for r in chunk {
+            q = q
+                .bind::<BigInt, _>(r.seq)
+                .bind::<Text, _>(&r.id)
+                .bind::<Timestamp, _>(r.occurred_at)
+                .bind::<Text, _>(&r.actor)
+                .bind::<Text, _>(&r.action)
+                .bind::<Text, _>(&r.entity_type)
+                .bind::<Text, _>(&r.entity_id)
+                .bind::<Nullable<Text>, _>(&r.case_id)
+                .bind::<Text, _>(&r.changes)
+                .bind::<Text, _>(&r.prev_hash)
+                .bind::<Text, _>(&r.hash);
+        }
+        q.execute(conn)?;
+    }
     Ok(())
 }
 

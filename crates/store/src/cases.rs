@@ -31,6 +31,7 @@ struct Row {
     summary: String,
     description: String,
     service_type: String,
+    tags: String,
     assignee_id: Option<String>,
     confidential: bool,
     created_by: String,
@@ -43,7 +44,12 @@ struct Row {
 }
 
 impl Row {
-    fn into_case(self, tags: Vec<Tag>) -> Result<Case> {
+    fn into_case(self) -> Result<Case> {
+        let tags: Vec<String> = crate::convert::from_json(&self.tags)?;
+        let tags = tags
+            .iter()
+            .map(|t| stored(Tag::parse(t)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Case {
             id: stored(CaseId::parse(&self.id))?,
             reference: stored(CaseRef::new(self.reference))?,
@@ -74,8 +80,8 @@ impl Row {
         })
     }
 
-    fn from_case(x: &Case) -> Row {
-        Row {
+    fn from_case(x: &Case) -> Result<Row> {
+        Ok(Row {
             id: x.id.to_string(),
             reference: x.reference.get(),
             beneficiary_id: x.beneficiary_id.to_string(),
@@ -87,6 +93,7 @@ impl Row {
             summary: x.summary.as_str().to_owned(),
             description: x.description.as_str().to_owned(),
             service_type: x.service_type.as_str().to_owned(),
+            tags: crate::convert::to_json(&x.tags)?,
             assignee_id: x.assignee_id.map(|u| u.to_string()),
             confidential: x.confidential,
             created_by: x.created_by.to_string(),
@@ -96,37 +103,12 @@ impl Row {
             resolved_at: x.resolved_at.map(to_db),
             closed_at: x.closed_at.map(to_db),
             version: x.version,
-        }
+        })
     }
 }
 
-fn tags_of(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String, Tag)>> {
-    let rows: Vec<(String, String)> = case_tags::table
-        .filter(case_tags::case_id.eq_any(ids))
-        .order((case_tags::case_id.asc(), case_tags::tag.asc()))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(id, t)| Ok((id, stored(Tag::parse(&t))?)))
-        .collect()
-}
-
-fn with_tags(conn: &mut DbConnection, rows: Vec<Row>) -> Result<Vec<Case>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let tags = if ids.is_empty() {
-        Vec::new()
-    } else {
-        tags_of(conn, &ids)?
-    };
-    rows.into_iter()
-        .map(|r| {
-            let mine = tags
-                .iter()
-                .filter(|(id, _)| *id == r.id)
-                .map(|(_, t)| t.clone())
-                .collect();
-            r.into_case(mine)
-        })
-        .collect()
+fn into_cases(rows: Vec<Row>) -> Result<Vec<Case>> {
+    rows.into_iter().map(Row::into_case).collect()
 }
 
 /// A case as opened, before it has an id and a reference.
@@ -163,6 +145,11 @@ struct Counter {
 /// Takes the next case reference. The counter row's lock makes references unique and
 /// increasing across concurrent transactions and API nodes.
 fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
+    if let DbConnection::Pg(_) = tx.conn {
+        let c: Counter =
+            diesel::sql_query("SELECT nextval('case_ref_seq') AS value").get_result(tx.conn)?;
+        return stored(CaseRef::new(c.value));
+    }
     let c: Counter = diesel::sql_query(
         "UPDATE counters SET value = value + 1 WHERE name = 'case_ref' RETURNING value",
     )
@@ -216,7 +203,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
     x.tags.sort();
     x.tags.dedup();
     diesel::insert_into(c::table)
-        .values(Row::from_case(&x))
+        .values(Row::from_case(&x)?)
         .execute(tx.conn)
         .map_err(|e| {
             // The beneficiary must exist; a missing one is the caller's error, not a 404.
@@ -266,9 +253,7 @@ pub fn locate(conn: &mut DbConnection, at: CaseLocator) -> Result<Case> {
             .optional()?,
     };
     let row = row.ok_or(StoreError::not_found("case"))?;
-    with_tags(conn, vec![row])?
-        .pop()
-        .ok_or(StoreError::not_found("case"))
+    row.into_case()
 }
 
 /// Whether `user` was granted access to `case`.
@@ -475,7 +460,7 @@ pub fn list(
         CaseSort::UpdatedAsc => q.order((c::updated_at.asc(), c::id.asc())),
     };
     let rows: Vec<Row> = q.limit(limit + 1).load(conn)?;
-    let items = with_tags(conn, rows)?;
+    let items = into_cases(rows)?;
     Ok(paginate(items, limit, |x| Cursor {
         key: by_updated.then(|| to_db(x.updated_at)),
         id: x.id.to_string(),
@@ -538,7 +523,7 @@ pub fn update(
 }
 
 fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
-    let r = Row::from_case(x);
+    let r = Row::from_case(x)?;
     let n = diesel::update(c::table.find(&r.id).filter(c::version.eq(expected_version)))
         .set((
             c::status.eq(&r.status),
@@ -549,6 +534,7 @@ fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
             c::summary.eq(&r.summary),
             c::description.eq(&r.description),
             c::service_type.eq(&r.service_type),
+            c::tags.eq(&r.tags),
             c::assignee_id.eq(&r.assignee_id),
             c::confidential.eq(r.confidential),
             c::updated_at.eq(r.updated_at),

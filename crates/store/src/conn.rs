@@ -88,6 +88,8 @@ pub struct StoreConfig {
     pub pool_size: u32,
     /// SQLite `synchronous`: `normal` (survives a process crash) or `full` (survives power loss).
     pub sqlite_synchronous: String,
+    /// Writer connections on Postgres (SQLite always has one).
+    pub postgres_writers: u32,
 }
 
 pub(crate) struct Manager {
@@ -165,7 +167,10 @@ impl Store {
                 )))
             }
         };
+        // No ping on every checkout: a broken connection is noticed by `has_broken` instead,
+        // and the ping would cost a round trip per request.
         let mut builder = Pool::builder()
+            .test_on_check_out(false)
             .max_size(cfg.pool_size.max(1))
             .connection_timeout(Duration::from_secs(30));
         if let Some(p) = pragmas_for(backend, sync) {
@@ -177,10 +182,17 @@ impl Store {
                 target: target.clone(),
             })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // SQLite has one writer at a time; Postgres takes several, whose groups overlap except
+        // for the audit head and the commit.
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => cfg.postgres_writers.max(1),
+        };
         let writer = crate::writer::spawn(
             Manager { backend, target },
             backend,
             pragmas_for(backend, sync),
+            writers,
         )?;
         Ok(Store {
             pool,

@@ -80,6 +80,7 @@ diesel::table! {
         summary -> Text,
         description -> Text,
         service_type -> Text,
+        tags -> Text,
         assignee_id -> Nullable<Text>,
         confidential -> Bool,
         created_by -> Text,

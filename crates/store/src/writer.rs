@@ -11,6 +11,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -68,19 +69,39 @@ impl WriterHandle {
     }
 }
 
-/// Starts the writer thread on its own connection.
+/// Starts `writers` writer threads, each on its own connection, sharing one queue.
 pub(crate) fn spawn(
     manager: Manager,
     backend: Backend,
     pragmas: Option<String>,
+    writers: u32,
 ) -> Result<WriterHandle> {
-    let conn = connect(&manager, pragmas.as_deref())?;
     let (queue, rx) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("helpline-writer".into())
-        .spawn(move || run(rx, conn, manager, backend, pragmas))
-        .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+    let rx = Arc::new(Mutex::new(rx));
+    let manager = Arc::new(manager);
+    for i in 0..writers {
+        let conn = connect(&manager, pragmas.as_deref())?;
+        let (rx, manager, pragmas) = (rx.clone(), manager.clone(), pragmas.clone());
+        std::thread::Builder::new()
+            .name(format!("helpline-writer-{i}"))
+            .spawn(move || run(&rx, conn, &manager, backend, pragmas))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+    }
     Ok(WriterHandle { queue })
+}
+
+/// Takes the next group: waits for one write, then everything already queued behind it.
+fn next_group(rx: &Mutex<Receiver<Job>>) -> Option<Vec<Job>> {
+    let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+    let first = rx.recv().ok()?;
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(job) => group.push(job),
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        }
+    }
+    Some(group)
 }
 
 fn connect(manager: &Manager, pragmas: Option<&str>) -> Result<DbConnection> {
@@ -94,27 +115,20 @@ fn connect(manager: &Manager, pragmas: Option<&str>) -> Result<DbConnection> {
 }
 
 fn run(
-    rx: Receiver<Job>,
+    rx: &Mutex<Receiver<Job>>,
     mut conn: DbConnection,
-    manager: Manager,
+    manager: &Manager,
     backend: Backend,
     pragmas: Option<String>,
 ) {
-    while let Ok(first) = rx.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(job) => group.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
-        if conn.is_broken() && reconnect(&mut conn, &manager, pragmas.as_deref()).is_err() {
+    while let Some(group) = next_group(rx) {
+        if conn.is_broken() && reconnect(&mut conn, manager, pragmas.as_deref()).is_err() {
             fail_all(group, "the database is unreachable");
             continue;
         }
         // A connection that died while idle (Postgres restarted) fails at BEGIN: reconnect once.
         if conn.batch_execute(begin_statement(backend)).is_err()
-            && (reconnect(&mut conn, &manager, pragmas.as_deref()).is_err()
+            && (reconnect(&mut conn, manager, pragmas.as_deref()).is_err()
                 || conn.batch_execute(begin_statement(backend)).is_err())
         {
             fail_all(group, "the database is unreachable");

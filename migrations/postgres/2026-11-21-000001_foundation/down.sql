@@ -1,5 +1,6 @@
 DROP TABLE idempotency_keys;
 DROP TABLE counters;
+DROP SEQUENCE case_ref_seq;
 DROP TABLE audit_head;
 DROP TABLE audit_events;
 DROP TABLE case_parties;

@@ -71,6 +71,8 @@ CREATE TABLE cases (
     summary TEXT NOT NULL,
     description TEXT NOT NULL,
     service_type TEXT NOT NULL,
+    -- JSON array of the tags, so that a case reads in one row; case_tags indexes them.
+    tags TEXT NOT NULL,
     assignee_id TEXT REFERENCES users (id),
     confidential BOOLEAN NOT NULL,
     created_by TEXT NOT NULL,
@@ -207,8 +209,10 @@ CREATE TABLE counters (
     name TEXT PRIMARY KEY NOT NULL,
     value BIGINT NOT NULL
 );
--- Case references start at #1001.
+-- Case references start at #1001. Postgres takes them from a sequence, which several writers
+-- can draw from without waiting for each other's commits; SQLite has one writer and a counter.
 INSERT INTO counters (name, value) VALUES ('case_ref', 1000);
+CREATE SEQUENCE case_ref_seq START WITH 1001;
 
 CREATE TABLE idempotency_keys (
     principal TEXT NOT NULL,

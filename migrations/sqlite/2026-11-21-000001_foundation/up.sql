@@ -71,6 +71,8 @@ CREATE TABLE cases (
     summary TEXT NOT NULL,
     description TEXT NOT NULL,
     service_type TEXT NOT NULL,
+    -- JSON array of the tags, so that a case reads in one row; case_tags indexes them.
+    tags TEXT NOT NULL,
     assignee_id TEXT REFERENCES users (id),
     confidential BOOLEAN NOT NULL,
     created_by TEXT NOT NULL,

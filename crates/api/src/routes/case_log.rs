@@ -3,11 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use helpline_domain::access::Permission;
+use helpline_domain::ids::CaseId;
 use helpline_domain::ids::{NextStepId, PartyId, UserId};
 use helpline_domain::log::{ActionKind, Channel, Counterpart, Direction};
 use helpline_domain::party::PartyRole;
 use helpline_domain::text::{Body, Note, Title};
 use helpline_store::case_log::{self, NewMessage, NextStepPatch};
+use helpline_store::{Cursor, DbConnection, Page, StoreError};
 use serde::Deserialize;
 
 use super::{json_with_etag, path_id, resource, visible_case};
@@ -46,6 +48,26 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/cases/{id}/timeline").route(web::get().to(timeline)));
 }
 
+/// A store function reading one page of a case's log entries.
+type PageFetch<T> =
+    fn(&mut DbConnection, CaseId, Option<&Cursor>, i64) -> Result<Page<T>, StoreError>;
+
+/// One page of a case's log entries of one kind, for a caller who may see the case.
+async fn page_of_case<T: serde::Serialize + Send + 'static>(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: &str,
+    q: &PageParams,
+    fetch: PageFetch<T>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(state, auth, id).await?;
+    let (limit, cursor) = q.checked()?;
+    let page = state
+        .read(move |c| fetch(c, case.id, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MessageBody {
@@ -63,12 +85,7 @@ async fn list_messages(
     id: web::Path<String>,
     q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let (limit, cursor) = q.checked()?;
-    let page = state
-        .read(move |c| case_log::messages(c, case.id, cursor.as_ref(), limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    page_of_case(&state, &auth, &id, &q, case_log::messages).await
 }
 
 async fn add_message(
@@ -109,12 +126,7 @@ async fn list_comments(
     id: web::Path<String>,
     q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let (limit, cursor) = q.checked()?;
-    let page = state
-        .read(move |c| case_log::comments(c, case.id, cursor.as_ref(), limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    page_of_case(&state, &auth, &id, &q, case_log::comments).await
 }
 
 async fn add_comment(
@@ -149,12 +161,7 @@ async fn list_actions(
     id: web::Path<String>,
     q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let (limit, cursor) = q.checked()?;
-    let page = state
-        .read(move |c| case_log::actions(c, case.id, cursor.as_ref(), limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    page_of_case(&state, &auth, &id, &q, case_log::actions).await
 }
 
 async fn add_action(
@@ -189,12 +196,7 @@ async fn list_next_steps(
     id: web::Path<String>,
     q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let (limit, cursor) = q.checked()?;
-    let page = state
-        .read(move |c| case_log::next_steps(c, case.id, cursor.as_ref(), limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    page_of_case(&state, &auth, &id, &q, case_log::next_steps).await
 }
 
 async fn add_next_step(

@@ -466,6 +466,35 @@ fn bad_credentials_are_refused(backend: Backend) {
     .expect(204);
     app.get("/api/v1/cases", &secret_text).expect(401);
 
+    // An expired one too (made directly: the API refuses to create one already expired).
+    let id = helpline_domain::ids::TokenId::new();
+    let (expired_text, hash) = helpline_api::auth::new_token_secret(id);
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    app.store()
+        .write(
+            helpline_domain::user::Actor::System,
+            chrono::Utc::now(),
+            move |tx| {
+                helpline_store::tokens::create(
+                    tx,
+                    id,
+                    helpline_domain::text::Name::parse("old gateway")?,
+                    vec![Scope::CasesRead],
+                    hash,
+                    Some(past),
+                )
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = app.get("/api/v1/cases", &expired_text).expect(401);
+    assert!(r.text.contains("revoked or expired"), "{}", r.text);
+    app.post(
+        "/api/v1/tokens",
+        &admin,
+        json!({"name": "x", "scopes": ["cases:read"], "expires_at": "2001-01-01T00:00:00Z"}),
+    )
+    .expect(422);
+
     // A deactivated account's token stops working at once.
     let (hid, h2) = app.user("gone", Role::Handler);
     app.get("/api/v1/me", &h2).expect(200);

@@ -208,6 +208,13 @@ impl From<StoreError> for ApiError {
                 diesel::result::DatabaseErrorKind::SerializationFailure,
                 _,
             )) => ApiError::Unavailable("concurrent update; retry".into()),
+            // Two writers on Postgres that locked the same rows in opposite orders: Postgres
+            // aborts one; a retry goes through.
+            StoreError::Database(diesel::result::Error::DatabaseError(_, ref info))
+                if info.message().contains("deadlock detected") =>
+            {
+                ApiError::Unavailable("concurrent update; retry".into())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

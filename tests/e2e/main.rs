@@ -6,5 +6,6 @@ mod authz;
 mod bad_input;
 mod concurrency;
 mod confidential;
+mod crash;
 mod lifecycle;
 mod openapi;

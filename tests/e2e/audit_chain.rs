@@ -23,10 +23,8 @@ fn verify_audit_detects_tampering(backend: Backend) {
         return;
     };
     let (_, h) = app.user("hana", Role::Handler);
-    let c = app
-        .post("/api/v1/cases", &h, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}))
-        .expect(201);
-    let id = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let c = app.open_case(&h);
+    let id = c.id();
     for i in 0..3 {
         app.post(
             &format!("/api/v1/cases/{id}/comments"),
@@ -64,10 +62,8 @@ fn verify_audit_detects_tampering(backend: Backend) {
     // Deleted from the middle.
     let app2 = TestApp::spawn(backend).unwrap_or_else(|| panic!("backend vanished"));
     let (_, h) = app2.user("hana", Role::Handler);
-    let c = app2
-        .post("/api/v1/cases", &h, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}))
-        .expect(201);
-    let id = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let c = app2.open_case(&h);
+    let id = c.id();
     for i in 0..3 {
         app2.post(
             &format!("/api/v1/cases/{id}/comments"),

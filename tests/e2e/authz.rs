@@ -62,11 +62,11 @@ fn every_role_over_every_route(backend: Backend) {
     let b = app
         .post("/api/v1/beneficiaries", &admin, json!({"name": "B"}))
         .expect(201);
-    let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
+    let bid = b.id();
     let c = app
         .post("/api/v1/cases", &admin, json!({"beneficiary_id": bid, "summary": "s", "urgency": "low", "service_type": "phishing"}))
         .expect(201);
-    let cid = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let cid = c.id();
     let step = app
         .post(
             &format!("/api/v1/cases/{cid}/next-steps"),
@@ -74,7 +74,7 @@ fn every_role_over_every_route(backend: Backend) {
             json!({"title": "t"}),
         )
         .expect(201);
-    let sid = step.json["id"].as_str().unwrap_or_default().to_owned();
+    let sid = step.id();
     let party = app
         .post(
             "/api/v1/parties",
@@ -82,7 +82,7 @@ fn every_role_over_every_route(backend: Backend) {
             json!({"name": "P", "kind": "platform"}),
         )
         .expect(201);
-    let pid = party.json["id"].as_str().unwrap_or_default().to_owned();
+    let pid = party.id();
     let other = app.create_user("other", Role::Handler);
 
     let case = format!("/api/v1/cases/{cid}");

@@ -22,10 +22,8 @@ fn bad_input_is_a_clear_problem(backend: Backend) {
         return;
     };
     let (_, h) = app.user("hana", Role::Handler);
-    let c = app
-        .post("/api/v1/cases", &h, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}))
-        .expect(201);
-    let id = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let c = app.open_case(&h);
+    let id = c.id();
     let case = format!("/api/v1/cases/{id}");
     let valid = json!({"beneficiary_id": c.json["beneficiary_id"], "summary": "s", "urgency": "low", "service_type": "phishing"});
     let with = |k: &str, v: serde_json::Value| {

@@ -13,10 +13,8 @@ fn same_etag_exactly_one_wins(backend: Backend) {
     };
     let (_, h1) = app.user("hana", Role::Handler);
     let (_, h2) = app.user("hugo", Role::Handler);
-    let c = app
-        .post("/api/v1/cases", &h1, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}))
-        .expect(201);
-    let id = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let c = app.open_case(&h1);
+    let id = c.id();
     let app = Arc::new(app);
     for round in 0..5 {
         let cur = app.get(&format!("/api/v1/cases/{id}"), &h1).expect(200);

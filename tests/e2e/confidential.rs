@@ -31,7 +31,7 @@ fn confidential_cases_never_leak(backend: Backend) {
             json!({"name": "Source", "audience": "human_rights_defender"}),
         )
         .expect(201);
-    let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
+    let bid = b.id();
     let secret = app
         .post(
             "/api/v1/cases",
@@ -39,7 +39,7 @@ fn confidential_cases_never_leak(backend: Backend) {
             json!({"beneficiary_id": bid, "summary": "Spyware on a source's phone", "urgency": "critical", "service_type": "malware", "confidential": true, "assignee_id": alice_id, "tags": ["pegasus"]}),
         )
         .expect(201);
-    let id = secret.json["id"].as_str().unwrap_or_default().to_owned();
+    let id = secret.id();
     let reference = secret.json["ref"].as_i64().unwrap_or_default();
     app.post(
         &format!("/api/v1/cases/{id}/comments"),
@@ -161,7 +161,7 @@ fn a_confidential_case_stays_visible_to_who_opened_it(backend: Backend) {
             json!({"beneficiary": {"name": "Anonymous"}, "summary": "Threats", "urgency": "high", "service_type": "harassment", "confidential": true}),
         )
         .expect(201);
-    let id = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let id = c.id();
     app.get(&format!("/api/v1/cases/{id}"), &hana).expect(200);
     app.get(&format!("/api/v1/cases/{id}"), &bob).expect(404);
 }

@@ -27,7 +27,7 @@ fn full_case_life(backend: Backend) {
             }),
         )
         .expect(201);
-    let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
+    let bid = b.id();
     assert_eq!(b.json["verification"], "unverified");
     assert_eq!(b.json["country"], "FR");
     let v = app
@@ -47,7 +47,7 @@ fn full_case_life(backend: Backend) {
     let party = app
         .post("/api/v1/parties", &h, json!({"name": "Instagram Trust & Safety", "kind": "platform", "emails": ["ts@platform.example"]}))
         .expect(201);
-    let pid = party.json["id"].as_str().unwrap_or_default().to_owned();
+    let pid = party.id();
 
     // The case is opened and worked.
     let c = app
@@ -66,7 +66,7 @@ fn full_case_life(backend: Backend) {
             }),
         )
         .expect(201);
-    let id = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let id = c.id();
     let reference = c.json["ref"].as_i64().unwrap_or_default();
     assert!(reference > 1000);
     assert_eq!(c.json["status"], "new");
@@ -137,7 +137,7 @@ fn full_case_life(backend: Backend) {
             json!({"title": "Check recovery went through", "assignee_id": handler_id, "due_at": "2030-01-01T00:00:00Z"}),
         )
         .expect(201);
-    let sid = step.json["id"].as_str().unwrap_or_default().to_owned();
+    let sid = step.id();
     let done = app
         .patch(
             &format!("/api/v1/cases/{id}/next-steps/{sid}"),
@@ -278,7 +278,7 @@ fn pagination_and_sorting(backend: Backend) {
     let b = app
         .post("/api/v1/beneficiaries", &h, json!({"name": "Org"}))
         .expect(201);
-    let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
+    let bid = b.id();
     let mut refs = Vec::new();
     for i in 0..7 {
         let c = app

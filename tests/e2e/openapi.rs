@@ -129,7 +129,7 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
     let b = app
         .post("/api/v1/beneficiaries", &admin, json!({"name": "B", "emails": ["b@example.org"], "channels": [{"kind": "phone", "value": "+1"}]}))
         .expect(201);
-    let bid = b.json["id"].as_str().unwrap_or_default().to_owned();
+    let bid = b.id();
     let v = app
         .post(
             &format!("/api/v1/beneficiaries/{bid}/verification"),
@@ -144,11 +144,11 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
             json!({"name": "P", "kind": "platform"}),
         )
         .expect(201);
-    let pid = party.json["id"].as_str().unwrap_or_default().to_owned();
+    let pid = party.id();
     let c = app
         .post("/api/v1/cases", &admin, json!({"beneficiary_id": bid, "summary": "s", "urgency": "low", "service_type": "phishing"}))
         .expect(201);
-    let cid = c.json["id"].as_str().unwrap_or_default().to_owned();
+    let cid = c.id();
     let case = format!("/api/v1/cases/{cid}");
     let m = app
         .post(

@@ -119,6 +119,11 @@ impl Resp {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `id` of the entity in the body.
+    pub fn id(&self) -> String {
+        self.json["id"].as_str().unwrap_or_default().to_owned()
+    }
+
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Resp {
@@ -334,6 +339,16 @@ impl TestApp {
     /// POST JSON.
     pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.call("POST", path, Some(token), Some(&body), &[])
+    }
+
+    /// Opens a minimal case for a new beneficiary; returns the 201 answer.
+    pub fn open_case(&self, token: &str) -> Resp {
+        self.post(
+            "/api/v1/cases",
+            token,
+            serde_json::json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}),
+        )
+        .expect(201)
     }
 
     /// PATCH JSON with If-Match.

@@ -432,6 +432,32 @@ fn bad_credentials_are_refused(backend: Backend) {
     assert_eq!((wrong.status, unknown.status), (401, 401));
     assert_eq!(wrong.json["detail"], unknown.json["detail"]);
 
+    // Password guessing is paused after five failures, for that account only.
+    let (_, _) = app.user("target", Role::Handler);
+    for _ in 0..5 {
+        app.post(
+            "/api/v1/auth/login",
+            "",
+            json!({"username": "target", "password": "guess guess guess"}),
+        )
+        .expect(401);
+    }
+    let paused = app
+        .post(
+            "/api/v1/auth/login",
+            "",
+            json!({"username": "TARGET", "password": helpline_tests::PASSWORD}),
+        )
+        .expect(429);
+    assert!(paused
+        .header("retry-after")
+        .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)));
+    assert_eq!(
+        paused.header("content-type"),
+        Some("application/problem+json")
+    );
+    app.login("hana");
+
     // API tokens: revoked and expired ones are refused.
     let (_, admin) = app.user("root", Role::Admin);
     let t = app

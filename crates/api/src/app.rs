@@ -43,6 +43,8 @@ pub struct AppState {
     pub readers: tokio::sync::Semaphore,
     /// Recently authenticated callers.
     pub principals: crate::auth::PrincipalCache,
+    /// Failed logins per account name.
+    pub logins: crate::auth::LoginThrottle,
 }
 
 impl AppState {
@@ -248,6 +250,7 @@ impl Application {
             metrics: metrics_handle(),
             readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
             principals: crate::auth::PrincipalCache::default(),
+            logins: crate::auth::LoginThrottle::default(),
             config,
         });
         let server =

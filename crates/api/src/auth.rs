@@ -242,6 +242,60 @@ impl PrincipalCache {
     }
 }
 
+/// Failed logins allowed per account before it must wait.
+const LOGIN_FAILURES_ALLOWED: u32 = 5;
+/// The wait after too many failures; each further failure while waiting extends it.
+const LOGIN_PAUSE: Duration = Duration::from_secs(60);
+
+/// Failures counted for an account, and until when it is paused.
+type Failures = (u32, Option<DateTime<Utc>>);
+
+/// Slows down password guessing: after [`LOGIN_FAILURES_ALLOWED`] failures an account name is
+/// refused (429) for [`LOGIN_PAUSE`]. Per node and in memory: a pause, not a lockout that an
+/// attacker could use to keep a handler out for long.
+#[derive(Default)]
+pub struct LoginThrottle {
+    accounts: std::sync::Mutex<HashMap<String, Failures>>,
+}
+
+impl LoginThrottle {
+    /// Refuses while the account is paused.
+    pub fn check(&self, account: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(account).and_then(|(_, until)| *until) {
+            Some(until) if now < until => Err(ApiError::TooManyRequests {
+                detail: "too many failed logins for this account; wait and retry".into(),
+                retry_after: u64::try_from((until - now).num_seconds())
+                    .unwrap_or(0)
+                    .max(1),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure, pausing the account once too many have happened.
+    pub fn failed(&self, account: &str, now: DateTime<Utc>) {
+        let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
+        }
+        let entry = map.entry(account.to_owned()).or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 >= LOGIN_FAILURES_ALLOWED {
+            let pause = chrono::Duration::from_std(LOGIN_PAUSE).unwrap_or_default();
+            entry.1 = Some(now + pause);
+        }
+    }
+
+    /// Clears the count after a successful login.
+    pub fn succeeded(&self, account: &str) {
+        self.accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account);
+    }
+}
+
 async fn authenticate_user(state: &AppState, user: UserId) -> Result<Auth, ApiError> {
     // The role and the active flag come from the database (through a short cache), so that a
     // deactivation or a role change takes effect at once rather than when the token expires.

@@ -72,6 +72,14 @@ pub enum ApiError {
     /// Not JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts; retry after the given number of seconds.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Explanation.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// The database cannot be reached now; retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -106,6 +114,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 ("unsupported-media-type", "Unsupported media type")
             }
+            ApiError::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
@@ -143,6 +152,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -168,6 +178,9 @@ impl ResponseError for ApiError {
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         if matches!(self, ApiError::Unavailable(_)) {
             resp.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));

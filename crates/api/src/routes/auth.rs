@@ -40,6 +40,8 @@ async fn login(
             "invalid username or password".into(),
         ));
     }
+    let account = username.to_ascii_lowercase();
+    state.logins.check(&account, state.now())?;
     let found = state
         .read(move |c| helpline_store::users::find_for_login(c, &username))
         .await?;
@@ -52,11 +54,13 @@ async fn login(
     let user = match user {
         Some(u) if ok && u.active => u,
         _ => {
+            state.logins.failed(&account, state.now());
             return Err(ApiError::Unauthorized(
                 "invalid username or password".into(),
-            ))
+            ));
         }
     };
+    state.logins.succeeded(&account);
     let (access_token, expires_in) = state.jwt.issue(user.id, state.now())?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -7,9 +7,9 @@ use helpline_domain::ids::{AuditEventId, CaseId};
 use helpline_domain::user::Actor;
 use serde::Serialize;
 
-use crate::convert::{from_db, from_json, rfc3339, stored, to_db};
+use crate::convert::{corrupt, from_db, from_json, rfc3339, stored, to_db};
 use crate::schema::{audit_events, audit_head};
-use crate::{DbConnection, Result, StoreError};
+use crate::{DbConnection, Result};
 
 /// An event recorded by a transaction, chained at commit.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ impl Row {
                 .as_deref()
                 .map(CaseId::parse)
                 .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                .map_err(corrupt)?,
             changes: from_json(&self.changes)?,
             prev_hash: self.prev_hash,
             hash: self.hash,
@@ -117,8 +117,7 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Resu
         let occurred = rfc3339(ev.occurred_at);
         let actor = ev.actor.to_string();
         let case_id = ev.case_id.map(|c| c.to_string());
-        let changes =
-            serde_json::to_string(&ev.changes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let changes = serde_json::to_string(&ev.changes).map_err(corrupt)?;
         let hash = chain_hash(
             &prev,
             &ChainedFields {

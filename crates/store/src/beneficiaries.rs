@@ -11,7 +11,7 @@ use helpline_domain::text::{Name, Note};
 use helpline_domain::user::Role;
 use serde_json::json;
 
-use crate::convert::{from_db, from_json, stored, to_db, to_json};
+use crate::convert::{corrupt, from_db, from_json, stored, to_db, to_json};
 use crate::page::{paginate, Cursor};
 use crate::schema::{beneficiaries as b, beneficiary_emails as be, verifications as v};
 use crate::{DbConnection, Page, Result, StoreError, Tx};
@@ -82,10 +82,6 @@ impl Row {
             version: x.version,
         })
     }
-}
-
-fn corrupt(e: helpline_domain::DomainError) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 /// A beneficiary as entered, before it has an id.

@@ -14,14 +14,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEvent;
-use crate::convert::{from_db, stored, to_db};
+use crate::convert::{corrupt, from_db, referenced, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{actions, case_parties, comments, messages, next_steps};
 use crate::{DbConnection, Page, Result, StoreError, Tx};
-
-fn corrupt(e: helpline_domain::DomainError) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 fn after(cursor: Option<&Cursor>) -> String {
     cursor.map(|c| c.id.clone()).unwrap_or_default()
@@ -90,12 +86,11 @@ pub struct NewMessage {
 /// Records a message; the first outbound message to the beneficiary is the case's first response.
 pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Message> {
     if let Counterpart::Party { party_id } = new.counterpart {
-        crate::parties::get(tx.conn, party_id).map_err(|_| {
-            StoreError::Domain(helpline_domain::DomainError::invalid(
-                "counterpart.party_id",
-                "no such party",
-            ))
-        })?;
+        referenced(
+            crate::parties::get(tx.conn, party_id),
+            "counterpart.party_id",
+            "party",
+        )?;
     }
     let m = Message {
         id: MessageId::new(),
@@ -387,12 +382,7 @@ impl NextStepRow {
 
 fn check_assignee(tx: &mut Tx<'_>, user: Option<UserId>) -> Result<()> {
     if let Some(u) = user {
-        crate::users::get(tx.conn, u).map_err(|_| {
-            StoreError::Domain(helpline_domain::DomainError::invalid(
-                "assignee_id",
-                "no such user",
-            ))
-        })?;
+        referenced(crate::users::get(tx.conn, u), "assignee_id", "user")?;
     }
     Ok(())
 }
@@ -549,12 +539,7 @@ pub fn link_party(
     role: PartyRole,
     note: Note,
 ) -> Result<CaseParty> {
-    crate::parties::get(tx.conn, party).map_err(|_| {
-        StoreError::Domain(helpline_domain::DomainError::invalid(
-            "party_id",
-            "no such party",
-        ))
-    })?;
+    referenced(crate::parties::get(tx.conn, party), "party_id", "party")?;
     let x = CaseParty {
         case_id: case,
         party_id: party,

@@ -12,7 +12,7 @@ use helpline_domain::taxonomy::TaxonomyTerm;
 use helpline_domain::text::{Description, Summary};
 use serde_json::{json, Map, Value};
 
-use crate::convert::{from_db, stored, to_db};
+use crate::convert::{corrupt, from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{beneficiaries, case_access, case_tags, cases as c};
 use crate::{DbConnection, Page, Result, StoreError, Tx};
@@ -67,7 +67,7 @@ impl Row {
                 .as_deref()
                 .map(UserId::parse)
                 .transpose()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                .map_err(corrupt)?,
             tags,
             confidential: self.confidential,
             created_by: stored(self.created_by.parse())?,
@@ -158,14 +158,7 @@ fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
 }
 
 fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
-    crate::users::get(tx.conn, id)
-        .map(|_| ())
-        .map_err(|e| match e {
-            StoreError::NotFound { .. } => StoreError::Domain(
-                helpline_domain::DomainError::invalid("assignee_id", "no such user"),
-            ),
-            e => e,
-        })
+    crate::convert::referenced(crate::users::get(tx.conn, id), "assignee_id", "user")
 }
 
 /// Opens a case, status `new`.

@@ -21,19 +21,41 @@ pub(crate) fn from_db(n: NaiveDateTime) -> DateTime<Utc> {
     n.and_utc()
 }
 
-/// A stored value that no longer parses means the database was edited outside Helpline.
+/// A stored value that no longer reads back means the database was edited outside Helpline.
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// A stored value parsed back into its domain type, or [`corrupt`].
 pub(crate) fn stored<T>(r: Result<T, DomainError>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+    r.map_err(corrupt)
+}
+
+/// A reference the caller gave (an assignee, a party) that names nothing is the caller's
+/// error (422 on `field`), not a 404 of the resource they were changing.
+pub(crate) fn referenced<T>(
+    r: Result<T, StoreError>,
+    field: &'static str,
+    what: &str,
+) -> Result<(), StoreError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound { .. }) => Err(StoreError::Domain(DomainError::invalid(
+            field,
+            format!("no such {what}"),
+        ))),
+        Err(e) => Err(e),
+    }
 }
 
 /// A JSON column back to its value.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::from_str(s).map_err(corrupt)
 }
 
 /// A value to its JSON column.
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_json::to_string(v).map_err(corrupt)
 }
 
 /// RFC 3339 with microseconds: the one spelling of instants inside audit hashes.

@@ -62,10 +62,9 @@ impl WriterHandle {
             });
             Ran { ok, answer }
         });
-        if let Err(mpsc::SendError(job)) = self.queue.send(Job { actor, now, run }) {
-            // The writer is gone (shutting down): answer without running.
-            drop(job);
-        }
+        // If the writer is gone (shutting down), the job and its reply are dropped unrun, and
+        // the caller sees that its write was not committed.
+        let _ = self.queue.send(Job { actor, now, run });
     }
 }
 
@@ -145,11 +144,9 @@ fn reconnect(conn: &mut DbConnection, manager: &Manager, pragmas: Option<&str>) 
 
 fn fail_all(group: Vec<Job>, why: &str) {
     tracing::error!(writes = group.len(), reason = why, "write group failed");
-    for job in group {
-        // Nothing ran: answer each job by running nothing and reporting the failure. The job's
-        // closure is dropped, which drops its reply, so the caller sees the writer's error.
-        drop(job);
-    }
+    // Nothing ran. Dropping the jobs drops their replies, so each caller sees that its write
+    // was not committed.
+    drop(group);
 }
 
 fn begin_statement(backend: Backend) -> &'static str {
@@ -168,7 +165,6 @@ fn commit_group(conn: &mut DbConnection, group: Vec<Job>) {
     let mut broken: Option<String> = None;
     for job in group {
         if broken.is_some() {
-            drop(job);
             continue;
         }
         if let Err(e) = conn.batch_execute("SAVEPOINT helpline_write") {

@@ -220,15 +220,27 @@ async fn create(
                 Who::Inline(nb) => helpline_store::beneficiaries::create(tx, nb)?.id,
             };
             let case = store_cases::create(tx, new(beneficiary_id))?;
-            // Whoever opens a confidential case keeps sight of it.
-            if case.confidential && !sees_all && case.assignee_id != me {
-                if let Some(me) = me {
-                    store_cases::grant(tx, case.id, me)?;
-                }
-            }
+            keep_sight(tx, &case, me, sees_all)?;
             Ok(case)
         })
         .await
+}
+
+/// Whoever opens a confidential case, or makes one confidential, keeps sight of it: the caller
+/// (if a person who does not see every confidential case and is not the assignee) is granted
+/// access.
+fn keep_sight(
+    tx: &mut helpline_store::Tx<'_>,
+    case: &helpline_domain::case::Case,
+    me: Option<UserId>,
+    sees_all: bool,
+) -> Result<(), StoreError> {
+    match me {
+        Some(me) if case.confidential && !sees_all && case.assignee_id != Some(me) => {
+            store_cases::grant(tx, case.id, me).map(|_| ())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// One case, with its ETag.
@@ -329,11 +341,7 @@ async fn update(
                 }
                 Ok::<(), StoreError>(())
             })?;
-            if updated.confidential && !sees_all && updated.assignee_id != me {
-                if let Some(me) = me {
-                    store_cases::grant(tx, case_id, me)?;
-                }
-            }
+            keep_sight(tx, &updated, me, sees_all)?;
             Ok(updated)
         })
         .await?;

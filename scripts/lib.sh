@@ -14,6 +14,16 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
+has_libclang() {
+  [[ -n "${LIBCLANG_PATH:-}" ]] && return 0
+  local g
+  for g in '/usr/lib/llvm-*/lib/libclang.so*' '/usr/lib/llvm-*/lib/libclang-[0-9]*.so*' \
+    '/usr/lib/*/libclang.so*' '/usr/lib/*/libclang-[0-9]*.so*'; do
+    compgen -G "$g" >/dev/null && return 0
+  done
+  return 1
+}
+
 # The C parts (SQLite, libpq, OpenSSL) are built from source by their crates; that needs a C
 # compiler, make and perl (OpenSSL's configure).
 ensure_build_tools() {
@@ -22,6 +32,10 @@ ensure_build_tools() {
   command -v cc >/dev/null || missing+=(gcc libc6-dev)
   command -v make >/dev/null || missing+=(make)
   perl -MFindBin -MFile::Spec -MIPC::Cmd -e1 2>/dev/null || missing+=(perl)
+  # sequoia-openpgp's OpenSSL backend generates its bindings with bindgen, which loads libclang.
+  has_libclang || missing+=(libclang-dev)
+  # The mail tests check Helpline's replies with real GnuPG.
+  command -v gpg >/dev/null || missing+=(gnupg)
   if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 }
 

@@ -2,12 +2,19 @@
 //! decryption and signature verification (sequoia-openpgp), threading keys (subject tag,
 //! plus-address, Message-ID, In-Reply-To, References), and composing encrypted, signed replies.
 //!
-//! It must never touch the database (sender certificates come in through a lookup trait) and
-//! never log a message's content. So far it holds MIME parsing under limits and the threading
-//! keys; OpenPGP and outbound composition come with the rest of the mail issue.
+//! It never touches the database (sender certificates come in through [`CertLookup`]) and
+//! never logs a message's content. The crypto backend is the binary's choice: this crate asks
+//! sequoia for none.
 
+pub mod compose;
+pub mod open;
 pub mod parse;
+pub mod pgp;
 pub mod threading;
 
+pub use compose::{compose, Protection, Reply};
+pub use open::{CandidateCert, InboundMail, Opener};
 pub use parse::{parse, Attachment, Limits, MailError, Mailbox, ParsedMail};
+pub use pgp::{CertLookup, CertSummary, KeyAlgorithm, Keyring, PgpError};
+pub use sequoia_openpgp::{Cert, KeyHandle};
 pub use threading::{message_ids, PlusAddress, SubjectTag, ThreadingError};

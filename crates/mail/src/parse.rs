@@ -258,6 +258,12 @@ fn media_type(ct: Option<&mail_parser::ContentType<'_>>) -> String {
 
 /// Parses a raw message under `limits`.
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, MailError> {
+    let msg = parse_checked(raw, limits)?;
+    Ok(ParsedMail::from_message(&msg))
+}
+
+/// Parses under `limits`, keeping mail-parser's tree for a closer look (OpenPGP parts).
+pub(crate) fn parse_checked<'x>(raw: &'x [u8], limits: &Limits) -> Result<Message<'x>, MailError> {
     check_raw(raw, limits)?;
     let msg = MessageParser::default()
         .parse(raw)
@@ -266,36 +272,70 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, MailError> {
         return Err(MailError::NotAMessage);
     }
     check_tree(&msg, limits, 0, &mut Budget::default())?;
+    Ok(msg)
+}
+
+/// `type/subtype` of a part, lower-cased (`text/plain` when not given).
+pub(crate) fn part_type(part: &mail_parser::MessagePart<'_>) -> String {
+    media_type(part.content_type())
+}
+
+/// The text and the attachments of a message (or of a decrypted MIME entity).
+pub(crate) fn content(msg: &Message<'_>) -> (Option<String>, Vec<Attachment>) {
     let attachments = msg
         .attachments()
+        .filter(|p| {
+            // OpenPGP's own control parts are not the sender's files.
+            !matches!(
+                part_type(p).as_str(),
+                "application/pgp-signature" | "application/pgp-encrypted"
+            )
+        })
         .map(|p| {
-            let bytes = p.contents().to_vec();
-            Attachment {
-                filename: p.attachment_name().map(str::to_owned),
-                media_type: p
-                    .content_type()
+            Attachment::new(
+                p.attachment_name().map(str::to_owned),
+                p.content_type()
                     .map(|ct| media_type(Some(ct)))
                     .unwrap_or_else(|| "application/octet-stream".into()),
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                bytes,
-            }
+                p.contents().to_vec(),
+            )
         })
         .collect();
-    Ok(ParsedMail {
-        message_id: msg
-            .message_id()
-            .and_then(|m| message_ids(&format!("<{m}>")).into_iter().next()),
-        in_reply_to: ids(msg.in_reply_to()),
-        references: ids(msg.references()),
-        from: mailboxes(msg.from()).into_iter().next(),
-        to: mailboxes(msg.to()),
-        cc: mailboxes(msg.cc()),
-        subject: msg.subject().map(str::to_owned),
-        date: msg.date().map(|d| d.to_rfc3339()),
-        media_type: media_type(msg.root_part().content_type()),
-        text: msg.body_text(0).map(|t| t.into_owned()),
-        attachments,
-    })
+    (msg.body_text(0).map(|t| t.into_owned()), attachments)
+}
+
+impl Attachment {
+    /// An attachment with its hash computed.
+    pub fn new(filename: Option<String>, media_type: String, bytes: Vec<u8>) -> Self {
+        Self {
+            filename,
+            media_type,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+            bytes,
+        }
+    }
+}
+
+impl ParsedMail {
+    /// The envelope-level facts and the content of a parsed message.
+    pub(crate) fn from_message(msg: &Message<'_>) -> Self {
+        let (text, attachments) = content(msg);
+        Self {
+            message_id: msg
+                .message_id()
+                .and_then(|m| message_ids(&format!("<{m}>")).into_iter().next()),
+            in_reply_to: ids(msg.in_reply_to()),
+            references: ids(msg.references()),
+            from: mailboxes(msg.from()).into_iter().next(),
+            to: mailboxes(msg.to()),
+            cc: mailboxes(msg.cc()),
+            subject: msg.subject().map(str::to_owned),
+            date: msg.date().map(|d| d.to_rfc3339()),
+            media_type: media_type(msg.root_part().content_type()),
+            text,
+            attachments,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,218 @@
+//! What Helpline records about a message's OpenPGP protection and delivery, and about the
+//! certificates it holds for the people who write in.
+//!
+//! The words are the ones a handler needs to decide whether to trust a message: was it
+//! encrypted to us, who signed it, is that signature good, and by which key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::closed_set;
+
+closed_set! {
+    /// What became of a message's encryption.
+    DecryptionStatus, "decryption" {
+        /// Encrypted to one of the helpline's keys, and decrypted.
+        Decrypted = "decrypted",
+        /// Sent in the clear.
+        NotEncrypted = "not_encrypted",
+        /// Encrypted, but to none of the helpline's keys.
+        NotForUs = "not_for_us",
+        /// Encrypted to a key of ours that cannot be used (or to a password only).
+        NoUsableKey = "no_usable_key",
+        /// Encrypted, but the ciphertext is damaged or malformed.
+        Corrupt = "corrupt",
+    }
+}
+
+impl DecryptionStatus {
+    /// Whether the message's content could not be read and must wait in the quarantine.
+    pub fn is_unreadable(self) -> bool {
+        matches!(self, Self::NotForUs | Self::NoUsableKey | Self::Corrupt)
+    }
+}
+
+closed_set! {
+    /// The outcome of checking one signature (or of finding none).
+    SignatureStatus, "signature" {
+        /// Made by the key named, over exactly this content, and the key is valid.
+        Good = "good",
+        /// The content or the signature was altered, or the signature is malformed.
+        Bad = "bad",
+        /// Made by a key Helpline holds no certificate for (yet).
+        UnknownKey = "unknown_key",
+        /// Cryptographically correct, but made by a key that has expired.
+        ExpiredKey = "expired_key",
+        /// Cryptographically correct, but made by a key its owner revoked.
+        RevokedKey = "revoked_key",
+        /// The message carries no signature.
+        None = "none",
+    }
+}
+
+closed_set! {
+    /// How the OpenPGP data travelled in the message.
+    PgpFormat, "format" {
+        /// RFC 3156 multipart/encrypted or multipart/signed.
+        PgpMime = "pgp_mime",
+        /// An armored block in the text body.
+        Inline = "inline",
+        /// A cleartext-signed text body.
+        Clearsigned = "clearsigned",
+        /// No OpenPGP at all.
+        None = "none",
+    }
+}
+
+/// One signature found on a message, and what checking it gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureCheck {
+    /// The outcome.
+    pub status: SignatureStatus,
+    /// Fingerprint of the signing certificate, when Helpline holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The key id or fingerprint the signature names as its issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Why a signature is not good, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Everything Helpline learned about a message's OpenPGP protection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CryptoOutcome {
+    /// How the OpenPGP data travelled.
+    pub format: PgpFormat,
+    /// Whether and how it was decrypted.
+    pub decryption: DecryptionStatus,
+    /// Fingerprint of the helpline key that decrypted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decrypted_with: Option<String>,
+    /// Key ids the message was encrypted to (when it could not be decrypted, says to whom).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+    /// Why decryption failed, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The overall signature outcome: the best of `signatures`, or `none`.
+    pub signature: SignatureStatus,
+    /// Each signature found.
+    #[serde(default)]
+    pub signatures: Vec<SignatureCheck>,
+    /// Whether the subject was taken from encrypted (protected) headers.
+    #[serde(default)]
+    pub protected_headers: bool,
+}
+
+impl CryptoOutcome {
+    /// A message with no OpenPGP at all.
+    pub fn plain() -> Self {
+        Self {
+            format: PgpFormat::None,
+            decryption: DecryptionStatus::NotEncrypted,
+            decrypted_with: None,
+            recipients: Vec::new(),
+            detail: None,
+            signature: SignatureStatus::None,
+            signatures: Vec::new(),
+            protected_headers: false,
+        }
+    }
+
+    /// Sets `signature` from `signatures`: good wins, then the most telling failure.
+    pub fn summarise_signatures(&mut self) {
+        let rank = |s: SignatureStatus| match s {
+            SignatureStatus::Good => 0,
+            SignatureStatus::Bad => 1,
+            SignatureStatus::RevokedKey => 2,
+            SignatureStatus::ExpiredKey => 3,
+            SignatureStatus::UnknownKey => 4,
+            SignatureStatus::None => 5,
+        };
+        self.signature = self
+            .signatures
+            .iter()
+            .map(|s| s.status)
+            .min_by_key(|s| rank(*s))
+            .unwrap_or(SignatureStatus::None);
+    }
+
+    /// Fingerprints of the good signatures.
+    pub fn good_signers(&self) -> impl Iterator<Item = &str> {
+        self.signatures
+            .iter()
+            .filter(|s| s.status == SignatureStatus::Good)
+            .filter_map(|s| s.fingerprint.as_deref())
+    }
+}
+
+closed_set! {
+    /// How Helpline came to hold a certificate.
+    CertificateSource, "source" {
+        /// Uploaded through the API.
+        Upload = "upload",
+        /// Learned from an `Autocrypt:` header of an inbound message.
+        Autocrypt = "autocrypt",
+        /// Attached to an inbound message (`application/pgp-keys`).
+        AttachedKey = "attached_key",
+        /// Entered by hand (verified in person, read out on a call).
+        Manual = "manual",
+    }
+}
+
+closed_set! {
+    /// Where an outbound message stands on its way out.
+    DeliveryState, "delivery" {
+        /// Waiting in the outbox.
+        Queued = "queued",
+        /// The relay refused it for now; it will be tried again.
+        Retrying = "retrying",
+        /// The relay accepted it.
+        Sent = "sent",
+        /// Given up on after the last attempt, or refused for good by the relay.
+        Failed = "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: SignatureStatus) -> SignatureCheck {
+        SignatureCheck {
+            status,
+            fingerprint: None,
+            issuer: None,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn one_good_signature_makes_the_message_good() {
+        let mut o = CryptoOutcome::plain();
+        o.summarise_signatures();
+        assert_eq!(o.signature, SignatureStatus::None);
+        o.signatures = vec![
+            check(SignatureStatus::UnknownKey),
+            check(SignatureStatus::Good),
+        ];
+        o.summarise_signatures();
+        assert_eq!(o.signature, SignatureStatus::Good);
+        o.signatures = vec![
+            check(SignatureStatus::UnknownKey),
+            check(SignatureStatus::Bad),
+        ];
+        o.summarise_signatures();
+        assert_eq!(o.signature, SignatureStatus::Bad);
+    }
+
+    #[test]
+    fn serialises_with_the_field_words() {
+        let o = CryptoOutcome::plain();
+        let v = serde_json::to_value(&o).unwrap_or_default();
+        assert_eq!(v["decryption"], "not_encrypted");
+        assert_eq!(v["signature"], "none");
+        assert_eq!(v["format"], "none");
+    }
+}

@@ -1,0 +1,414 @@
+//! Opening an inbound message: MIME under limits, then whatever OpenPGP wraps it — PGP/MIME
+//! encrypted or signed (RFC 3156), inline PGP, cleartext signatures — with protected headers,
+//! Autocrypt and attached keys collected as candidate certificates.
+
+use std::time::SystemTime;
+
+use base64::Engine;
+use helpline_domain::mail::{CertificateSource, CryptoOutcome, DecryptionStatus, PgpFormat};
+use mail_parser::{Message, PartType};
+use sequoia_openpgp::Cert;
+
+use crate::parse::{
+    content, parse_checked, part_type, Attachment, Limits, MailError, Mailbox, ParsedMail,
+};
+use crate::pgp::{self, CertLookup, Keyring};
+
+/// A certificate found in a message, for the server to learn (never to trust on sight).
+#[derive(Debug, Clone)]
+pub struct CandidateCert {
+    /// The certificate.
+    pub cert: Cert,
+    /// Where it was found.
+    pub source: CertificateSource,
+    /// The address it was offered for (the Autocrypt `addr`, or the sender's).
+    pub address: Option<String>,
+}
+
+/// Everything Helpline reads from one inbound message.
+#[derive(Debug, Clone)]
+pub struct InboundMail {
+    /// `Message-ID`, without angle brackets.
+    pub message_id: Option<String>,
+    /// `In-Reply-To` ids.
+    pub in_reply_to: Vec<String>,
+    /// `References` ids.
+    pub references: Vec<String>,
+    /// The sender.
+    pub from: Option<Mailbox>,
+    /// `To` mailboxes.
+    pub to: Vec<Mailbox>,
+    /// `Cc` mailboxes.
+    pub cc: Vec<Mailbox>,
+    /// `Date`, RFC 3339.
+    pub date: Option<String>,
+    /// The subject: the protected (encrypted) one when there is one, else the outer one.
+    pub subject: Option<String>,
+    /// The readable text (decrypted where it was encrypted).
+    pub text: Option<String>,
+    /// The sender's files (decrypted where they were encrypted).
+    pub attachments: Vec<Attachment>,
+    /// What OpenPGP protected, and how that went.
+    pub crypto: CryptoOutcome,
+    /// Certificates offered in the message (Autocrypt header, attached keys).
+    pub candidate_certs: Vec<CandidateCert>,
+}
+
+impl InboundMail {
+    fn from_outer(outer: ParsedMail) -> Self {
+        Self {
+            message_id: outer.message_id,
+            in_reply_to: outer.in_reply_to,
+            references: outer.references,
+            from: outer.from,
+            to: outer.to,
+            cc: outer.cc,
+            date: outer.date,
+            subject: outer.subject,
+            text: outer.text,
+            attachments: outer.attachments,
+            crypto: CryptoOutcome::plain(),
+            candidate_certs: Vec::new(),
+        }
+    }
+}
+
+/// What a message is opened with: the helpline's keys, the certificates of correspondents, the
+/// limits, and the time signatures and keys are judged at.
+pub struct Opener<'a> {
+    /// The helpline's secret keys.
+    pub keys: &'a Keyring,
+    /// Correspondents' certificates.
+    pub certs: &'a dyn CertLookup,
+    /// How much to read.
+    pub limits: Limits,
+    /// "Now", for expiry and revocation.
+    pub now: SystemTime,
+}
+
+const PGP_MESSAGE: &str = "-----BEGIN PGP MESSAGE-----";
+const PGP_MESSAGE_END: &str = "-----END PGP MESSAGE-----";
+const PGP_SIGNED: &str = "-----BEGIN PGP SIGNED MESSAGE-----";
+const PGP_SIGNATURE_END: &str = "-----END PGP SIGNATURE-----";
+
+impl Opener<'_> {
+    /// Opens a raw message. Limits violated anywhere (also inside the encrypted part, and by
+    /// a compressed payload) are errors; everything about OpenPGP is an outcome in `crypto`.
+    pub fn open(&self, raw: &[u8]) -> Result<InboundMail, MailError> {
+        let msg = parse_checked(raw, &self.limits)?;
+        let mut mail = InboundMail::from_outer(ParsedMail::from_message(&msg));
+        self.autocrypt(&msg, &mut mail);
+        let root = msg.root_part();
+        match part_type(root).as_str() {
+            "multipart/encrypted" => {
+                mail.crypto.format = PgpFormat::PgpMime;
+                let payload = children(&msg, 0)
+                    .into_iter()
+                    .filter_map(|i| msg.parts.get(i))
+                    .find(|p| part_type(p) == "application/octet-stream")
+                    .map(|p| p.contents().to_vec());
+                match payload {
+                    Some(ciphertext) => self.decrypt_entity(&ciphertext, &mut mail)?,
+                    None => {
+                        mail.crypto.decryption = DecryptionStatus::Corrupt;
+                        mail.crypto.detail =
+                            Some("multipart/encrypted without an encrypted part".into());
+                    }
+                }
+            }
+            "multipart/signed" => {
+                mail.crypto.format = PgpFormat::PgpMime;
+                self.verify_signed(raw, &msg, &mut mail)?;
+            }
+            _ => self.inline(&mut mail)?,
+        }
+        self.attached_keys(&mut mail);
+        mail.crypto.summarise_signatures();
+        Ok(mail)
+    }
+
+    /// PGP/MIME encrypted: decrypt, then read the plaintext as a MIME entity, which may itself
+    /// be multipart/signed (sign, then encrypt in two layers) and may carry protected headers.
+    fn decrypt_entity(&self, ciphertext: &[u8], mail: &mut InboundMail) -> Result<(), MailError> {
+        let opened = pgp::open_message(
+            ciphertext,
+            self.keys,
+            self.certs,
+            self.now,
+            self.limits.max_decoded_bytes,
+        );
+        if opened.too_large {
+            return Err(MailError::DecodedTooLarge {
+                max: self.limits.max_decoded_bytes,
+            });
+        }
+        pgp::record(&mut mail.crypto, &opened);
+        // What was visible outside is not the content of an encrypted message.
+        mail.text = None;
+        mail.attachments.clear();
+        let Some(plain) = opened.plaintext else {
+            return Ok(());
+        };
+        match parse_checked(&plain, &self.limits) {
+            Ok(inner) => {
+                if let Some(subject) = inner.subject() {
+                    mail.subject = Some(subject.to_owned());
+                    mail.crypto.protected_headers = true;
+                }
+                if part_type(inner.root_part()) == "multipart/signed" {
+                    self.verify_signed(&plain, &inner, mail)?;
+                } else {
+                    let (text, attachments) = content(&inner);
+                    mail.text = text;
+                    mail.attachments = attachments;
+                    self.inline(mail)?;
+                }
+            }
+            Err(MailError::NotAMessage) => {
+                mail.text = Some(String::from_utf8_lossy(&plain).into_owned());
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// multipart/signed: the first part, byte for byte with CRLF line ends, against the
+    /// detached signature in the second.
+    fn verify_signed(
+        &self,
+        raw: &[u8],
+        msg: &Message<'_>,
+        mail: &mut InboundMail,
+    ) -> Result<(), MailError> {
+        let kids = children(msg, 0);
+        let signed = kids.first().and_then(|i| msg.parts.get(*i));
+        let signature = kids
+            .iter()
+            .filter_map(|i| msg.parts.get(*i))
+            .find(|p| part_type(p) == "application/pgp-signature");
+        let (Some(signed), Some(signature)) = (signed, signature) else {
+            mail.crypto
+                .signatures
+                .push(helpline_domain::mail::SignatureCheck {
+                    status: helpline_domain::mail::SignatureStatus::Bad,
+                    fingerprint: None,
+                    issuer: None,
+                    detail: Some("multipart/signed without a signed part and a signature".into()),
+                });
+            return Ok(());
+        };
+        let start = signed.offset_header as usize;
+        let end = signed.offset_end as usize;
+        let bytes = raw.get(start..end.min(raw.len())).unwrap_or_default();
+        // mail-parser ends a part before the line break that belongs to the boundary.
+        let data = canonical(bytes);
+        mail.crypto.signatures.extend(pgp::verify_detached(
+            &data,
+            signature.contents(),
+            self.certs,
+            self.now,
+        ));
+        // The content is the signed part: read it as an entity of its own.
+        match parse_checked(&data, &self.limits) {
+            Ok(inner) => {
+                let (text, attachments) = content(&inner);
+                mail.text = text;
+                mail.attachments = attachments;
+            }
+            Err(MailError::NotAMessage) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Inline PGP in the text: an armored encrypted (or signed) message, or cleartext signed.
+    fn inline(&self, mail: &mut InboundMail) -> Result<(), MailError> {
+        let Some(text) = mail.text.clone() else {
+            return Ok(());
+        };
+        if let Some(block) = armored_block(&text, PGP_SIGNED, PGP_SIGNATURE_END) {
+            if mail.crypto.format == PgpFormat::None {
+                mail.crypto.format = PgpFormat::Clearsigned;
+            }
+            if let Some((plain, checks)) = pgp::open_clearsigned(
+                block.as_bytes(),
+                self.certs,
+                self.now,
+                self.limits.max_decoded_bytes,
+            ) {
+                mail.text = Some(String::from_utf8_lossy(&plain).into_owned());
+                mail.crypto.signatures.extend(checks);
+            } else {
+                mail.crypto
+                    .signatures
+                    .push(helpline_domain::mail::SignatureCheck {
+                        status: helpline_domain::mail::SignatureStatus::Bad,
+                        fingerprint: None,
+                        issuer: None,
+                        detail: Some("malformed cleartext signature".into()),
+                    });
+            }
+        } else if let Some(block) = armored_block(&text, PGP_MESSAGE, PGP_MESSAGE_END) {
+            if mail.crypto.format == PgpFormat::None {
+                mail.crypto.format = PgpFormat::Inline;
+            }
+            let opened = pgp::open_message(
+                block.as_bytes(),
+                self.keys,
+                self.certs,
+                self.now,
+                self.limits.max_decoded_bytes,
+            );
+            if opened.too_large {
+                return Err(MailError::DecodedTooLarge {
+                    max: self.limits.max_decoded_bytes,
+                });
+            }
+            pgp::record(&mut mail.crypto, &opened);
+            mail.text = opened
+                .plaintext
+                .map(|p| String::from_utf8_lossy(&p).into_owned());
+            if mail.crypto.decryption == DecryptionStatus::Decrypted {
+                self.decrypt_inline_attachments(mail)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// With inline PGP, files travel encrypted one by one (`report.pdf.pgp`).
+    fn decrypt_inline_attachments(&self, mail: &mut InboundMail) -> Result<(), MailError> {
+        for a in &mut mail.attachments {
+            let encrypted_name = a
+                .filename
+                .as_deref()
+                .and_then(|f| f.strip_suffix(".pgp").or_else(|| f.strip_suffix(".gpg")))
+                .map(str::to_owned);
+            let Some(name) = encrypted_name else {
+                continue;
+            };
+            let opened = pgp::open_message(
+                &a.bytes,
+                self.keys,
+                self.certs,
+                self.now,
+                self.limits.max_decoded_bytes,
+            );
+            if opened.too_large {
+                return Err(MailError::DecodedTooLarge {
+                    max: self.limits.max_decoded_bytes,
+                });
+            }
+            if let Some(plain) = opened.plaintext {
+                *a = Attachment::new(Some(name), "application/octet-stream".into(), plain);
+                mail.crypto.signatures.extend(opened.signatures);
+            }
+        }
+        Ok(())
+    }
+
+    /// `Autocrypt: addr=...; keydata=...` — a candidate, only for the sender's own address.
+    fn autocrypt(&self, msg: &Message<'_>, mail: &mut InboundMail) {
+        let Some(value) = msg.header_raw("Autocrypt") else {
+            return;
+        };
+        let Some(from) = mail.from.as_ref().map(|f| f.address.to_lowercase()) else {
+            return;
+        };
+        let mut addr = None;
+        let mut keydata = None;
+        for attr in value.split(';') {
+            let Some((k, v)) = attr.split_once('=') else {
+                continue;
+            };
+            match k.trim() {
+                "addr" => addr = Some(v.trim().to_lowercase()),
+                "keydata" => keydata = Some(v.split_whitespace().collect::<String>()),
+                _ => {}
+            }
+        }
+        if addr.as_deref() != Some(from.as_str()) {
+            return;
+        }
+        let Some(bytes) =
+            keydata.and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok())
+        else {
+            return;
+        };
+        if let Ok(cert) = pgp::read_cert(&bytes) {
+            mail.candidate_certs.push(CandidateCert {
+                cert,
+                source: CertificateSource::Autocrypt,
+                address: addr,
+            });
+        }
+    }
+
+    /// Keys sent as `application/pgp-keys` attachments.
+    fn attached_keys(&self, mail: &mut InboundMail) {
+        let from = mail.from.as_ref().map(|f| f.address.to_lowercase());
+        for a in &mail.attachments {
+            if a.media_type != "application/pgp-keys" {
+                continue;
+            }
+            if let Ok(certs) = Keyring::parse_keys(&a.bytes) {
+                for cert in certs.into_iter().take(8) {
+                    mail.candidate_certs.push(CandidateCert {
+                        cert: cert.strip_secret_key_material(),
+                        source: CertificateSource::AttachedKey,
+                        address: from.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Indices of the direct children of part `id`.
+fn children(msg: &Message<'_>, id: usize) -> Vec<usize> {
+    match msg.parts.get(id).map(|p| &p.body) {
+        Some(PartType::Multipart(kids)) => kids.iter().map(|k| *k as usize).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Line ends as CRLF, as they were signed (an MTA may deliver LF only).
+fn canonical(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len() + b.len() / 32);
+    let mut prev = 0u8;
+    for &c in b {
+        if c == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+/// The armored block from `begin` to the end of the `end` line, if the text has one.
+fn armored_block<'t>(text: &'t str, begin: &str, end: &str) -> Option<&'t str> {
+    let start = text.find(begin)?;
+    let rest = &text[start..];
+    let stop = rest.find(end)? + end.len();
+    Some(&rest[..stop])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonicalises_bare_line_feeds_only() {
+        assert_eq!(canonical(b"a\nb\r\nc\n"), b"a\r\nb\r\nc\r\n");
+    }
+
+    #[test]
+    fn finds_armored_blocks() {
+        let t = "hi\n-----BEGIN PGP MESSAGE-----\nabc\n-----END PGP MESSAGE-----\nbye";
+        assert_eq!(
+            armored_block(t, PGP_MESSAGE, PGP_MESSAGE_END),
+            Some("-----BEGIN PGP MESSAGE-----\nabc\n-----END PGP MESSAGE-----")
+        );
+        assert_eq!(armored_block("no", PGP_MESSAGE, PGP_MESSAGE_END), None);
+    }
+}

@@ -1,0 +1,738 @@
+//! OpenPGP with sequoia-openpgp: the helpline's own keys, the certificates of the people who
+//! write in, decryption, signature checks, and encryption of replies.
+//!
+//! Nothing here trusts a signature because sequoia handed data over: every signature's outcome
+//! is taken from the message structure sequoia reports at the end, and classified into the
+//! field's words ([`SignatureStatus`]).
+
+use std::io::{Read, Write};
+use std::time::SystemTime;
+
+use helpline_domain::mail::{CryptoOutcome, DecryptionStatus, SignatureCheck, SignatureStatus};
+use openpgp::cert::prelude::*;
+use openpgp::crypto::SessionKey;
+use openpgp::packet::{PKESK, SKESK};
+use openpgp::parse::stream::{
+    DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
+    VerificationError, VerificationHelper, VerifierBuilder,
+};
+use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
+use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use openpgp::serialize::SerializeInto;
+use openpgp::types::{RevocationStatus, SymmetricAlgorithm};
+use openpgp::{Cert, KeyHandle};
+use sequoia_openpgp as openpgp;
+
+/// The policy every check runs under: sequoia's standard one (no SHA-1 signatures, no weak keys).
+pub(crate) static POLICY: StandardPolicy<'static> = StandardPolicy::new();
+
+/// Why an OpenPGP operation on Helpline's side failed (not a property of a stranger's message,
+/// which is described by [`CryptoOutcome`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum PgpError {
+    /// The bytes are not an OpenPGP certificate or key.
+    #[error("not an OpenPGP certificate: {0}")]
+    NotACertificate(String),
+    /// A helpline key without its secret parts.
+    #[error("the key {0} has no usable secret key material")]
+    NoSecret(String),
+    /// No key of the helpline can sign.
+    #[error("no helpline key can sign")]
+    NoSigningKey,
+    /// A recipient's certificate has no key that can be encrypted to today.
+    #[error("the certificate {0} has no valid encryption key")]
+    NoEncryptionKey(String),
+    /// A failure inside sequoia while writing.
+    #[error("OpenPGP: {0}")]
+    Openpgp(String),
+}
+
+impl PgpError {
+    fn openpgp(e: impl std::fmt::Display) -> Self {
+        Self::Openpgp(e.to_string())
+    }
+}
+
+/// Which kind of helpline key `gen-key` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// Ed25519 signing, X25519 encryption: small and fast (the default).
+    Curve25519,
+    /// RSA with 3072-bit keys, for correspondents whose software knows nothing newer.
+    Rsa3072,
+}
+
+/// Makes a new helpline key: a certificate with its secret parts, able to sign and to decrypt.
+pub fn generate_key(user_id: &str, algorithm: KeyAlgorithm) -> Result<Cert, PgpError> {
+    let suite = match algorithm {
+        KeyAlgorithm::Curve25519 => CipherSuite::Cv25519,
+        KeyAlgorithm::Rsa3072 => CipherSuite::RSA3k,
+    };
+    let (cert, _revocation) = CertBuilder::general_purpose(Some(user_id))
+        .set_cipher_suite(suite)
+        .set_validity_period(None)
+        .generate()
+        .map_err(PgpError::openpgp)?;
+    Ok(cert)
+}
+
+/// Armors a certificate with its secret parts (for the key file).
+pub fn armored_secret(cert: &Cert) -> Result<Vec<u8>, PgpError> {
+    cert.as_tsk().armored().to_vec().map_err(PgpError::openpgp)
+}
+
+/// Armors the public parts of a certificate.
+pub fn armored_public(cert: &Cert) -> Result<Vec<u8>, PgpError> {
+    cert.armored().to_vec().map_err(PgpError::openpgp)
+}
+
+/// Reads one certificate (armored or binary).
+pub fn read_cert(bytes: &[u8]) -> Result<Cert, PgpError> {
+    Cert::from_bytes(bytes).map_err(|e| PgpError::NotACertificate(e.to_string()))
+}
+
+/// What a handler needs to see about a certificate before trusting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSummary {
+    /// Primary key fingerprint, upper-case hex.
+    pub fingerprint: String,
+    /// User IDs with a valid self-signature.
+    pub user_ids: Vec<String>,
+    /// Email addresses in those user IDs, lower-cased.
+    pub emails: Vec<String>,
+    /// When the certificate expires, if it does.
+    pub expires_at: Option<SystemTime>,
+    /// Whether its owner revoked it.
+    pub revoked: bool,
+    /// Whether it has a key that can be encrypted to now.
+    pub can_encrypt: bool,
+    /// Fingerprints and key ids of every key in it, for matching signatures' issuers.
+    pub key_handles: Vec<String>,
+}
+
+/// Describes a certificate as of `now`.
+pub fn summarise(cert: &Cert, now: SystemTime) -> CertSummary {
+    let valid = cert.with_policy(&POLICY, now);
+    let user_ids: Vec<String> = match &valid {
+        Ok(vc) => vc
+            .userids()
+            .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+            .collect(),
+        Err(_) => cert
+            .userids()
+            .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+            .collect(),
+    };
+    let emails = cert
+        .userids()
+        .filter_map(|u| u.userid().email_normalized().ok().flatten())
+        .collect();
+    let expires_at = valid
+        .as_ref()
+        .ok()
+        .and_then(|vc| vc.primary_key().key_expiration_time());
+    let revoked = matches!(
+        cert.revocation_status(&POLICY, now),
+        RevocationStatus::Revoked(_)
+    );
+    let can_encrypt = valid.as_ref().is_ok_and(|vc| {
+        vc.keys()
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_transport_encryption()
+            .next()
+            .is_some()
+    });
+    let key_handles = cert
+        .keys()
+        .flat_map(|k| [k.key().fingerprint().to_hex(), k.key().keyid().to_hex()])
+        .collect();
+    CertSummary {
+        fingerprint: cert.fingerprint().to_hex(),
+        user_ids,
+        emails,
+        expires_at,
+        revoked: revoked || cert.primary_key().self_revocations().next().is_some(),
+        can_encrypt,
+        key_handles,
+    }
+}
+
+/// The helpline's own keys: several at once, so that mail encrypted to last year's key is still
+/// read after a rotation. The newest key signs.
+#[derive(Clone, Default)]
+pub struct Keyring {
+    keys: Vec<Cert>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.keys.iter().map(|k| k.fingerprint().to_hex()))
+            .finish()
+    }
+}
+
+impl Keyring {
+    /// A keyring from secret keys; refuses a certificate without secret key material.
+    pub fn new(keys: Vec<Cert>) -> Result<Self, PgpError> {
+        for k in &keys {
+            if k.keys().unencrypted_secret().next().is_none() {
+                return Err(PgpError::NoSecret(k.fingerprint().to_hex()));
+            }
+        }
+        let mut keys = keys;
+        keys.sort_by_key(|k| std::cmp::Reverse(k.primary_key().key().creation_time()));
+        Ok(Self { keys })
+    }
+
+    /// Reads every key in an armored or binary keyring file.
+    pub fn parse_keys(bytes: &[u8]) -> Result<Vec<Cert>, PgpError> {
+        CertParser::from_bytes(bytes)
+            .map_err(|e| PgpError::NotACertificate(e.to_string()))?
+            .map(|c| c.map_err(|e| PgpError::NotACertificate(e.to_string())))
+            .collect()
+    }
+
+    /// The keys, newest first.
+    pub fn keys(&self) -> &[Cert] {
+        &self.keys
+    }
+
+    /// Whether there are no keys at all.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The public certificates, armored, newest first: what `GET /pgp/key` serves.
+    pub fn public_armored(&self) -> Result<String, PgpError> {
+        let mut out = String::new();
+        for k in &self.keys {
+            let a = armored_public(k)?;
+            out.push_str(&String::from_utf8_lossy(&a));
+        }
+        Ok(out)
+    }
+
+    /// The newest key that can sign now.
+    fn signer(&self) -> Result<openpgp::crypto::KeyPair, PgpError> {
+        for cert in &self.keys {
+            let Ok(vc) = cert.with_policy(&POLICY, None) else {
+                continue;
+            };
+            if let Some(ka) = vc
+                .keys()
+                .unencrypted_secret()
+                .supported()
+                .alive()
+                .revoked(false)
+                .for_signing()
+                .next()
+            {
+                return ka.key().clone().into_keypair().map_err(PgpError::openpgp);
+            }
+        }
+        Err(PgpError::NoSigningKey)
+    }
+}
+
+/// Where sender certificates come from: the store, through the server. Returns every
+/// certificate holding one of the given keys (by fingerprint or key id).
+pub trait CertLookup {
+    /// Certificates holding any of `handles`.
+    fn certs_for(&self, handles: &[KeyHandle]) -> Vec<Cert>;
+}
+
+impl CertLookup for [Cert] {
+    fn certs_for(&self, handles: &[KeyHandle]) -> Vec<Cert> {
+        self.iter()
+            .filter(|c| {
+                c.keys()
+                    .any(|k| handles.iter().any(|h| h.aliases(k.key().key_handle())))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+impl CertLookup for Vec<Cert> {
+    fn certs_for(&self, handles: &[KeyHandle]) -> Vec<Cert> {
+        self.as_slice().certs_for(handles)
+    }
+}
+
+/// What one pass of sequoia over a message told us.
+#[derive(Debug, Default)]
+struct Findings {
+    recipients: Vec<String>,
+    ours_named: bool,
+    damaged: bool,
+    password_only: bool,
+    decrypted_with: Option<String>,
+    encrypted: bool,
+    signatures: Vec<SignatureCheck>,
+}
+
+struct Helper<'a> {
+    keys: &'a Keyring,
+    lookup: &'a dyn CertLookup,
+    now: SystemTime,
+    found: &'a mut Findings,
+}
+
+impl VerificationHelper for Helper<'_> {
+    fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
+        Ok(self.lookup.certs_for(ids))
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> openpgp::Result<()> {
+        for layer in structure.into_iter() {
+            match layer {
+                MessageLayer::Encryption { .. } => self.found.encrypted = true,
+                MessageLayer::Compression { .. } => {}
+                MessageLayer::SignatureGroup { results } => {
+                    for r in results {
+                        self.found.signatures.push(classify(r, self.now));
+                    }
+                }
+            }
+        }
+        // Outcomes are recorded, never enforced here: a message with a bad signature is still
+        // kept and shown, marked bad.
+        Ok(())
+    }
+}
+
+impl DecryptionHelper for Helper<'_> {
+    fn decrypt(
+        &mut self,
+        pkesks: &[PKESK],
+        skesks: &[SKESK],
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> openpgp::Result<Option<Cert>> {
+        self.found.encrypted = true;
+        self.found.recipients = pkesks
+            .iter()
+            .map(|p| {
+                p.recipient()
+                    .map(|h| h.to_hex())
+                    .unwrap_or_else(|| "anonymous".into())
+            })
+            .collect();
+        for pkesk in pkesks {
+            for cert in self.keys.keys() {
+                let named = cert.keys().filter(|k| match pkesk.recipient() {
+                    Some(r) => r.aliases(k.key().key_handle()),
+                    None => true,
+                });
+                for ka in named {
+                    let Ok(secret) = ka.key().clone().parts_into_secret() else {
+                        // Ours, but we hold only its public part.
+                        self.found.ours_named |= pkesk.recipient().is_some();
+                        continue;
+                    };
+                    let Ok(mut pair) = secret.into_keypair() else {
+                        // Ours, but the secret is locked with a passphrase.
+                        self.found.ours_named |= pkesk.recipient().is_some();
+                        continue;
+                    };
+                    if let Some((algo, sk)) = pkesk.decrypt(&mut pair, sym_algo) {
+                        if decrypt(algo, &sk) {
+                            self.found.decrypted_with = Some(cert.fingerprint().to_hex());
+                            return Ok(Some(cert.clone()));
+                        }
+                    }
+                    // A usable key of ours that does not open a packet addressed to it: the
+                    // packet is damaged.
+                    self.found.damaged |= pkesk.recipient().is_some();
+                }
+            }
+        }
+        self.found.password_only = pkesks.is_empty() && !skesks.is_empty();
+        Err(anyhow_free("no helpline key decrypts this message"))
+    }
+}
+
+fn anyhow_free(msg: &'static str) -> openpgp::anyhow::Error {
+    openpgp::anyhow::Error::msg(msg)
+}
+
+fn issuer_of(sig: &openpgp::packet::Signature) -> Option<String> {
+    let issuers = sig.get_issuers();
+    issuers
+        .iter()
+        .find(|h| matches!(h, KeyHandle::Fingerprint(_)))
+        .or(issuers.first())
+        .map(|h| h.to_hex())
+}
+
+/// Is the certificate (or the key in it) revoked or expired as of `now`?
+fn key_state(cert: &Cert, key: &KeyHandle, now: SystemTime) -> Option<SignatureStatus> {
+    if matches!(
+        cert.revocation_status(&POLICY, now),
+        RevocationStatus::Revoked(_)
+    ) {
+        return Some(SignatureStatus::RevokedKey);
+    }
+    let Ok(vc) = cert.with_policy(&POLICY, now) else {
+        // No valid self-signature now: the cert has expired or been hard-revoked.
+        return Some(if cert_revoked_any_time(cert) {
+            SignatureStatus::RevokedKey
+        } else {
+            SignatureStatus::ExpiredKey
+        });
+    };
+    if vc.alive().is_err() {
+        return Some(SignatureStatus::ExpiredKey);
+    }
+    match vc.keys().key_handle(key.clone()).next() {
+        Some(ka) => {
+            if matches!(ka.revocation_status(), RevocationStatus::Revoked(_)) {
+                Some(SignatureStatus::RevokedKey)
+            } else if ka.alive().is_err() {
+                Some(SignatureStatus::ExpiredKey)
+            } else {
+                None
+            }
+        }
+        None => Some(if cert_revoked_any_time(cert) {
+            SignatureStatus::RevokedKey
+        } else {
+            SignatureStatus::ExpiredKey
+        }),
+    }
+}
+
+fn cert_revoked_any_time(cert: &Cert) -> bool {
+    cert.primary_key().self_revocations().next().is_some()
+        || cert
+            .keys()
+            .subkeys()
+            .any(|k| k.self_revocations().next().is_some())
+}
+
+fn classify(
+    r: Result<openpgp::parse::stream::GoodChecksum, VerificationError>,
+    now: SystemTime,
+) -> SignatureCheck {
+    match r {
+        Ok(good) => {
+            let cert = good.ka.cert();
+            let fingerprint = Some(cert.fingerprint().to_hex());
+            let issuer = issuer_of(good.sig);
+            match key_state(cert, &good.ka.key().key_handle(), now) {
+                None => SignatureCheck {
+                    status: SignatureStatus::Good,
+                    fingerprint,
+                    issuer,
+                    detail: None,
+                },
+                Some(status) => SignatureCheck {
+                    status,
+                    fingerprint,
+                    issuer,
+                    detail: None,
+                },
+            }
+        }
+        Err(VerificationError::MissingKey { sig }) => SignatureCheck {
+            status: SignatureStatus::UnknownKey,
+            fingerprint: None,
+            issuer: issuer_of(sig),
+            detail: None,
+        },
+        Err(VerificationError::BadKey { sig, ka, error }) => {
+            let cert = ka.cert();
+            let status = key_state(cert, &ka.key().key_handle(), now)
+                .or_else(|| {
+                    key_state(
+                        cert,
+                        &ka.key().key_handle(),
+                        sig.signature_creation_time().unwrap_or(now),
+                    )
+                })
+                .unwrap_or(SignatureStatus::Bad);
+            SignatureCheck {
+                status,
+                fingerprint: Some(cert.fingerprint().to_hex()),
+                issuer: issuer_of(sig),
+                detail: Some(error.to_string()),
+            }
+        }
+        Err(VerificationError::UnboundKey { sig, cert, error }) => {
+            let status = if cert_revoked_any_time(cert) {
+                SignatureStatus::RevokedKey
+            } else if cert
+                .with_policy(&POLICY, sig.signature_creation_time())
+                .is_ok_and(|vc| vc.alive().is_err())
+                || cert
+                    .with_policy(&POLICY, now)
+                    .is_ok_and(|vc| vc.alive().is_err())
+            {
+                SignatureStatus::ExpiredKey
+            } else {
+                SignatureStatus::Bad
+            };
+            SignatureCheck {
+                status,
+                fingerprint: Some(cert.fingerprint().to_hex()),
+                issuer: issuer_of(sig),
+                detail: Some(error.to_string()),
+            }
+        }
+        Err(VerificationError::BadSignature { sig, ka, error }) => SignatureCheck {
+            status: SignatureStatus::Bad,
+            fingerprint: Some(ka.cert().fingerprint().to_hex()),
+            issuer: issuer_of(sig),
+            detail: Some(error.to_string()),
+        },
+        Err(VerificationError::MalformedSignature { sig, error }) => SignatureCheck {
+            status: SignatureStatus::Bad,
+            fingerprint: None,
+            issuer: issuer_of(sig),
+            detail: Some(error.to_string()),
+        },
+        Err(e) => SignatureCheck {
+            status: SignatureStatus::Bad,
+            fingerprint: None,
+            issuer: None,
+            detail: Some(e.to_string()),
+        },
+    }
+}
+
+/// The result of opening an OpenPGP message: its plaintext, when there is one, and what was
+/// learned on the way.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub plaintext: Option<Vec<u8>>,
+    pub decryption: DecryptionStatus,
+    pub decrypted_with: Option<String>,
+    pub recipients: Vec<String>,
+    pub detail: Option<String>,
+    pub signatures: Vec<SignatureCheck>,
+    pub too_large: bool,
+}
+
+/// Reads at most `max` bytes; more means the message decompresses beyond what we accept.
+fn read_bounded(mut r: impl Read, max: usize) -> std::io::Result<(Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    (&mut r).take(limit).read_to_end(&mut out)?;
+    if out.len() > max {
+        return Ok((Vec::new(), true));
+    }
+    Ok((out, false))
+}
+
+/// Decrypts (and verifies) an OpenPGP message, or verifies a signed or clearsigned one.
+pub(crate) fn open_message(
+    data: &[u8],
+    keys: &Keyring,
+    lookup: &dyn CertLookup,
+    now: SystemTime,
+    max_plaintext: usize,
+) -> Opened {
+    let mut found = Findings::default();
+    let result = (|| -> openpgp::Result<(Vec<u8>, bool)> {
+        let helper = Helper {
+            keys,
+            lookup,
+            now,
+            found: &mut found,
+        };
+        let mut d = DecryptorBuilder::from_bytes(data)?
+            .buffer_size(max_plaintext.min(openpgp::parse::stream::DEFAULT_BUFFER_SIZE))
+            .with_policy(&POLICY, now, helper)?;
+        let out = read_bounded(&mut d, max_plaintext)?;
+        Ok(out)
+    })();
+    let decryption_of = |f: &Findings| {
+        if f.decrypted_with.is_some() {
+            DecryptionStatus::Decrypted
+        } else if f.encrypted {
+            DecryptionStatus::Corrupt
+        } else {
+            DecryptionStatus::NotEncrypted
+        }
+    };
+    match result {
+        Ok((plaintext, too_large)) => Opened {
+            decryption: decryption_of(&found),
+            plaintext: (!too_large).then_some(plaintext),
+            decrypted_with: found.decrypted_with,
+            recipients: found.recipients,
+            detail: too_large.then(|| format!("the plaintext exceeds {max_plaintext} bytes")),
+            signatures: found.signatures,
+            too_large,
+        },
+        Err(e) => {
+            // Decrypted (or never encrypted) but unreadable after: damaged. Encrypted to a key
+            // of ours (or to a password) that did not open it: no usable key. Encrypted to
+            // others only: not for us.
+            let decryption = if found.decrypted_with.is_some() || !found.encrypted || found.damaged
+            {
+                DecryptionStatus::Corrupt
+            } else if found.ours_named || found.password_only {
+                DecryptionStatus::NoUsableKey
+            } else if found.recipients.is_empty() {
+                DecryptionStatus::Corrupt
+            } else {
+                DecryptionStatus::NotForUs
+            };
+            Opened {
+                plaintext: None,
+                decryption,
+                decrypted_with: found.decrypted_with,
+                recipients: found.recipients,
+                detail: Some(if found.password_only {
+                    "encrypted with a password only".to_owned()
+                } else {
+                    e.to_string()
+                }),
+                signatures: found.signatures,
+                too_large: false,
+            }
+        }
+    }
+}
+
+/// Verifies a cleartext-signed text; returns the signed text and the checks.
+pub(crate) fn open_clearsigned(
+    data: &[u8],
+    lookup: &dyn CertLookup,
+    now: SystemTime,
+    max_plaintext: usize,
+) -> Option<(Vec<u8>, Vec<SignatureCheck>)> {
+    let keys = Keyring::default();
+    let mut found = Findings::default();
+    let result = (|| -> openpgp::Result<(Vec<u8>, bool)> {
+        let helper = Helper {
+            keys: &keys,
+            lookup,
+            now,
+            found: &mut found,
+        };
+        let mut v = VerifierBuilder::from_bytes(data)?.with_policy(&POLICY, now, helper)?;
+        Ok(read_bounded(&mut v, max_plaintext)?)
+    })();
+    match result {
+        Ok((text, false)) => Some((text, found.signatures)),
+        _ => None,
+    }
+}
+
+/// Verifies a detached signature over `data` (already canonicalised).
+pub(crate) fn verify_detached(
+    data: &[u8],
+    signature: &[u8],
+    lookup: &dyn CertLookup,
+    now: SystemTime,
+) -> Vec<SignatureCheck> {
+    let keys = Keyring::default();
+    let mut found = Findings::default();
+    let result = (|| -> openpgp::Result<()> {
+        let helper = Helper {
+            keys: &keys,
+            lookup,
+            now,
+            found: &mut found,
+        };
+        let mut v =
+            DetachedVerifierBuilder::from_bytes(signature)?.with_policy(&POLICY, now, helper)?;
+        v.verify_bytes(data)
+    })();
+    if found.signatures.is_empty() {
+        if let Err(e) = result {
+            found.signatures.push(SignatureCheck {
+                status: SignatureStatus::Bad,
+                fingerprint: None,
+                issuer: None,
+                detail: Some(e.to_string()),
+            });
+        }
+    }
+    found.signatures
+}
+
+/// Fills a [`CryptoOutcome`]'s decryption fields from an [`Opened`].
+pub(crate) fn record(outcome: &mut CryptoOutcome, opened: &Opened) {
+    outcome.decryption = opened.decryption;
+    outcome.decrypted_with = opened.decrypted_with.clone();
+    outcome.recipients = opened.recipients.clone();
+    outcome.detail = opened.detail.clone();
+    outcome.signatures.extend(opened.signatures.iter().cloned());
+}
+
+/// Signs `data` (and encrypts it to `recipients`, when there are any) as one armored OpenPGP
+/// message. The helpline's own newest key is added as a recipient so that its staff can read
+/// what was sent.
+pub fn sign_and_encrypt(
+    data: &[u8],
+    keys: &Keyring,
+    recipients: &[Cert],
+) -> Result<Vec<u8>, PgpError> {
+    let signer = keys.signer()?;
+    let mut enc_keys = Vec::new();
+    for cert in recipients.iter().chain(keys.keys().first()) {
+        let vc = cert
+            .with_policy(&POLICY, None)
+            .map_err(|_| PgpError::NoEncryptionKey(cert.fingerprint().to_hex()))?;
+        let before = enc_keys.len();
+        enc_keys.extend(
+            vc.keys()
+                .supported()
+                .alive()
+                .revoked(false)
+                .for_transport_encryption(),
+        );
+        if enc_keys.len() == before {
+            return Err(PgpError::NoEncryptionKey(cert.fingerprint().to_hex()));
+        }
+    }
+    let mut sink = Vec::new();
+    {
+        let message = Message::new(&mut sink);
+        let message = Armorer::new(message).build().map_err(PgpError::openpgp)?;
+        let message = Encryptor::for_recipients(message, enc_keys)
+            .build()
+            .map_err(PgpError::openpgp)?;
+        let message = Signer::new(message, signer)
+            .map_err(PgpError::openpgp)?
+            .build()
+            .map_err(PgpError::openpgp)?;
+        let mut w = LiteralWriter::new(message)
+            .build()
+            .map_err(PgpError::openpgp)?;
+        w.write_all(data).map_err(PgpError::openpgp)?;
+        w.finalize().map_err(PgpError::openpgp)?;
+    }
+    Ok(sink)
+}
+
+/// A detached, armored signature over `data` by the helpline's newest key.
+pub fn sign_detached(data: &[u8], keys: &Keyring) -> Result<Vec<u8>, PgpError> {
+    let signer = keys.signer()?;
+    let mut sink = Vec::new();
+    {
+        let message = Message::new(&mut sink);
+        let message = Armorer::new(message)
+            .kind(openpgp::armor::Kind::Signature)
+            .build()
+            .map_err(PgpError::openpgp)?;
+        // multipart/signed names its hash (micalg=pgp-sha512), so it must be this one.
+        let mut w = Signer::new(message, signer)
+            .map_err(PgpError::openpgp)?
+            .hash_algo(openpgp::types::HashAlgorithm::SHA512)
+            .map_err(PgpError::openpgp)?
+            .detached()
+            .build()
+            .map_err(PgpError::openpgp)?;
+        w.write_all(data).map_err(PgpError::openpgp)?;
+        w.finalize().map_err(PgpError::openpgp)?;
+    }
+    Ok(sink)
+}

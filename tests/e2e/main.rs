@@ -8,4 +8,5 @@ mod concurrency;
 mod confidential;
 mod crash;
 mod lifecycle;
+mod mail;
 mod openapi;

@@ -155,7 +155,17 @@ impl TestApp {
 
     /// Starts a server on an existing database (for restarts), optionally with a test clock.
     pub fn start(db: TestDb, clock: Option<Clock>) -> TestApp {
-        let config = test_config(&db);
+        Self::start_with(db, clock, |_| {})
+    }
+
+    /// Starts a server with the test configuration changed by `adjust`.
+    pub fn start_with(
+        db: TestDb,
+        clock: Option<Clock>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut config = test_config(&db);
+        adjust(&mut config);
         let (tx, rx) = mpsc::channel();
         let cfg = config.clone();
         let thread = thread::spawn(move || {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub principals: crate::auth::PrincipalCache,
     /// Failed logins per account name.
     pub logins: crate::auth::LoginThrottle,
+    /// The helpline's keys and mail settings.
+    pub mail: crate::mail::MailState,
 }
 
 impl AppState {
@@ -228,6 +230,7 @@ impl Application {
         clock: Option<Clock>,
     ) -> Result<Application, StartError> {
         let (audiences, service_types) = config.taxonomies()?;
+        let mail = crate::mail::MailState::new(&config, &service_types).map_err(StartError::Io)?;
         let secret = jwt_secret(&config)?;
         let jwt = JwtKeys::new(
             &secret,
@@ -251,6 +254,7 @@ impl Application {
             readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
             principals: crate::auth::PrincipalCache::default(),
             logins: crate::auth::LoginThrottle::default(),
+            mail,
             config,
         });
         let server =

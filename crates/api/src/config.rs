@@ -83,6 +83,58 @@ pub struct Config {
     pub log_level: String,
     /// Taxonomies.
     pub taxonomy: TaxonomyConfig,
+    /// Mail: keys, threading, limits, the SMTP relay.
+    pub mail: MailConfig,
+}
+
+/// The `[mail]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// The helpline's address: the sender of replies.
+    pub address: String,
+    /// The name shown with it.
+    pub display_name: String,
+    /// The word in subject tags: `[<tag> #1042]`.
+    pub subject_tag: String,
+    /// Whether replies ask to be answered at `local+1042@domain`.
+    pub plus_addressing: bool,
+    /// Folder of helpline key files (empty: `keys/` beside the SQLite file, or `data/keys`).
+    pub key_dir: String,
+    /// More key files, anywhere.
+    pub key_files: Vec<String>,
+    /// Largest message accepted from the gateway, in bytes.
+    pub max_message_bytes: usize,
+    /// Most bytes a message may decode or decompress to.
+    pub max_decoded_bytes: usize,
+    /// Service type of cases opened by mail.
+    pub service_type: String,
+    /// Refuse every reply that cannot be encrypted (cases and beneficiaries can also ask).
+    pub require_encryption: bool,
+    /// The relay.
+    pub smtp: SmtpConfig,
+}
+
+/// The `[mail.smtp]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Relay host; empty keeps replies queued in the outbox.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// `starttls` (required), `tls` (implicit), or `none` (a relay on localhost only).
+    pub tls: String,
+    /// User name, if the relay wants one.
+    pub username: String,
+    /// Password.
+    pub password: Secret,
+    /// Attempts before a reply is marked failed.
+    pub max_attempts: u32,
+    /// First retry after this many seconds; doubled each time, at most an hour.
+    pub retry_seconds: u64,
+    /// How often the worker looks for due replies, in milliseconds.
+    pub poll_ms: u64,
 }
 
 /// The keys that environment variables may set (others prefixed HELPLINE_ are ignored, so
@@ -157,6 +209,13 @@ impl Config {
             ));
         }
         self.taxonomies()?;
+        if !matches!(self.mail.smtp.tls.as_str(), "starttls" | "tls" | "none") {
+            return Err(ConfigError::Invalid(
+                "mail.smtp.tls must be `starttls`, `tls` or `none`".into(),
+            ));
+        }
+        helpline_mail::SubjectTag::new(&self.mail.subject_tag)
+            .map_err(|e| ConfigError::Invalid(format!("mail.subject_tag: {e}")))?;
         Ok(())
     }
 
@@ -167,6 +226,15 @@ impl Config {
         let s = Taxonomy::new("service_type", self.taxonomy.service_type.clone())
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         Ok((a, s))
+    }
+
+    /// The folder of helpline key files.
+    pub fn key_dir(&self) -> PathBuf {
+        if self.mail.key_dir.is_empty() {
+            self.data_dir().join("keys")
+        } else {
+            PathBuf::from(&self.mail.key_dir)
+        }
     }
 
     /// The folder for local state (the SQLite file's folder, or `data/`).

@@ -43,6 +43,21 @@ enum Command {
         #[command(subcommand)]
         command: Admin,
     },
+    /// Post one message read from standard input to the server, for an MTA's pipe transport.
+    /// Exits 0 when the server took it, 75 (EX_TEMPFAIL: the MTA keeps it and retries) when
+    /// the server is unreachable, overloaded or failing, 65 (EX_DATAERR) when it refuses the
+    /// message itself.
+    Mailgate {
+        /// The server's base URL (`https://helpline.example`) or its inbound endpoint.
+        #[arg(long)]
+        url: String,
+        /// File holding an integration token with the mail:ingest scope.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// Seconds to wait for the server.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -71,6 +86,18 @@ enum Admin {
     },
     /// Re-hash the audit trail and report the first altered, inserted or deleted event.
     VerifyAudit,
+    /// Make a helpline OpenPGP key (Curve25519, or RSA-3072 with --rsa) in the key folder.
+    GenKey {
+        /// The key's user ID (defaults to the configured name and address).
+        #[arg(long)]
+        user_id: Option<String>,
+        /// RSA-3072 instead of Curve25519, for correspondents with old software.
+        #[arg(long)]
+        rsa: bool,
+        /// Write here instead of the configured key folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -99,7 +126,119 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin {
+            command: Admin::GenKey { user_id, rsa, out },
+        } => gen_key(&config, user_id, rsa, out),
         Command::Admin { command } => admin(config, command),
+        Command::Mailgate {
+            url,
+            token_file,
+            timeout,
+        } => std::process::exit(mailgate(&url, &token_file, timeout)),
+    }
+}
+
+fn gen_key(
+    config: &Config,
+    user_id: Option<String>,
+    rsa: bool,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use helpline_mail::pgp;
+    let uid = user_id
+        .unwrap_or_else(|| format!("{} <{}>", config.mail.display_name, config.mail.address));
+    let algo = if rsa {
+        helpline_mail::KeyAlgorithm::Rsa3072
+    } else {
+        helpline_mail::KeyAlgorithm::Curve25519
+    };
+    let cert = pgp::generate_key(&uid, algo)?;
+    let fpr = cert.fingerprint().to_hex();
+    let path = match out {
+        Some(p) => p,
+        None => {
+            let dir = config.key_dir();
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            dir.join(format!(
+                "helpline-{}-{}.asc",
+                chrono::Utc::now().format("%Y%m%d"),
+                &fpr[fpr.len() - 16..]
+            ))
+        }
+    };
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut f, &pgp::armored_secret(&cert)?)?;
+    println!("{fpr}");
+    eprintln!(
+        "wrote the secret key to {} (mode 0600); the server reads it at start and on quarantine retry",
+        path.display()
+    );
+    Ok(())
+}
+
+/// sysexits: what an MTA's pipe transport understands.
+const EX_OK: i32 = 0;
+const EX_DATAERR: i32 = 65;
+const EX_TEMPFAIL: i32 = 75;
+
+fn mailgate(url: &str, token_file: &std::path::Path, timeout: u64) -> i32 {
+    use std::io::Read;
+    let token = match std::fs::read_to_string(token_file) {
+        Ok(t) => t.trim().to_owned(),
+        Err(e) => {
+            eprintln!(
+                "helpline mailgate: cannot read {}: {e}",
+                token_file.display()
+            );
+            return EX_TEMPFAIL;
+        }
+    };
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().take(256 << 20).read_to_end(&mut raw) {
+        eprintln!("helpline mailgate: reading the message: {e}");
+        return EX_TEMPFAIL;
+    }
+    let endpoint = if url.trim_end_matches('/').ends_with("/mail/inbound") {
+        url.to_owned()
+    } else {
+        format!("{}/api/v1/mail/inbound", url.trim_end_matches('/'))
+    };
+    let mut agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(timeout));
+    match native_tls::TlsConnector::new() {
+        Ok(tls) => agent = agent.tls_connector(std::sync::Arc::new(tls)),
+        Err(e) => eprintln!("helpline mailgate: no TLS ({e}); only http:// URLs will work"),
+    }
+    let agent = agent.build();
+    let result = agent
+        .post(&endpoint)
+        .set("content-type", "message/rfc822")
+        .set("authorization", &format!("Bearer {token}"))
+        .send_bytes(&raw);
+    match result {
+        Ok(r) => {
+            eprintln!("helpline mailgate: accepted ({})", r.status());
+            EX_OK
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            let detail = r.into_string().unwrap_or_default();
+            eprintln!("helpline mailgate: the server answered {code}: {detail}");
+            // A wrong token or an overloaded server must not bounce mail: keep it queued.
+            if code >= 500 || matches!(code, 401 | 403 | 408 | 429) {
+                EX_TEMPFAIL
+            } else {
+                EX_DATAERR
+            }
+        }
+        Err(e) => {
+            eprintln!("helpline mailgate: the server cannot be reached: {e}");
+            EX_TEMPFAIL
+        }
     }
 }
 
@@ -174,6 +313,7 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             // The only time the secret is ever shown.
             println!("{secret}");
         }
+        Admin::GenKey { user_id, rsa, out } => gen_key(&config, user_id, rsa, out)?,
         Admin::VerifyAudit => match store.read(helpline_store::audit::verify)? {
             Verification::Intact(n) => println!("audit trail intact: {n} events verified"),
             Verification::Broken(b) => {

@@ -63,6 +63,8 @@ closed_set! {
         ReadAudit = "read_audit",
         /// Post inbound mail.
         IngestMail = "ingest_mail",
+        /// See the mail quarantine, retry or assign what is in it.
+        ManageQuarantine = "manage_quarantine",
     }
 }
 

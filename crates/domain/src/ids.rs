@@ -83,6 +83,12 @@ entity_id! {
     VerificationId, "verification id";
     /// Identifies an audit event.
     AuditEventId, "audit event id";
+    /// Identifies an evidence item.
+    EvidenceId, "evidence id";
+    /// Identifies a message received from a mail gateway (threaded or quarantined).
+    InboundMailId, "inbound mail id";
+    /// Identifies a certificate held for a beneficiary.
+    CertificateId, "certificate id";
 }
 
 /// Shortens user input quoted back in an error, so a megabyte of garbage is not echoed.

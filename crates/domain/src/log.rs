@@ -72,6 +72,9 @@ pub struct Message {
     pub recorded_by: Actor,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
+    /// For email: Message-ID, addresses, OpenPGP outcome, attachments, delivery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<crate::mail::EmailDetails>,
 }
 
 /// An internal note by a handler: never sent to anyone.

@@ -175,6 +175,62 @@ closed_set! {
     }
 }
 
+/// A file that came with a message, kept as evidence on the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    /// The evidence item holding it.
+    pub evidence_id: crate::ids::EvidenceId,
+    /// The file name the sender gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// `type/subtype`.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+}
+
+/// Where an outbound message stands with the SMTP relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The state.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The next attempt, while retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The relay's last answer when it refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the relay accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The mail facts of a message that travelled by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailDetails {
+    /// Its RFC 5322 Message-ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Sender address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Recipient addresses.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// OpenPGP protection and its outcome.
+    pub crypto: CryptoOutcome,
+    /// Attachments, kept as evidence.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
+    /// Delivery, for outbound messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

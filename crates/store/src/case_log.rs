@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::AuditEvent;
-use crate::convert::{corrupt, from_db, referenced, stored, to_db};
+use crate::convert::{corrupt, from_db, from_json, referenced, stored, to_db, to_json};
 use crate::page::{paginate, Cursor};
 use crate::schema::{actions, case_parties, comments, messages, next_steps};
 use crate::{DbConnection, Page, Result, StoreError, Tx};
@@ -38,6 +38,7 @@ struct MessageRow {
     occurred_at: NaiveDateTime,
     recorded_by: String,
     created_at: NaiveDateTime,
+    email: Option<String>,
 }
 
 impl MessageRow {
@@ -62,6 +63,7 @@ impl MessageRow {
             occurred_at: from_db(self.occurred_at),
             recorded_by: stored(self.recorded_by.parse())?,
             created_at: from_db(self.created_at),
+            email: self.email.as_deref().map(from_json).transpose()?,
         })
     }
 }
@@ -81,6 +83,8 @@ pub struct NewMessage {
     pub body: Body,
     /// When it happened (defaults to now).
     pub occurred_at: Option<DateTime<Utc>>,
+    /// Mail facts, for messages that came or go by email.
+    pub email: Option<helpline_domain::mail::EmailDetails>,
 }
 
 /// Records a message; the first outbound message to the beneficiary is the case's first response.
@@ -103,6 +107,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
         occurred_at: crate::convert::truncate(new.occurred_at.unwrap_or(tx.now)),
         recorded_by: tx.actor,
         created_at: tx.now,
+        email: new.email,
     };
     diesel::insert_into(messages::table)
         .values(MessageRow {
@@ -119,6 +124,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
             occurred_at: to_db(m.occurred_at),
             recorded_by: tx.actor.to_string(),
             created_at: to_db(tx.now),
+            email: m.email.as_ref().map(to_json).transpose()?,
         })
         .execute(tx.conn)?;
     // Bodies never enter the audit trail: it outlives retention and is read widely.
@@ -133,6 +139,18 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
         crate::cases::mark_first_response(tx, case, m.occurred_at)?;
     }
     Ok(m)
+}
+
+/// Replaces the mail facts of a message (attachments kept, signatures checked again).
+pub fn set_email(
+    tx: &mut Tx<'_>,
+    id: MessageId,
+    email: &helpline_domain::mail::EmailDetails,
+) -> Result<()> {
+    diesel::update(messages::table.find(id.to_string()))
+        .set(messages::email.eq(to_json(email)?))
+        .execute(tx.conn)?;
+    Ok(())
 }
 
 /// A case's messages in recording order.

@@ -272,6 +272,29 @@ pub struct Tx<'c> {
 }
 
 impl Tx<'_> {
+    /// Runs `f` in a savepoint: if it fails, what it wrote and the audit events it recorded
+    /// are undone, and the transaction goes on (for a fallback such as the mail quarantine).
+    pub fn attempt<T>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'_>) -> crate::Result<T>,
+    ) -> crate::Result<T> {
+        use diesel::RunQueryDsl;
+        let events = self.events.len();
+        diesel::sql_query("SAVEPOINT hl_attempt").execute(self.conn)?;
+        match f(self) {
+            Ok(v) => {
+                diesel::sql_query("RELEASE SAVEPOINT hl_attempt").execute(self.conn)?;
+                Ok(v)
+            }
+            Err(e) => {
+                diesel::sql_query("ROLLBACK TO SAVEPOINT hl_attempt").execute(self.conn)?;
+                diesel::sql_query("RELEASE SAVEPOINT hl_attempt").execute(self.conn)?;
+                self.events.truncate(events);
+                Err(e)
+            }
+        }
+    }
+
     /// Records an audit event for this transaction.
     pub fn audit(
         &mut self,

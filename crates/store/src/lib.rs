@@ -17,6 +17,7 @@ mod conn;
 mod convert;
 mod error;
 pub mod idempotency;
+pub mod mail;
 pub mod page;
 pub mod parties;
 pub mod schema;

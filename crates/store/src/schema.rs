@@ -135,6 +135,7 @@ diesel::table! {
         occurred_at -> Timestamp,
         recorded_by -> Text,
         created_at -> Timestamp,
+        email -> Nullable<Text>,
     }
 }
 
@@ -230,6 +231,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbound_mail (id) {
+        id -> Text,
+        sha256 -> Text,
+        rfc_message_id -> Nullable<Text>,
+        size -> BigInt,
+        sender -> Nullable<Text>,
+        state -> Text,
+        reason -> Nullable<Text>,
+        crypto -> Nullable<Text>,
+        case_id -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        new_case -> Bool,
+        received_by -> Text,
+        received_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_ids (rfc_message_id) {
+        rfc_message_id -> Text,
+        case_id -> Text,
+        message_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> Text,
+        beneficiary_id -> Text,
+        fingerprint -> Text,
+        armored -> Text,
+        user_ids -> Text,
+        emails -> Text,
+        expires_at -> Nullable<Timestamp>,
+        revoked -> Bool,
+        can_encrypt -> Bool,
+        source -> Text,
+        confirmed -> Bool,
+        added_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificate_keys (handle, certificate_id) {
+        handle -> Text,
+        certificate_id -> Text,
+    }
+}
+
+diesel::table! {
+    evidence (id) {
+        id -> Text,
+        case_id -> Text,
+        sha256 -> Text,
+        filename -> Nullable<Text>,
+        media_type -> Text,
+        size -> BigInt,
+        source -> Text,
+        message_id -> Nullable<Text>,
+        description -> Text,
+        collected_by -> Text,
+        collected_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (message_id) {
+        message_id -> Text,
+        case_id -> Text,
+        sender -> Text,
+        recipients -> Text,
+        sha256 -> Text,
+        encrypted -> Bool,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -249,4 +344,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     counters,
     idempotency_keys,
+    blobs,
+    inbound_mail,
+    mail_ids,
+    certificates,
+    certificate_keys,
+    evidence,
+    outbox,
 );

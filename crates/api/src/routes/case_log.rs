@@ -106,6 +106,7 @@ async fn add_message(
         subject: b.subject,
         body: b.body,
         occurred_at: b.occurred_at,
+        email: None,
     };
     state
         .create(&auth, idem, None, move |tx| {

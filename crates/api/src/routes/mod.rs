@@ -14,6 +14,7 @@ mod beneficiaries;
 mod case_log;
 mod cases;
 mod health;
+mod mail;
 mod parties;
 mod tokens;
 mod users;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(parties::configure)
             .configure(users::configure)
             .configure(tokens::configure)
+            .configure(mail::configure)
             .service(resource("/taxonomies").route(web::get().to(taxonomies))),
     );
 }

@@ -1,0 +1,585 @@
+//! Mail routes: the helpline's public key, inbound mail from gateways, the quarantine, and
+//! beneficiaries' certificates.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use helpline_domain::access::Permission;
+use helpline_domain::case::CaseLocator;
+use helpline_domain::ids::{BeneficiaryId, InboundMailId};
+use helpline_domain::log::{Channel, Counterpart, Direction};
+use helpline_domain::mail::{CryptoOutcome, EmailDetails};
+use helpline_domain::text::Body;
+use helpline_store::case_log::{self, NewMessage};
+use helpline_store::mail::{self as mailstore, NewCertificate};
+use helpline_store::StoreError;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{path_id, resource, visible_case};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, PageParams};
+use crate::mail::{inbound_facts, quarantine_reason, thread, IngestOutcome, Threading};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/pgp/key").route(web::get().to(public_key)))
+        .service(
+            resource("/mail/inbound")
+                // The mail limit, not the JSON one, bounds what a gateway may post.
+                .app_data(web::PayloadConfig::new(usize::MAX))
+                .route(web::post().to(inbound)),
+        )
+        .service(resource("/mail/quarantine").route(web::get().to(quarantine)))
+        .service(resource("/mail/quarantine/{id}").route(web::get().to(quarantined)))
+        .service(resource("/mail/quarantine/{id}/raw").route(web::get().to(raw)))
+        .service(resource("/mail/quarantine/{id}/retry").route(web::post().to(retry)))
+        .service(resource("/mail/quarantine/{id}/assign").route(web::post().to(assign)))
+        .service(resource("/cases/{id}/evidence").route(web::get().to(evidence)))
+        .service(
+            resource("/cases/{id}/evidence/{eid}/content").route(web::get().to(evidence_content)),
+        )
+        .service(
+            resource("/beneficiaries/{id}/certificates")
+                .route(web::get().to(certificates))
+                .route(web::post().to(add_certificate)),
+        );
+}
+
+/// The helpline's public certificate(s), armored, for anyone to fetch.
+async fn public_key(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let keys = state.mail.keys();
+    if keys.is_empty() {
+        return Err(ApiError::NotFound("helpline key"));
+    }
+    let armored = keys
+        .public_armored()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pgp-keys")
+        .body(armored))
+}
+
+async fn reference_of(
+    state: &web::Data<AppState>,
+    m: &mailstore::InboundMail,
+) -> Result<Option<i64>, ApiError> {
+    let Some(case) = m.case_id else {
+        return Ok(None);
+    };
+    let c = state
+        .read(move |c| helpline_store::cases::locate(c, CaseLocator::Id(case)))
+        .await?;
+    Ok(Some(c.reference.get()))
+}
+
+/// Opens a raw message off the async workers; a panic in a parser is a quarantine reason, not
+/// a crash.
+async fn open(
+    state: &web::Data<AppState>,
+    raw: web::Bytes,
+) -> Result<Result<helpline_mail::InboundMail, String>, ApiError> {
+    let st = state.clone();
+    let opened = web::block(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            st.mail.open(&st.store, &raw)
+        }))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(match opened {
+        Ok(Ok(m)) => Ok(m),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the message could not be read (parser failure)".into()),
+    })
+}
+
+/// A message from a gateway: stored, opened, threaded or quarantined.
+async fn inbound(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::IngestMail)?;
+    let ct = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !ct.starts_with("message/rfc822") {
+        return Err(ApiError::UnsupportedMediaType(
+            "post the raw message as message/rfc822".into(),
+        ));
+    }
+    let max = state.config.mail.max_message_bytes;
+    if body.len() > max {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the message is {} bytes; at most {max} are accepted",
+            body.len()
+        )));
+    }
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the message is empty".into()));
+    }
+    let sha = hex::encode(Sha256::digest(&body));
+    if let Some(done) = previous(&state, &sha).await? {
+        return Ok(done);
+    }
+    let opened = open(&state, body.clone()).await?;
+    let how = Threading::of(&state.mail);
+    let size = body.len();
+    let sha_key = sha.clone();
+    let written = state
+        .write(&auth, move |tx| {
+            let sha = mailstore::put_blob(tx, &body)?;
+            let mail = match opened {
+                Err(reason) => {
+                    return mailstore::record_quarantined(
+                        tx,
+                        inbound_facts(sha, size, None),
+                        reason,
+                    );
+                }
+                Ok(m) => m,
+            };
+            if let Some(reason) = quarantine_reason(&mail) {
+                return mailstore::record_quarantined(
+                    tx,
+                    inbound_facts(sha, size, Some(&mail)),
+                    reason,
+                );
+            }
+            match tx.attempt(|tx| thread(tx, &mail, &how, None)) {
+                Ok((case, _, message, new_case)) => mailstore::record_threaded(
+                    tx,
+                    inbound_facts(sha, size, Some(&mail)),
+                    case,
+                    message,
+                    new_case,
+                ),
+                Err(StoreError::Domain(e)) => mailstore::record_quarantined(
+                    tx,
+                    inbound_facts(sha, size, Some(&mail)),
+                    e.to_string(),
+                ),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+    let record = match written {
+        Ok(r) => r,
+        // The same bytes posted twice at once: the other request stored them.
+        Err(ApiError::Conflict(m)) => {
+            return match previous(&state, &sha_key).await? {
+                Some(done) => Ok(done),
+                None => Err(ApiError::Conflict(m)),
+            };
+        }
+        Err(e) => return Err(e),
+    };
+    let reference = reference_of(&state, &record).await?;
+    let status = match record.state {
+        mailstore::InboundState::Threaded => actix_web::http::StatusCode::CREATED,
+        mailstore::InboundState::Quarantined => actix_web::http::StatusCode::ACCEPTED,
+    };
+    Ok(HttpResponse::build(status).json(IngestOutcome::from_record(&record, reference, false)))
+}
+
+/// The answer for bytes already received: 200, nothing added.
+async fn previous(
+    state: &web::Data<AppState>,
+    sha: &str,
+) -> Result<Option<HttpResponse>, ApiError> {
+    let sha = sha.to_owned();
+    let Some(prev) = state
+        .read(move |c| mailstore::inbound_by_sha256(c, &sha))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let reference = reference_of(state, &prev).await?;
+    Ok(Some(
+        HttpResponse::Ok().json(IngestOutcome::from_record(&prev, reference, true)),
+    ))
+}
+
+/// The quarantine, oldest first (leads).
+async fn quarantine(
+    state: web::Data<AppState>,
+    auth: Auth,
+    page: crate::extract::ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageQuarantine)?;
+    let (limit, cursor) = page.checked()?;
+    let p = state
+        .read(move |c| mailstore::quarantine(c, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+fn inbound_id(id: &str) -> Result<InboundMailId, ApiError> {
+    path_id(InboundMailId::parse(id))
+}
+
+/// One quarantined (or formerly quarantined) message.
+async fn quarantined(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageQuarantine)?;
+    let id = inbound_id(&id)?;
+    let m = state.read(move |c| mailstore::inbound(c, id)).await?;
+    Ok(HttpResponse::Ok().json(m))
+}
+
+/// The raw bytes of a received message, exactly as the gateway posted them.
+async fn raw(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageQuarantine)?;
+    let id = inbound_id(&id)?;
+    let bytes = state
+        .read(move |c| {
+            let m = mailstore::inbound(c, id)?;
+            mailstore::blob(c, &m.sha256)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("message/rfc822")
+        .body(bytes))
+}
+
+async fn load_quarantined(
+    state: &web::Data<AppState>,
+    id: InboundMailId,
+) -> Result<(mailstore::InboundMail, Vec<u8>), ApiError> {
+    let (m, raw) = state
+        .read(move |c| {
+            let m = mailstore::inbound(c, id)?;
+            let raw = mailstore::blob(c, &m.sha256)?;
+            Ok((m, raw))
+        })
+        .await?;
+    if m.state != mailstore::InboundState::Quarantined {
+        return Err(ApiError::Conflict(
+            "this message is no longer in the quarantine".into(),
+        ));
+    }
+    Ok((m, raw))
+}
+
+/// Reads a quarantined message again (with the key files read again): threaded if it can now
+/// be read, else kept with the new reason.
+async fn retry(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageQuarantine)?;
+    let id = inbound_id(&id)?;
+    let (_, raw) = load_quarantined(&state, id).await?;
+    state
+        .mail
+        .reload(&state.config)
+        .map_err(|e| ApiError::Unavailable(format!("the key files cannot be read: {e}")))?;
+    let opened = open(&state, web::Bytes::from(raw)).await?;
+    let how = Threading::of(&state.mail);
+    let record = state
+        .write(&auth, move |tx| {
+            let mail = match opened {
+                Err(reason) => return mailstore::requarantine(tx, id, reason, None),
+                Ok(m) => m,
+            };
+            if let Some(reason) = quarantine_reason(&mail) {
+                return mailstore::requarantine(tx, id, reason, Some(mail.crypto.clone()));
+            }
+            match tx.attempt(|tx| thread(tx, &mail, &how, None)) {
+                Ok((case, _, message, new_case)) => mailstore::resolve_quarantined(
+                    tx,
+                    id,
+                    Some(mail.crypto.clone()),
+                    case,
+                    message,
+                    new_case,
+                    "retry",
+                ),
+                Err(StoreError::Domain(e)) => {
+                    mailstore::requarantine(tx, id, e.to_string(), Some(mail.crypto.clone()))
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+    let reference = reference_of(&state, &record).await?;
+    Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    /// The case, by id or `#ref`.
+    case: String,
+}
+
+/// Attaches a quarantined message to a case by hand, readable or not.
+async fn assign(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<AssignBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageQuarantine)?;
+    let id = inbound_id(&id)?;
+    let case = visible_case(&state, &auth, &body.value.case)
+        .await
+        .map_err(|e| match e {
+            ApiError::BadRequest(m) => {
+                ApiError::from(helpline_domain::DomainError::invalid("case", m))
+            }
+            other => other,
+        })?;
+    let (m, raw) = load_quarantined(&state, id).await?;
+    let opened = open(&state, web::Bytes::from(raw)).await?;
+    let how = Threading::of(&state.mail);
+    let reason = m.reason.clone().unwrap_or_default();
+    let record = state
+        .write(&auth, move |tx| {
+            if let Ok(mail) = &opened {
+                if quarantine_reason(mail).is_none() {
+                    let (c, _, message, _) = thread(tx, mail, &how, Some(case.id))?;
+                    return mailstore::resolve_quarantined(
+                        tx,
+                        id,
+                        Some(mail.crypto.clone()),
+                        c,
+                        message,
+                        false,
+                        "assign",
+                    );
+                }
+            }
+            // Unreadable: the log says so; the raw bytes stay retrievable.
+            let crypto = opened.as_ref().ok().map(|m| m.crypto.clone());
+            let msg = case_log::add_message(
+                tx,
+                case.id,
+                NewMessage {
+                    direction: Direction::Inbound,
+                    channel: Channel::Email,
+                    counterpart: Counterpart::Beneficiary,
+                    subject: None,
+                    body: Body::parse(format!(
+                        "(this message could not be read: {reason}; its raw bytes are kept with the received mail {id})"
+                    ))?,
+                    occurred_at: None,
+                    email: Some(EmailDetails {
+                        message_id: opened.as_ref().ok().and_then(|m| m.message_id.clone()),
+                        from: opened
+                            .as_ref()
+                            .ok()
+                            .and_then(|m| m.from.as_ref())
+                            .map(|f| f.address.to_lowercase()),
+                        to: Vec::new(),
+                        crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
+                        attachments: Vec::new(),
+                        delivery: None,
+                    }),
+                },
+            )?;
+            mailstore::resolve_quarantined(tx, id, crypto, case.id, msg.id, false, "assign")
+        })
+        .await?;
+    let reference = reference_of(&state, &record).await?;
+    Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
+}
+
+fn beneficiary_id(id: &str) -> Result<BeneficiaryId, ApiError> {
+    path_id(BeneficiaryId::parse(id))
+}
+
+/// A beneficiary's certificates.
+async fn certificates(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadBeneficiaries)?;
+    let id = beneficiary_id(&id)?;
+    let certs = state
+        .read(move |c| {
+            helpline_store::beneficiaries::get(c, id)?;
+            mailstore::certificates_of(c, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": certs })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificateBody {
+    /// The certificate, ASCII-armored.
+    armored: String,
+    /// `upload` (default) or `manual` (checked in person or on a call).
+    #[serde(default)]
+    source: Option<helpline_domain::mail::CertificateSource>,
+    /// A person confirmed it belongs to the beneficiary (fingerprint compared out of band).
+    #[serde(default)]
+    confirmed: bool,
+    /// Accept it although none of its user IDs is one of the beneficiary's addresses.
+    #[serde(default)]
+    accept_mismatch: bool,
+}
+
+/// Adds a certificate to a beneficiary, then checks again the signatures of their stored
+/// messages that named a key Helpline did not hold.
+async fn add_certificate(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<CertificateBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::WriteBeneficiaries)?;
+    let id = beneficiary_id(&id)?;
+    let b = body.value;
+    let source = match b.source {
+        None | Some(helpline_domain::mail::CertificateSource::Upload) => {
+            helpline_domain::mail::CertificateSource::Upload
+        }
+        Some(helpline_domain::mail::CertificateSource::Manual) => {
+            helpline_domain::mail::CertificateSource::Manual
+        }
+        Some(other) => {
+            return Err(ApiError::from(helpline_domain::DomainError::invalid(
+                "source",
+                format!("`{other}` is recorded by Helpline itself; send upload or manual"),
+            )))
+        }
+    };
+    let cert = helpline_mail::pgp::read_cert(b.armored.as_bytes()).map_err(|e| {
+        ApiError::from(helpline_domain::DomainError::invalid(
+            "armored",
+            e.to_string(),
+        ))
+    })?;
+    // Only the public parts are ever kept.
+    let cert = cert.strip_secret_key_material();
+    let summary = helpline_mail::pgp::summarise(&cert, std::time::SystemTime::now());
+    let beneficiary = state
+        .read(move |c| helpline_store::beneficiaries::get(c, id))
+        .await?;
+    let addresses: Vec<String> = beneficiary.emails.iter().map(|e| e.normalized()).collect();
+    let matches = summary
+        .emails
+        .iter()
+        .any(|e| addresses.contains(&e.to_lowercase()));
+    if !matches && !b.accept_mismatch {
+        return Err(ApiError::from(helpline_domain::DomainError::invalid("armored", format!(
+                "none of the certificate's user IDs ({}) is an address of this beneficiary; send accept_mismatch: true to keep it anyway",
+                summary.user_ids.join(", ")
+            ))));
+    }
+    let armored =
+        helpline_mail::pgp::armored_public(&cert).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new = NewCertificate {
+        beneficiary_id: id,
+        fingerprint: summary.fingerprint,
+        armored: String::from_utf8_lossy(&armored).into_owned(),
+        user_ids: summary.user_ids,
+        emails: summary.emails,
+        key_handles: summary.key_handles,
+        expires_at: summary
+            .expires_at
+            .map(chrono::DateTime::<chrono::Utc>::from),
+        revoked: summary.revoked,
+        can_encrypt: summary.can_encrypt,
+        source,
+        confirmed: b.confirmed,
+    };
+    let (stored, created) = state
+        .write(&auth, move |tx| mailstore::add_certificate(tx, new))
+        .await?;
+    let reverified = reverify(&state, &auth, &addresses).await?;
+    let mut v = serde_json::to_value(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+    v["reverified_messages"] = serde_json::json!(reverified);
+    Ok(HttpResponse::build(if created {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    })
+    .json(v))
+}
+
+/// Checks again the signatures of messages from these addresses that named an unknown key;
+/// returns how many changed.
+async fn reverify(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    addresses: &[String],
+) -> Result<usize, ApiError> {
+    let mut changed = 0;
+    for a in addresses {
+        let addr = a.clone();
+        let msgs = state
+            .read(move |c| mailstore::threaded_from_sender(c, &addr))
+            .await?;
+        for m in msgs
+            .into_iter()
+            .filter(|m| crate::mail::worth_reverifying(&m.crypto))
+        {
+            let sha = m.sha256.clone();
+            let raw = state.read(move |c| mailstore::blob(c, &sha)).await?;
+            let Ok(opened) = open(state, web::Bytes::from(raw)).await? else {
+                continue;
+            };
+            if Some(&opened.crypto) == m.crypto.as_ref() {
+                continue;
+            }
+            let crypto = opened.crypto.clone();
+            state
+                .write(auth, move |tx| mailstore::update_crypto(tx, &m, &crypto))
+                .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// A case's evidence items (mail attachments for now).
+async fn evidence(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let items = state
+        .read(move |c| mailstore::evidence_of(c, case.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// The original bytes of an evidence item, with their SHA-256.
+async fn evidence_content(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, eid) = path.into_inner();
+    let case = visible_case(&state, &auth, &id).await?;
+    let eid = path_id(helpline_domain::ids::EvidenceId::parse(&eid))?;
+    let (item, bytes) = state
+        .read(move |c| {
+            let item = mailstore::evidence_item(c, case.id, eid)?;
+            let bytes = mailstore::blob(c, &item.sha256)?;
+            Ok((item, bytes))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(item.media_type.as_str())
+        .insert_header(("X-Content-SHA256", item.sha256.clone()))
+        .insert_header((actix_web::http::header::CONTENT_DISPOSITION, "attachment"))
+        .body(bytes))
+}

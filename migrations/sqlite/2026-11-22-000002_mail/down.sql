@@ -1,0 +1,10 @@
+ALTER TABLE cases DROP COLUMN require_encryption;
+ALTER TABLE beneficiaries DROP COLUMN require_encryption;
+ALTER TABLE messages DROP COLUMN email;
+DROP TABLE outbox;
+DROP TABLE evidence;
+DROP TABLE certificate_keys;
+DROP TABLE certificates;
+DROP TABLE mail_ids;
+DROP TABLE inbound_mail;
+DROP TABLE blobs;

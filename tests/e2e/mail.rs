@@ -1,0 +1,568 @@
+//! Mail end to end: messages made by GnuPG posted as a gateway would, threaded into cases,
+//! quarantined and retried, certificates learned later, mailgate's exit codes, hostile input.
+
+use std::path::Path;
+
+use helpline_domain::user::Role;
+use helpline_tests::{helpline_bin, on_both_backends, Backend, TempDir, TestApp, TestDb};
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/mail/tests/fixtures")
+        .join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn manifest() -> Value {
+    serde_json::from_slice(&fixture("manifest.json")).unwrap_or(Value::Null)
+}
+
+/// A key folder holding the given fixture keys.
+fn key_dir(keys: &[&str]) -> TempDir {
+    let dir = std::env::temp_dir().join(format!("hl_keys_{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for k in keys {
+        std::fs::write(dir.join(k), fixture(k)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    TempDir(dir)
+}
+
+fn start(db: TestDb, keys: &Path) -> TestApp {
+    let keys = keys.to_string_lossy().into_owned();
+    TestApp::start_with(db, None, move |c| c.mail.key_dir = keys)
+}
+
+fn ingest_token(app: &TestApp, admin: &str) -> String {
+    app.post(
+        "/api/v1/tokens",
+        admin,
+        json!({"name": "postfix", "scopes": ["mail:ingest"]}),
+    )
+    .expect(201)
+    .json["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn post_mail(app: &TestApp, token: &str, raw: &[u8]) -> helpline_tests::Resp {
+    app.raw(
+        "POST",
+        "/api/v1/mail/inbound",
+        Some(token),
+        "message/rfc822",
+        raw,
+        &[],
+    )
+}
+
+fn plain(from: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: help@helpline.example\r\nSubject: {subject}\r\nMessage-ID: <{}@example.org>\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        uuid::Uuid::now_v7().simple()
+    )
+    .into_bytes()
+}
+
+fn messages(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/cases/{case}/messages"), token)
+        .expect(200)
+        .json["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn threading_and_reverification(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let app = start(db, &keys.0);
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, handler) = app.user("hana", Role::Handler);
+    let gw = ingest_token(&app, &admin);
+    let m = manifest();
+    let want = &m["messages"]["pgpmime-encrypted-signed"];
+
+    // The helpline's key is public.
+    let key = app
+        .call("GET", "/api/v1/pgp/key", None, None, &[])
+        .expect(200);
+    assert!(
+        key.text.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"),
+        "{}",
+        key.text
+    );
+    assert!(!key.text.contains("PRIVATE"));
+
+    // A new mail opens a case for a new, unverified beneficiary.
+    let raw = fixture("pgpmime-encrypted-signed.eml");
+    let first = post_mail(&app, &gw, &raw).expect(201);
+    assert_eq!(first.json["new_case"], true);
+    assert_eq!(first.json["duplicate"], false);
+    assert_eq!(first.json["crypto"]["decryption"], "decrypted");
+    // Alice's certificate is not known yet.
+    assert_eq!(first.json["crypto"]["signature"], "unknown_key");
+    let case = first.json["case_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reference = first.json["ref"].as_i64().unwrap_or_default();
+    assert!(reference > 1000);
+    let c = app
+        .get(&format!("/api/v1/cases/{case}"), &handler)
+        .expect(200);
+    assert_eq!(c.json["summary"], "Menaces reçues — aide urgente");
+    let b = app
+        .get(
+            &format!(
+                "/api/v1/beneficiaries/{}",
+                c.json["beneficiary_id"].as_str().unwrap_or_default()
+            ),
+            &handler,
+        )
+        .expect(200);
+    assert_eq!(b.json["verification"], "unverified");
+    let bid = b.id();
+
+    // The log holds the decrypted body, the outcome and the attachments as evidence.
+    let msgs = messages(&app, &handler, &case);
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(
+        msgs[0]["body"].as_str().map(str::trim),
+        want["body"].as_str()
+    );
+    let atts = msgs[0]["email"]["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(atts.len(), 2);
+    for (got, w) in atts
+        .iter()
+        .zip(want["attachments"].as_array().into_iter().flatten())
+    {
+        assert_eq!(got["filename"], w["filename"]);
+        assert_eq!(got["sha256"], w["sha256"]);
+        let eid = got["evidence_id"].as_str().unwrap_or_default();
+        let bytes = app
+            .get(
+                &format!("/api/v1/cases/{case}/evidence/{eid}/content"),
+                &handler,
+            )
+            .expect(200);
+        assert_eq!(bytes.header("x-content-sha256"), w["sha256"].as_str());
+    }
+    let ev = app
+        .get(&format!("/api/v1/cases/{case}/evidence"), &handler)
+        .expect(200);
+    assert_eq!(ev.json["items"].as_array().map(Vec::len), Some(2));
+
+    // The same bytes again: recognised, nothing added.
+    let again = post_mail(&app, &gw, &raw).expect(200);
+    assert_eq!(again.json["duplicate"], true);
+    assert_eq!(again.json["message_id"], first.json["message_id"]);
+    assert_eq!(messages(&app, &handler, &case).len(), 1);
+
+    // An answer with the subject tag joins the case, even typed by hand without brackets.
+    let tagged = plain(
+        "Alice <alice@example.org>",
+        &format!("Re: helpline #{reference} more"),
+        "",
+        "More details.",
+    );
+    let r = post_mail(&app, &gw, &tagged).expect(201);
+    assert_eq!(r.json["case_id"], case.as_str());
+    assert_eq!(r.json["new_case"], false);
+    // One with only In-Reply-To joins it too.
+    let reply = plain(
+        "Alice <alice@example.org>",
+        "no tag here",
+        &format!("In-Reply-To: <{}>\r\n", message_id_of(&raw)),
+        "Another detail.",
+    );
+    let r = post_mail(&app, &gw, &reply).expect(201);
+    assert_eq!(r.json["case_id"], case.as_str());
+    // A stranger's mail opens another case.
+    let other = post_mail(&app, &gw, &plain("Zed <zed@example.net>", "Help", "", "Hi")).expect(201);
+    assert_ne!(other.json["case_id"], case.as_str());
+    assert_eq!(other.json["new_case"], true);
+    assert_eq!(messages(&app, &handler, &case).len(), 3);
+
+    // A certificate whose user IDs do not match is refused unless confirmed.
+    let bob = String::from_utf8_lossy(&fixture("bob.asc")).into_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/beneficiaries/{bid}/certificates"),
+            &handler,
+            json!({"armored": bob}),
+        )
+        .expect(422);
+    assert!(r.text.contains("accept_mismatch"), "{}", r.text);
+    // Alice's certificate, added later, turns her signature good on the stored message.
+    let alice = String::from_utf8_lossy(&fixture("alice.asc")).into_owned();
+    let cert = app
+        .post(
+            &format!("/api/v1/beneficiaries/{bid}/certificates"),
+            &handler,
+            json!({"armored": alice, "confirmed": true}),
+        )
+        .expect(201);
+    assert_eq!(cert.json["fingerprint"], m["keys"]["alice"]);
+    assert_eq!(cert.json["source"], "upload");
+    assert_eq!(cert.json["reverified_messages"], 1);
+    let msgs = messages(&app, &handler, &case);
+    assert_eq!(msgs[0]["email"]["crypto"]["signature"], "good");
+    assert_eq!(
+        msgs[0]["email"]["crypto"]["signatures"][0]["fingerprint"],
+        m["keys"]["alice"]
+    );
+    let list = app
+        .get(
+            &format!("/api/v1/beneficiaries/{bid}/certificates"),
+            &handler,
+        )
+        .expect(200);
+    assert_eq!(list.json["items"].as_array().map(Vec::len), Some(1));
+    // Another signed message from her is now good at once.
+    let signed = post_mail(&app, &gw, &fixture("pgpmime-signed.eml")).expect(201);
+    assert_eq!(signed.json["crypto"]["signature"], "good");
+
+    // Autocrypt: Bob's key is learned unconfirmed.
+    let ac = post_mail(&app, &gw, &fixture("autocrypt.eml")).expect(201);
+    let bob_case = app
+        .get(
+            &format!(
+                "/api/v1/cases/{}",
+                ac.json["case_id"].as_str().unwrap_or_default()
+            ),
+            &handler,
+        )
+        .expect(200);
+    let bob_b = bob_case.json["beneficiary_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let certs = app
+        .get(
+            &format!("/api/v1/beneficiaries/{bob_b}/certificates"),
+            &handler,
+        )
+        .expect(200);
+    assert_eq!(certs.json["items"][0]["source"], "autocrypt");
+    assert_eq!(certs.json["items"][0]["confirmed"], false);
+    assert_eq!(certs.json["items"][0]["fingerprint"], m["keys"]["bob"]);
+
+    // Everything survives a restart.
+    let db = app.stop();
+    let app = start(db, &keys.0);
+    let handler = app.login("hana");
+    assert_eq!(messages(&app, &handler, &case).len(), 3);
+    let again = post_mail(&app, &gw, &raw).expect(200);
+    assert_eq!(again.json["duplicate"], true);
+}
+
+fn message_id_of(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Message-ID: <"))
+        .and_then(|l| l.strip_suffix('>'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn quarantine_and_retry(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let app = start(db, &keys.0);
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, lead) = app.user("lena", Role::Lead);
+    let (_, handler) = app.user("hana", Role::Handler);
+    let gw = ingest_token(&app, &admin);
+
+    // Encrypted to last year's key, which this server does not hold yet.
+    let q = post_mail(&app, &gw, &fixture("old-key.eml")).expect(202);
+    assert_eq!(q.json["state"], "quarantined");
+    assert!(
+        q.json["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("not_for_us"),
+        "{}",
+        q.text
+    );
+    let id = q.json["inbound_id"].as_str().unwrap_or_default().to_owned();
+    // Leads only.
+    app.get("/api/v1/mail/quarantine", &handler).expect(403);
+    app.post(
+        &format!("/api/v1/mail/quarantine/{id}/retry"),
+        &handler,
+        json!({}),
+    )
+    .expect(403);
+    app.get("/api/v1/mail/quarantine", &gw).expect(403);
+    let list = app.get("/api/v1/mail/quarantine", &lead).expect(200);
+    assert_eq!(list.json["items"].as_array().map(Vec::len), Some(1));
+    let raw = app
+        .get(&format!("/api/v1/mail/quarantine/{id}/raw"), &lead)
+        .expect(200);
+    assert_eq!(raw.text.as_bytes(), &fixture("old-key.eml")[..]);
+    // Retrying without the key changes nothing.
+    let r = app
+        .post(
+            &format!("/api/v1/mail/quarantine/{id}/retry"),
+            &lead,
+            json!({}),
+        )
+        .expect(200);
+    assert_eq!(r.json["state"], "quarantined");
+    // The key is added to the key folder; the retry threads the message.
+    std::fs::write(
+        keys.0.join("helpline-old-secret.asc"),
+        fixture("helpline-old-secret.asc"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = app
+        .post(
+            &format!("/api/v1/mail/quarantine/{id}/retry"),
+            &lead,
+            json!({}),
+        )
+        .expect(200);
+    assert_eq!(r.json["state"], "threaded", "{}", r.text);
+    assert_eq!(r.json["new_case"], true);
+    assert_eq!(r.json["crypto"]["decryption"], "decrypted");
+    let case = r.json["case_id"].as_str().unwrap_or_default().to_owned();
+    let msgs = messages(&app, &handler, &case);
+    assert_eq!(
+        msgs[0]["body"].as_str().map(str::trim),
+        manifest()["messages"]["old-key"]["body"].as_str()
+    );
+    let list = app.get("/api/v1/mail/quarantine", &lead).expect(200);
+    assert_eq!(list.json["items"].as_array().map(Vec::len), Some(0));
+    app.post(
+        &format!("/api/v1/mail/quarantine/{id}/retry"),
+        &lead,
+        json!({}),
+    )
+    .expect(409);
+
+    // What cannot be read at all can be attached to a case by hand.
+    let q = post_mail(&app, &gw, &fixture("corrupt.eml")).expect(202);
+    let id = q.json["inbound_id"].as_str().unwrap_or_default().to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/mail/quarantine/{id}/assign"),
+            &lead,
+            json!({"case": case}),
+        )
+        .expect(200);
+    assert_eq!(r.json["state"], "threaded");
+    assert_eq!(messages(&app, &handler, &case).len(), 2);
+    let audit = app
+        .get(&format!("/api/v1/cases/{case}/audit"), &lead)
+        .expect(200);
+    assert!(
+        audit.text.contains("mail.retry") && audit.text.contains("mail.assign"),
+        "{}",
+        audit.text
+    );
+}
+
+fn hostile_input(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let app = start(db, &keys.0);
+    let (_, admin) = app.user("root", Role::Admin);
+    let gw = ingest_token(&app, &admin);
+
+    let mut nested = String::from("From: a@example.org\r\nSubject: deep\r\n");
+    for i in 0..100 {
+        nested.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+        ));
+    }
+    nested.push_str("Content-Type: text/plain\r\n\r\nbottom\r\n");
+    let header = format!(
+        "From: a@example.org\r\nSubject: {}\r\n\r\nbody\r\n",
+        "x".repeat(100 * 1024)
+    );
+    let truncated = "From: a@example.org\r\nSubject: cut\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhalf a mess";
+    let bad_b64 = "From: a@example.org\r\nSubject: b64\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=x.bin\r\n\r\n!!!not base64@@@\r\n";
+    for (name, raw, want) in [
+        ("nesting", nested.into_bytes(), "nested"),
+        ("header line", header.into_bytes(), "header line"),
+    ] {
+        let r = post_mail(&app, &gw, &raw).expect(202);
+        assert!(
+            r.json["reason"].as_str().unwrap_or_default().contains(want),
+            "{name}: {}",
+            r.text
+        );
+    }
+    for raw in [truncated, bad_b64] {
+        let r = post_mail(&app, &gw, raw.as_bytes());
+        assert!(matches!(r.status, 201 | 202), "{}", r.text);
+    }
+    // A compression bomb: a tiny encrypted message that inflates past the decoded limit.
+    let bomb = compression_bomb();
+    assert!(bomb.len() < 2 << 20, "bomb is {} bytes", bomb.len());
+    let r = post_mail(&app, &gw, &bomb).expect(202);
+    assert!(
+        r.json["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("decodes to more than"),
+        "{}",
+        r.text
+    );
+    // A 25 MB attachment is taken, byte for byte.
+    let big: Vec<u8> = (0..25_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let raw = with_attachment(&big);
+    let r = post_mail(&app, &gw, &raw).expect(201);
+    let case = r.json["case_id"].as_str().unwrap_or_default().to_owned();
+    let ev = app
+        .get(&format!("/api/v1/cases/{case}/evidence"), &admin)
+        .expect(200);
+    let eid = ev.json["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let got = app.raw(
+        "GET",
+        &format!("/api/v1/cases/{case}/evidence/{eid}/content"),
+        Some(&admin),
+        "text/plain",
+        b"",
+        &[],
+    );
+    assert_eq!(got.status, 200);
+    // Larger than the limit: refused before anything is stored.
+    let huge = vec![b'a'; app.config.mail.max_message_bytes + 1];
+    post_mail(&app, &gw, &huge).expect(413);
+    // Not a message, wrong type, empty.
+    app.raw(
+        "POST",
+        "/api/v1/mail/inbound",
+        Some(&gw),
+        "application/json",
+        b"{}",
+        &[],
+    )
+    .expect(415);
+    post_mail(&app, &gw, b"").expect(400);
+    // Still up.
+    app.call("GET", "/healthz", None, None, &[]).expect(200);
+}
+
+fn with_attachment(data: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+    let mut s = String::from("From: big@example.org\r\nSubject: video\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee the video\r\n--b\r\nContent-Type: video/mp4\r\nContent-Disposition: attachment; filename=\"v.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    for chunk in b64.as_bytes().chunks(76) {
+        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        s.push_str("\r\n");
+    }
+    s.push_str("--b--\r\n");
+    s.into_bytes()
+}
+
+/// 200 MB of zeros, compressed and encrypted to the helpline's key.
+fn compression_bomb() -> Vec<u8> {
+    use openpgp::parse::Parse;
+    use openpgp::serialize::stream::{Armorer, Compressor, Encryptor, LiteralWriter, Message};
+    use sequoia_openpgp as openpgp;
+    use std::io::Write;
+    let cert = openpgp::Cert::from_bytes(&fixture("helpline-secret.asc"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy = openpgp::policy::StandardPolicy::new();
+    let recipients: Vec<_> = cert
+        .keys()
+        .with_policy(&policy, None)
+        .supported()
+        .for_transport_encryption()
+        .collect();
+    let mut sink = Vec::new();
+    {
+        let m = Message::new(&mut sink);
+        let m = Armorer::new(m).build().unwrap_or_else(|e| panic!("{e}"));
+        let m = Encryptor::for_recipients(m, recipients)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m = Compressor::new(m)
+            .algo(openpgp::types::CompressionAlgorithm::Zlib)
+            .level(openpgp::types::CompressionLevel::best())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut w = LiteralWriter::new(m)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..200 {
+            w.write_all(&zeros).unwrap_or_else(|e| panic!("{e}"));
+        }
+        w.finalize().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut raw = b"From: bomb@example.org\r\nSubject: ...\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\r\n\r\n--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
+    raw.extend_from_slice(&sink);
+    raw.extend_from_slice(b"\r\n--e--\r\n");
+    raw
+}
+
+fn mailgate(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let app = start(db, &keys.0);
+    let (_, admin) = app.user("root", Role::Admin);
+    let gw = ingest_token(&app, &admin);
+    let token_file = keys.0.join("gateway.token");
+    std::fs::write(&token_file, format!("{gw}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let base = app.base.clone();
+    let run = |url: &str, input: &[u8]| -> i32 {
+        use std::io::Write;
+        let mut child = std::process::Command::new(helpline_bin())
+            .args(["mailgate", "--url", url, "--token-file"])
+            .arg(&token_file)
+            .args(["--timeout", "20"])
+            .env("HELPLINE_LOG_LEVEL", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut s) = child.stdin.take() {
+            let _ = s.write_all(input);
+        }
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        out.status.code().unwrap_or(-1)
+    };
+    assert_eq!(
+        run(&base, &plain("a@example.org", "via mailgate", "", "hello")),
+        0
+    );
+    // The same message again is accepted too (recognised, not duplicated).
+    let msg = plain("a@example.org", "twice", "", "hello");
+    assert_eq!(run(&base, &msg), 0);
+    assert_eq!(run(&base, &msg), 0);
+    // Unusable: refused for good.
+    assert_eq!(run(&base, b""), 65);
+    // Server stopped: the MTA must retry.
+    let _db = app.stop();
+    assert_eq!(run(&base, &msg), 75);
+}
+
+on_both_backends!(
+    threading_and_reverification,
+    quarantine_and_retry,
+    hostile_input,
+    mailgate
+);

@@ -564,5 +564,289 @@ on_both_backends!(
     threading_and_reverification,
     quarantine_and_retry,
     hostile_input,
-    mailgate
+    mailgate,
+    encrypted_replies_and_the_outbox
 );
+
+/// A local SMTP sink: accepts every message and keeps its bytes.
+struct SmtpSink {
+    received: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl SmtpSink {
+    fn start(port: u16) -> SmtpSink {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("sink: {e}"));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = received.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let Ok(mut w) = conn.try_clone() else { return };
+                    let mut r = BufReader::new(conn);
+                    let _ = w.write_all(b"220 sink ESMTP\r\n");
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let cmd = line.to_ascii_uppercase();
+                        if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
+                            let _ = w.write_all(b"250-sink\r\n250 8BITMIME\r\n");
+                        } else if cmd.starts_with("DATA") {
+                            let _ = w.write_all(b"354 go on\r\n");
+                            let mut data = Vec::new();
+                            loop {
+                                let mut l = Vec::new();
+                                if r.read_until(b'\n', &mut l).unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if l == b".\r\n" {
+                                    break;
+                                }
+                                let l = if l.starts_with(b"..") {
+                                    l[1..].to_vec()
+                                } else {
+                                    l
+                                };
+                                data.extend_from_slice(&l);
+                            }
+                            if let Ok(mut s) = store.lock() {
+                                s.push(data);
+                            }
+                            let _ = w.write_all(b"250 queued\r\n");
+                        } else if cmd.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n");
+                            return;
+                        } else {
+                            let _ = w.write_all(b"250 ok\r\n");
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink { received }
+    }
+
+    fn messages(&self) -> Vec<Vec<u8>> {
+        self.received.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn start_smtp(db: TestDb, keys: &Path, port: u16) -> TestApp {
+    let keys = keys.to_string_lossy().into_owned();
+    TestApp::start_with(db, None, move |c| {
+        c.mail.key_dir = keys;
+        c.mail.smtp.host = "127.0.0.1".into();
+        c.mail.smtp.port = port;
+        c.mail.smtp.tls = "none".into();
+        c.mail.smtp.retry_seconds = 1;
+        c.mail.smtp.poll_ms = 50;
+        c.mail.smtp.max_attempts = 50;
+    })
+}
+
+fn delivery_of(app: &TestApp, token: &str, case: &str, message: &str) -> Value {
+    messages(app, token, case)
+        .into_iter()
+        .find(|m| m["id"] == message)
+        .map(|m| m["email"]["delivery"].clone())
+        .unwrap_or(Value::Null)
+}
+
+fn encrypted_replies_and_the_outbox(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let port = free_port();
+    // No relay listening yet: replies wait and are retried.
+    let app = start_smtp(db, &keys.0, port);
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, handler) = app.user("hana", Role::Handler);
+    let gw = ingest_token(&app, &admin);
+    let m = manifest();
+
+    let first = post_mail(&app, &gw, &fixture("pgpmime-signed.eml")).expect(201);
+    let case = first.json["case_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let reference = first.json["ref"].as_i64().unwrap_or_default();
+    let c = app
+        .get(&format!("/api/v1/cases/{case}"), &handler)
+        .expect(200);
+    let bid = c.json["beneficiary_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let alice = String::from_utf8_lossy(&fixture("alice.asc")).into_owned();
+    app.post(
+        &format!("/api/v1/beneficiaries/{bid}/certificates"),
+        &handler,
+        json!({"armored": alice, "confirmed": true}),
+    )
+    .expect(201);
+    app.call(
+        "PUT",
+        &format!("/api/v1/cases/{case}/mail-policy"),
+        Some(&handler),
+        Some(&json!({"require_encryption": true})),
+        &[],
+    )
+    .expect(200);
+    let body = "Bonjour Alice, changez le mot de passe maintenant.";
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{case}/replies"),
+            &handler,
+            json!({"body": body}),
+        )
+        .expect(201);
+    assert_eq!(r.json["direction"], "out");
+    assert_eq!(r.json["email"]["encrypted_to"][0], m["keys"]["alice"]);
+    assert_eq!(r.json["email"]["delivery"]["state"], "queued");
+    let reply_id = r.id();
+
+    // A beneficiary with no certificate who requires encryption: refused, clearly.
+    let zed = post_mail(&app, &gw, &plain("Zed <zed@example.net>", "Help", "", "Hi")).expect(201);
+    let zcase = zed.json["case_id"].as_str().unwrap_or_default().to_owned();
+    let zc = app
+        .get(&format!("/api/v1/cases/{zcase}"), &handler)
+        .expect(200);
+    let zb = zc.json["beneficiary_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.call(
+        "PUT",
+        &format!("/api/v1/beneficiaries/{zb}/mail-policy"),
+        Some(&handler),
+        Some(&json!({"require_encryption": true})),
+        &[],
+    )
+    .expect(200);
+    let refused = app
+        .post(
+            &format!("/api/v1/cases/{zcase}/replies"),
+            &handler,
+            json!({"body": "hi"}),
+        )
+        .expect(422);
+    assert!(
+        refused.text.contains("must be encrypted"),
+        "{}",
+        refused.text
+    );
+    app.call(
+        "PUT",
+        &format!("/api/v1/beneficiaries/{zb}/mail-policy"),
+        Some(&handler),
+        Some(&json!({"require_encryption": false})),
+        &[],
+    )
+    .expect(200);
+    let signed = app
+        .post(
+            &format!("/api/v1/cases/{zcase}/replies"),
+            &handler,
+            json!({"body": "We will call you."}),
+        )
+        .expect(201);
+    assert!(signed.json["email"]["encrypted_to"].is_null());
+    let signed_id = signed.id();
+    // Not an address of the case: refused.
+    app.post(
+        &format!("/api/v1/cases/{zcase}/replies"),
+        &handler,
+        json!({"body": "x", "to": "stranger@example.com"}),
+    )
+    .expect(422);
+
+    // The relay is down: attempts are made and recorded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let d = delivery_of(&app, &handler, &case, &reply_id);
+        if d["attempts"].as_u64().unwrap_or(0) >= 1 {
+            assert_eq!(d["state"], "retrying", "{d}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt recorded: {d}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // Restart with the relay up: nothing was dropped, everything is delivered.
+    let db = app.stop();
+    let sink = SmtpSink::start(port);
+    let app = start_smtp(db, &keys.0, port);
+    let handler = app.login("hana");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.messages().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "delivered {} of 2",
+            sink.messages().len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while delivery_of(&app, &handler, &case, &reply_id)["state"] != "sent" {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        delivery_of(&app, &handler, &zcase, &signed_id)["state"],
+        "sent"
+    );
+    let sent = sink.messages();
+    let enc = sent
+        .iter()
+        .find(|m| String::from_utf8_lossy(m).contains("multipart/encrypted"))
+        .unwrap_or_else(|| panic!("no encrypted reply"));
+    let text = String::from_utf8_lossy(enc);
+    assert!(!text.contains("changez"), "the body travelled in the clear");
+    assert!(
+        text.contains(&format!("Subject: [Helpline #{reference}] ...")),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "In-Reply-To: <{}>",
+        message_id_of(&fixture("pgpmime-signed.eml"))
+    )));
+    // Alice reads it, and the helpline's signature is good.
+    let alice_keys = helpline_mail::Keyring::new(
+        helpline_mail::Keyring::parse_keys(&fixture("alice-secret.asc")).unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let helpline_cert = helpline_mail::Keyring::parse_keys(&fixture("helpline-secret.asc"))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.strip_secret_key_material())
+        .collect::<Vec<_>>();
+    let opened = helpline_mail::Opener {
+        keys: &alice_keys,
+        certs: &helpline_cert,
+        limits: helpline_mail::Limits::default(),
+        now: std::time::SystemTime::now(),
+    }
+    .open(enc)
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(opened.text.as_deref().map(str::trim), Some(body));
+    assert_eq!(opened.crypto.signature.as_str(), "good");
+    assert!(sent
+        .iter()
+        .any(|m| String::from_utf8_lossy(m).contains("multipart/signed")));
+}

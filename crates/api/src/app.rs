@@ -161,6 +161,7 @@ pub enum StartError {
 pub struct Application {
     server: Server,
     port: u16,
+    outbox: Option<crate::outbox::Worker>,
 }
 
 /// The process-wide Prometheus recorder (metrics macros write to one global recorder).
@@ -244,6 +245,8 @@ impl Application {
             .local_addr()
             .map_err(|e| StartError::Io(e.to_string()))?
             .port();
+        let outbox = crate::outbox::Worker::start(store.clone(), config.mail.smtp.clone())
+            .map_err(StartError::Io)?;
         let state = web::Data::new(AppState {
             store,
             jwt,
@@ -275,7 +278,11 @@ impl Application {
             .map_err(|e| StartError::Io(e.to_string()))?
             .shutdown_timeout(10)
             .run();
-        Ok(Application { server, port })
+        Ok(Application {
+            server,
+            port,
+            outbox,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -290,7 +297,12 @@ impl Application {
 
     /// Serves until stopped (SIGINT/SIGTERM or the handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let r = self.server.await;
+        if let Some(w) = self.outbox {
+            // Stopping joins the worker thread; do it off the async runtime.
+            let _ = web::block(move || w.stop()).await;
+        }
+        r
     }
 }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod mail;
+pub mod outbox;
 pub mod routes;
 pub mod telemetry;
 

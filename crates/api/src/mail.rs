@@ -336,6 +336,7 @@ pub fn thread(
         crypto: mail.crypto.clone(),
         attachments: Vec::new(),
         delivery: None,
+        encrypted_to: Vec::new(),
     };
     let m = case_log::add_message(
         tx,

@@ -221,8 +221,11 @@ pub struct EmailDetails {
     /// Recipient addresses.
     #[serde(default)]
     pub to: Vec<String>,
-    /// OpenPGP protection and its outcome.
+    /// OpenPGP protection and its outcome (for replies: how they were signed).
     pub crypto: CryptoOutcome,
+    /// For replies: fingerprints of the certificates it was encrypted to (empty: not encrypted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encrypted_to: Vec<String>,
     /// Attachments, kept as evidence.
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,

@@ -166,10 +166,25 @@ pub fn messages(
         .order(messages::id.asc())
         .limit(limit + 1)
         .load(conn)?;
-    let items = rows
+    let mut items = rows
         .into_iter()
         .map(MessageRow::into_message)
         .collect::<Result<Vec<_>>>()?;
+    // Replies show where they stand with the relay.
+    if items
+        .iter()
+        .any(|m| m.direction == Direction::Outbound && m.email.is_some())
+    {
+        let deliveries = crate::mail::deliveries(conn, case)?;
+        for m in &mut items {
+            if let Some(email) = &mut m.email {
+                email.delivery = deliveries
+                    .iter()
+                    .find(|(id, _)| *id == m.id)
+                    .map(|(_, d)| d.clone());
+            }
+        }
+    }
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),

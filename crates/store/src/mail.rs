@@ -919,3 +919,74 @@ pub fn deliveries(conn: &mut DbConnection, case: CaseId) -> Result<Vec<(MessageI
         })
         .collect()
 }
+
+// ---- encryption policy ----
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    flag: bool,
+}
+
+/// Whether the case or its beneficiary requires encrypted replies.
+pub fn encryption_required(conn: &mut DbConnection, case: CaseId) -> Result<bool> {
+    let f: Option<Flag> = diesel::sql_query(
+        "SELECT (c.require_encryption OR b.require_encryption) AS flag \
+         FROM cases c JOIN beneficiaries b ON b.id = c.beneficiary_id WHERE c.id = $1",
+    )
+    .bind::<diesel::sql_types::Text, _>(case.to_string())
+    .get_result(conn)
+    .optional()?;
+    Ok(f.is_some_and(|f| f.flag))
+}
+
+/// Sets whether a case (`cases`) or a beneficiary (`beneficiaries`) requires encrypted replies.
+pub fn set_encryption_required(
+    tx: &mut Tx<'_>,
+    case: Option<CaseId>,
+    beneficiary: Option<BeneficiaryId>,
+    required: bool,
+) -> Result<()> {
+    let (table, id, entity) = match (case, beneficiary) {
+        (Some(c), _) => ("cases", c.to_string(), "case"),
+        (None, Some(b)) => ("beneficiaries", b.to_string(), "beneficiary"),
+        (None, None) => return Ok(()),
+    };
+    let n = diesel::sql_query(format!(
+        "UPDATE {table} SET require_encryption = $1 WHERE id = $2"
+    ))
+    .bind::<diesel::sql_types::Bool, _>(required)
+    .bind::<diesel::sql_types::Text, _>(&id)
+    .execute(tx.conn)?;
+    if n == 0 {
+        return Err(StoreError::not_found(entity));
+    }
+    tx.audit(
+        &format!("{entity}.mail_policy"),
+        entity,
+        &id,
+        case,
+        json!({"require_encryption": required}),
+    );
+    Ok(())
+}
+
+/// The Message-IDs of a case's inbound mail, oldest first (to answer the latest).
+pub fn inbound_message_ids(conn: &mut DbConnection, case: CaseId) -> Result<Vec<String>> {
+    let rows: Vec<Option<String>> = inbound_mail::table
+        .filter(inbound_mail::case_id.eq(case.to_string()))
+        .filter(inbound_mail::state.eq(InboundState::Threaded.as_str()))
+        .order(inbound_mail::received_at.asc())
+        .select(inbound_mail::rfc_message_id)
+        .load(conn)?;
+    Ok(rows.into_iter().flatten().collect())
+}
+
+/// Whether a delivery attempt failed for good (too many attempts or a permanent refusal).
+pub fn next_state(attempts_made: u32, max_attempts: u32, permanent: bool) -> DeliveryState {
+    if permanent || attempts_made >= max_attempts {
+        DeliveryState::Failed
+    } else {
+        DeliveryState::Retrying
+    }
+}

@@ -35,6 +35,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/mail/quarantine/{id}/retry").route(web::post().to(retry)))
         .service(resource("/mail/quarantine/{id}/assign").route(web::post().to(assign)))
         .service(resource("/cases/{id}/evidence").route(web::get().to(evidence)))
+        .service(resource("/cases/{id}/replies").route(web::post().to(reply)))
+        .service(resource("/cases/{id}/mail-policy").route(web::put().to(case_policy)))
+        .service(
+            resource("/beneficiaries/{id}/mail-policy").route(web::put().to(beneficiary_policy)),
+        )
         .service(
             resource("/cases/{id}/evidence/{eid}/content").route(web::get().to(evidence_content)),
         )
@@ -387,6 +392,7 @@ async fn assign(
                         crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
                         attachments: Vec::new(),
                         delivery: None,
+                        encrypted_to: Vec::new(),
                     }),
                 },
             )?;
@@ -582,4 +588,291 @@ async fn evidence_content(
         .insert_header(("X-Content-SHA256", item.sha256.clone()))
         .insert_header((actix_web::http::header::CONTENT_DISPOSITION, "attachment"))
         .body(bytes))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
+    /// The text.
+    body: Body,
+    /// Recipient: one of the beneficiary's addresses (default: the first) or a party's of the case.
+    #[serde(default)]
+    to: Option<helpline_domain::beneficiary::EmailAddress>,
+    /// Subject (default: `Re: <case summary>`); the case's tag is added.
+    #[serde(default)]
+    subject: Option<helpline_domain::text::Title>,
+}
+
+/// Who a reply goes to, and the certificates it can be encrypted to.
+struct Recipient {
+    address: String,
+    counterpart: Counterpart,
+    certs: Vec<helpline_mail::Cert>,
+}
+
+async fn recipient(
+    state: &web::Data<AppState>,
+    case: &helpline_domain::case::Case,
+    to: Option<helpline_domain::beneficiary::EmailAddress>,
+) -> Result<Recipient, ApiError> {
+    let (bid, cid) = (case.beneficiary_id, case.id);
+    let (beneficiary, held, parties) = state
+        .read(move |c| {
+            let b = helpline_store::beneficiaries::get(c, bid)?;
+            let certs = mailstore::certificates_of(c, bid)?;
+            let mut parties = Vec::new();
+            for cp in case_log::case_parties(c, cid)? {
+                parties.push(helpline_store::parties::get(c, cp.party_id)?);
+            }
+            Ok((b, certs, parties))
+        })
+        .await?;
+    let invalid = |m: String| ApiError::from(helpline_domain::DomainError::invalid("to", m));
+    let wanted = match to {
+        Some(a) => a,
+        None => beneficiary
+            .emails
+            .first()
+            .cloned()
+            .ok_or_else(|| invalid("the beneficiary has no email address; give `to`".into()))?,
+    };
+    let addr = wanted.normalized();
+    if beneficiary.emails.iter().any(|e| e.normalized() == addr) {
+        // Confirmed certificates first; an unconfirmed one (first use) only when none is.
+        let usable: Vec<_> = held
+            .iter()
+            .filter(|c| c.can_encrypt && !c.revoked)
+            .filter(|c| c.emails.iter().any(|e| e.to_lowercase() == addr) || c.confirmed)
+            .collect();
+        let confirmed: Vec<_> = usable.iter().filter(|c| c.confirmed).copied().collect();
+        let chosen = if confirmed.is_empty() {
+            usable
+        } else {
+            confirmed
+        };
+        let certs = chosen
+            .iter()
+            .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
+            .collect();
+        return Ok(Recipient {
+            address: wanted.as_str().to_owned(),
+            counterpart: Counterpart::Beneficiary,
+            certs,
+        });
+    }
+    if let Some(p) = parties
+        .iter()
+        .find(|p| p.emails.iter().any(|e| e.normalized() == addr))
+    {
+        return Ok(Recipient {
+            address: wanted.as_str().to_owned(),
+            counterpart: Counterpart::Party { party_id: p.id },
+            certs: Vec::new(),
+        });
+    }
+    Err(invalid(format!(
+        "{} is neither an address of the case's beneficiary nor of a party involved in it",
+        wanted.as_str()
+    )))
+}
+
+/// Composes a PGP/MIME reply, records it on the case, and puts it in the outbox.
+async fn reply(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<ReplyBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::RecordMessage)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let b = body.value;
+    let to = recipient(&state, &case, b.to).await?;
+    let cid = case.id;
+    let (required, thread_ids) = state
+        .read(move |c| {
+            Ok((
+                mailstore::encryption_required(c, cid)?,
+                mailstore::inbound_message_ids(c, cid)?,
+            ))
+        })
+        .await?;
+    if to.certs.is_empty() && (required || state.config.mail.require_encryption) {
+        return Err(ApiError::from(helpline_domain::DomainError::invalid(
+            "to",
+            format!(
+                "replies on this case must be encrypted, and no usable certificate is held for {}; add one to the beneficiary first",
+                to.address
+            ),
+        )));
+    }
+    let keys = state.mail.keys();
+    if keys.is_empty() {
+        return Err(ApiError::Unavailable(
+            "the helpline has no OpenPGP key to sign with (helpline admin gen-key)".into(),
+        ));
+    }
+    let cfg = &state.config.mail;
+    let domain = cfg
+        .address
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("helpline.invalid");
+    let message_id = format!("{}@{domain}", uuid::Uuid::now_v7().simple());
+    let from_address = match &state.mail.plus {
+        Some(p) => p.for_case(case.reference),
+        None => cfg.address.clone(),
+    };
+    let subject_text = b
+        .subject
+        .as_ref()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|| format!("Re: {}", case.summary.as_str()));
+    let subject = state.mail.tag.tagged(&subject_text, case.reference);
+    let subject_tag = state.mail.tag.tagged("", case.reference).trim().to_owned();
+    let references: Vec<String> = thread_ids.iter().rev().take(10).rev().cloned().collect();
+    let in_reply_to = thread_ids.last().cloned();
+    let body_text = b.body.as_str().to_owned();
+    let display = cfg.display_name.clone();
+    let certs = to.certs.clone();
+    let to_addr = to.address.clone();
+    let (mid, from_c, subj_c) = (message_id.clone(), from_address.clone(), subject.clone());
+    let composed = web::block(move || {
+        let from = helpline_mail::Mailbox {
+            address: from_c,
+            name: Some(display),
+        };
+        let rcpt = [helpline_mail::Mailbox {
+            address: to_addr,
+            name: None,
+        }];
+        let reply = helpline_mail::Reply {
+            from: &from,
+            to: &rcpt,
+            subject: &subj_c,
+            subject_tag: &subject_tag,
+            body: &body_text,
+            message_id: &mid,
+            in_reply_to: in_reply_to.as_deref(),
+            references: &references,
+            date: chrono::Utc::now(),
+        };
+        let protection = if certs.is_empty() {
+            helpline_mail::Protection::SignOnly
+        } else {
+            helpline_mail::Protection::Encrypt(certs)
+        };
+        helpline_mail::compose(&reply, &keys, &protection)
+            .map(|raw| (raw, keys.keys().first().map(|k| k.fingerprint().to_hex())))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::from(helpline_domain::DomainError::invalid("to", e.to_string())))?;
+    let (raw, signer) = composed;
+    let encrypted_to: Vec<String> = to.certs.iter().map(|c| c.fingerprint().to_hex()).collect();
+    let mut crypto = CryptoOutcome::plain();
+    crypto.format = helpline_domain::mail::PgpFormat::PgpMime;
+    crypto
+        .signatures
+        .push(helpline_domain::mail::SignatureCheck {
+            status: helpline_domain::mail::SignatureStatus::Good,
+            fingerprint: signer,
+            issuer: None,
+            detail: None,
+        });
+    crypto.summarise_signatures();
+    let details = EmailDetails {
+        message_id: Some(message_id.clone()),
+        from: Some(from_address.clone()),
+        to: vec![to.address.clone()],
+        crypto,
+        attachments: Vec::new(),
+        delivery: None,
+        encrypted_to: encrypted_to.clone(),
+    };
+    let subject_title =
+        helpline_domain::text::Title::parse(subject.chars().take(300).collect::<String>()).ok();
+    let counterpart = to.counterpart;
+    let rcpt = vec![to.address.clone()];
+    let body = b.body;
+    let mut msg = state
+        .write(&auth, move |tx| {
+            let m = case_log::add_message(
+                tx,
+                cid,
+                NewMessage {
+                    direction: Direction::Outbound,
+                    channel: Channel::Email,
+                    counterpart,
+                    subject: subject_title,
+                    body,
+                    occurred_at: None,
+                    email: Some(details),
+                },
+            )?;
+            mailstore::remember_message_id(tx, &message_id, cid, Some(m.id))?;
+            mailstore::enqueue(
+                tx,
+                m.id,
+                cid,
+                &from_address,
+                &rcpt,
+                &raw,
+                !encrypted_to.is_empty(),
+            )?;
+            Ok(m)
+        })
+        .await?;
+    if let Some(e) = &mut msg.email {
+        e.delivery = Some(helpline_domain::mail::Delivery {
+            state: helpline_domain::mail::DeliveryState::Queued,
+            attempts: 0,
+            next_attempt_at: Some(msg.created_at),
+            last_error: None,
+            sent_at: None,
+        });
+    }
+    Ok(HttpResponse::Created().json(msg))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailPolicy {
+    /// Refuse replies that cannot be encrypted.
+    require_encryption: bool,
+}
+
+/// Whether a case's replies must be encrypted.
+async fn case_policy(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<MailPolicy>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::UpdateCase)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let required = body.value.require_encryption;
+    state
+        .write(&auth, move |tx| {
+            mailstore::set_encryption_required(tx, Some(case.id), None, required)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "require_encryption": required })))
+}
+
+/// Whether replies to a beneficiary must be encrypted, on every case.
+async fn beneficiary_policy(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<MailPolicy>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::WriteBeneficiaries)?;
+    let id = beneficiary_id(&id)?;
+    let required = body.value.require_encryption;
+    state
+        .write(&auth, move |tx| {
+            mailstore::set_encryption_required(tx, None, Some(id), required)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "require_encryption": required })))
 }

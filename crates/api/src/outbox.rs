@@ -1,0 +1,151 @@
+//! The delivery worker: sends the outbox through the SMTP relay, with retries and backoff.
+//! Replies are committed to the outbox before the API answers, so a restart loses none: the
+//! worker picks up whatever is due when it starts.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use helpline_domain::mail::DeliveryState;
+use helpline_domain::user::Actor;
+use helpline_store::mail::{self as mailstore, OutboxItem};
+use helpline_store::Store;
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{SmtpTransport, Transport};
+
+use crate::config::SmtpConfig;
+
+/// A running worker; dropping the handle does not stop it, [`Worker::stop`] does.
+pub struct Worker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the worker when a relay is configured.
+    pub fn start(store: Store, smtp: SmtpConfig) -> Result<Option<Worker>, String> {
+        if smtp.host.is_empty() {
+            tracing::info!("no SMTP relay configured: replies wait in the outbox");
+            return Ok(None);
+        }
+        let transport = transport(&smtp)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("outbox".into())
+            .spawn(move || run(&store, &transport, &smtp, &flag))
+            .map_err(|e| e.to_string())?;
+        Ok(Some(Worker {
+            stop,
+            thread: Some(thread),
+        }))
+    }
+
+    /// Stops the worker after its current attempt.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {
+    let builder = match smtp.tls.as_str() {
+        "none" => SmtpTransport::builder_dangerous(&smtp.host),
+        "tls" => {
+            let params = TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string())?;
+            SmtpTransport::builder_dangerous(&smtp.host).tls(Tls::Wrapper(params))
+        }
+        _ => {
+            let params = TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string())?;
+            SmtpTransport::builder_dangerous(&smtp.host).tls(Tls::Required(params))
+        }
+    };
+    let mut builder = builder
+        .port(smtp.port)
+        .timeout(Some(Duration::from_secs(60)));
+    if !smtp.username.is_empty() {
+        builder = builder.credentials(Credentials::new(
+            smtp.username.clone(),
+            smtp.password.expose().to_owned(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+fn run(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, stop: &AtomicBool) {
+    let poll = Duration::from_millis(smtp.poll_ms.max(10));
+    while !stop.load(Ordering::SeqCst) {
+        let due = store.read(|c| mailstore::due(c, Utc::now(), 16));
+        let items = match due {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: cannot read the queue");
+                std::thread::sleep(poll);
+                continue;
+            }
+        };
+        if items.is_empty() {
+            std::thread::sleep(poll);
+            continue;
+        }
+        for item in items {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            deliver(store, transport, smtp, item);
+        }
+    }
+}
+
+fn deliver(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, item: OutboxItem) {
+    let sha = item.sha256.clone();
+    let outcome = store
+        .read(move |c| mailstore::blob(c, &sha))
+        .map_err(|e| (e.to_string(), false))
+        .and_then(|raw| send(transport, &item, &raw));
+    let attempts = item.attempts + 1;
+    let (state, error, next) = match outcome {
+        Ok(()) => (DeliveryState::Sent, None, None),
+        Err((error, permanent)) => {
+            let state = mailstore::next_state(attempts, smtp.max_attempts, permanent);
+            // Doubling backoff, at most an hour between attempts.
+            let wait = smtp
+                .retry_seconds
+                .saturating_mul(1u64 << (item.attempts.min(16)))
+                .min(3600);
+            let next = Utc::now() + chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
+            // The relay's answer names no content; the recipients stay out of the log.
+            tracing::warn!(message = %item.message_id, attempts, permanent, "outbox: delivery failed");
+            (state, Some(error), Some(next))
+        }
+    };
+    let it = item.clone();
+    if let Err(e) = store.write(Actor::System, Utc::now(), move |tx| {
+        mailstore::record_attempt(tx, &it, state, error, next)
+    }) {
+        tracing::error!(error = %e, "outbox: cannot record a delivery attempt");
+    }
+}
+
+fn send(transport: &SmtpTransport, item: &OutboxItem, raw: &[u8]) -> Result<(), (String, bool)> {
+    let from = item
+        .sender
+        .parse()
+        .map_err(|e| (format!("sender address: {e}"), true))?;
+    let to = item
+        .recipients
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (format!("recipient address: {e}"), true))?;
+    let envelope = Envelope::new(Some(from), to).map_err(|e| (e.to_string(), true))?;
+    transport
+        .send_raw(&envelope, raw)
+        .map(|_| ())
+        .map_err(|e| (e.to_string(), e.is_permanent()))
+}

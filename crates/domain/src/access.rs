@@ -235,6 +235,7 @@ mod tests {
                 WriteParties,
                 ReadUsers,
                 ReadAudit,
+                ManageQuarantine,
             ],
             Role::Admin => &[
                 ReadCases,
@@ -259,6 +260,7 @@ mod tests {
                 ManageUsers,
                 ManageTokens,
                 ReadAudit,
+                ManageQuarantine,
             ],
             Role::Integration => &[],
         }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use helpline_domain::user::Role;
 use helpline_tests::{helpline_bin, on_both_backends, Backend, TempDir, TestApp, TestDb};
+use sequoia_openpgp::parse::Parse;
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -229,6 +230,47 @@ fn threading_and_reverification(backend: Backend) {
     let signed = post_mail(&app, &gw, &fixture("pgpmime-signed.eml")).expect(201);
     assert_eq!(signed.json["crypto"]["signature"], "good");
 
+    // A different key offered for Alice (trust on first use): the case is flagged, her
+    // certificate is not replaced.
+    let bob_key = fixture("bob.asc");
+    let keydata = {
+        use base64::Engine;
+        let cert = sequoia_openpgp::Cert::from_bytes(&bob_key).unwrap_or_else(|e| panic!("{e}"));
+        let bin = sequoia_openpgp::serialize::SerializeInto::to_vec(&cert).unwrap_or_default();
+        base64::engine::general_purpose::STANDARD.encode(bin)
+    };
+    let swapped = plain(
+        "Alice <alice@example.org>",
+        &format!("[Helpline #{reference}] new key"),
+        &format!("Autocrypt: addr=alice@example.org; keydata={keydata}\r\n"),
+        "I have a new key.",
+    );
+    post_mail(&app, &gw, &swapped).expect(201);
+    let flagged = app
+        .get(&format!("/api/v1/cases/{case}"), &handler)
+        .expect(200);
+    assert!(
+        flagged.json["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "pgp-key-changed")),
+        "{}",
+        flagged.text
+    );
+    let certs = app
+        .get(
+            &format!("/api/v1/beneficiaries/{bid}/certificates"),
+            &handler,
+        )
+        .expect(200);
+    let items = certs.json["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2);
+    assert!(items
+        .iter()
+        .any(|c| c["fingerprint"] == m["keys"]["alice"] && c["confirmed"] == true));
+    assert!(items.iter().any(|c| c["fingerprint"] == m["keys"]["bob"]
+        && c["confirmed"] == false
+        && c["source"] == "autocrypt"));
+
     // Autocrypt: Bob's key is learned unconfirmed.
     let ac = post_mail(&app, &gw, &fixture("autocrypt.eml")).expect(201);
     let bob_case = app
@@ -258,7 +300,7 @@ fn threading_and_reverification(backend: Backend) {
     let db = app.stop();
     let app = start(db, &keys.0);
     let handler = app.login("hana");
-    assert_eq!(messages(&app, &handler, &case).len(), 3);
+    assert_eq!(messages(&app, &handler, &case).len(), 4);
     let again = post_mail(&app, &gw, &raw).expect(200);
     assert_eq!(again.json["duplicate"], true);
 }

@@ -73,7 +73,6 @@ pub struct Message {
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
     /// For email: Message-ID, addresses, OpenPGP outcome, attachments, delivery.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<crate::mail::EmailDetails>,
 }
 

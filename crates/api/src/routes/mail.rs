@@ -23,12 +23,7 @@ use crate::mail::{inbound_facts, quarantine_reason, thread, IngestOutcome, Threa
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/pgp/key").route(web::get().to(public_key)))
-        .service(
-            resource("/mail/inbound")
-                // The mail limit, not the JSON one, bounds what a gateway may post.
-                .app_data(web::PayloadConfig::new(usize::MAX))
-                .route(web::post().to(inbound)),
-        )
+        .service(resource("/mail/inbound").route(web::post().to(inbound)))
         .service(resource("/mail/quarantine").route(web::get().to(quarantine)))
         .service(resource("/mail/quarantine/{id}").route(web::get().to(quarantined)))
         .service(resource("/mail/quarantine/{id}/raw").route(web::get().to(raw)))
@@ -103,7 +98,7 @@ async fn inbound(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::IngestMail)?;
     let ct = req
@@ -117,13 +112,7 @@ async fn inbound(
             "post the raw message as message/rfc822".into(),
         ));
     }
-    let max = state.config.mail.max_message_bytes;
-    if body.len() > max {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "the message is {} bytes; at most {max} are accepted",
-            body.len()
-        )));
-    }
+    let body = read_limited(payload, state.config.mail.max_message_bytes).await?;
     if body.is_empty() {
         return Err(ApiError::BadRequest("the message is empty".into()));
     }
@@ -189,6 +178,22 @@ async fn inbound(
         mailstore::InboundState::Quarantined => actix_web::http::StatusCode::ACCEPTED,
     };
     Ok(HttpResponse::build(status).json(IngestOutcome::from_record(&record, reference, false)))
+}
+
+/// The request body, refused with 413 as soon as it passes `max` bytes (never buffered whole).
+async fn read_limited(mut payload: web::Payload, max: usize) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the message: {e}")))?;
+        if buf.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the message is larger than {max} bytes, the most accepted"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }
 
 /// The answer for bytes already received: 200, nothing added.

@@ -892,3 +892,48 @@ fn encrypted_replies_and_the_outbox(backend: Backend) {
         .iter()
         .any(|m| String::from_utf8_lossy(m).contains("multipart/signed")));
 }
+
+/// `helpline admin gen-key` writes a usable secret key, readable by its owner only, that the
+/// server then serves publicly.
+#[test]
+fn gen_key_makes_a_key_the_server_serves() {
+    let Some(db) = TestDb::fresh(Backend::Sqlite) else {
+        return;
+    };
+    let keys = key_dir(&[]);
+    for (flag, algo) in [(None, "EdDSA"), (Some("--rsa"), "RSA")] {
+        let out = keys.0.join(format!("k-{algo}.asc"));
+        let out_s = out.to_string_lossy().into_owned();
+        let mut args = vec!["admin", "gen-key", "--out", out_s.as_str()];
+        args.extend(flag);
+        let (code, stdout, stderr) = helpline_tests::run_cli(&db, &args, None);
+        assert_eq!(code, 0, "{stderr}");
+        let fpr = stdout.trim().to_owned();
+        assert_eq!(fpr.len(), 40, "{stdout}");
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        assert!(text.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            assert_eq!(mode, 0o600);
+        }
+        let cert =
+            sequoia_openpgp::Cert::from_bytes(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cert.fingerprint().to_hex(), fpr);
+        assert!(cert.is_tsk());
+        let _ = algo;
+    }
+    let app = start(db, &keys.0);
+    let served = app
+        .call("GET", "/api/v1/pgp/key", None, None, &[])
+        .expect(200);
+    let certs = helpline_mail::Keyring::parse_keys(served.text.as_bytes()).unwrap_or_default();
+    assert_eq!(certs.len(), 2);
+    assert!(
+        certs.iter().all(|c| !c.is_tsk()),
+        "secret parts must never be served"
+    );
+}

@@ -452,7 +452,9 @@ fn hostile_input(backend: Backend) {
         assert!(matches!(r.status, 201 | 202), "{}", r.text);
     }
     // A compression bomb: a tiny encrypted message that inflates past the decoded limit.
-    let bomb = compression_bomb();
+    let helpline = sequoia_openpgp::Cert::from_bytes(&fixture("helpline-secret.asc"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bomb = helpline_tests::compression_bomb(&helpline, 200);
     assert!(bomb.len() < 2 << 20, "bomb is {} bytes", bomb.len());
     let r = post_mail(&app, &gw, &bomb).expect(202);
     assert!(
@@ -464,10 +466,7 @@ fn hostile_input(backend: Backend) {
         r.text
     );
     // A 25 MB attachment is taken, byte for byte.
-    let big: Vec<u8> = (0..25_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let raw = with_attachment(&big);
+    let raw = helpline_tests::with_attachment(25_000_000);
     let r = post_mail(&app, &gw, &raw).expect(201);
     let case = r.json["case_id"].as_str().unwrap_or_default().to_owned();
     let ev = app
@@ -502,60 +501,6 @@ fn hostile_input(backend: Backend) {
     post_mail(&app, &gw, b"").expect(400);
     // Still up.
     app.call("GET", "/healthz", None, None, &[]).expect(200);
-}
-
-fn with_attachment(data: &[u8]) -> Vec<u8> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-    let mut s = String::from("From: big@example.org\r\nSubject: video\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee the video\r\n--b\r\nContent-Type: video/mp4\r\nContent-Disposition: attachment; filename=\"v.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
-    for chunk in b64.as_bytes().chunks(76) {
-        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        s.push_str("\r\n");
-    }
-    s.push_str("--b--\r\n");
-    s.into_bytes()
-}
-
-/// 200 MB of zeros, compressed and encrypted to the helpline's key.
-fn compression_bomb() -> Vec<u8> {
-    use openpgp::parse::Parse;
-    use openpgp::serialize::stream::{Armorer, Compressor, Encryptor, LiteralWriter, Message};
-    use sequoia_openpgp as openpgp;
-    use std::io::Write;
-    let cert = openpgp::Cert::from_bytes(&fixture("helpline-secret.asc"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let policy = openpgp::policy::StandardPolicy::new();
-    let recipients: Vec<_> = cert
-        .keys()
-        .with_policy(&policy, None)
-        .supported()
-        .for_transport_encryption()
-        .collect();
-    let mut sink = Vec::new();
-    {
-        let m = Message::new(&mut sink);
-        let m = Armorer::new(m).build().unwrap_or_else(|e| panic!("{e}"));
-        let m = Encryptor::for_recipients(m, recipients)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let m = Compressor::new(m)
-            .algo(openpgp::types::CompressionAlgorithm::Zlib)
-            .level(openpgp::types::CompressionLevel::best())
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut w = LiteralWriter::new(m)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..200 {
-            w.write_all(&zeros).unwrap_or_else(|e| panic!("{e}"));
-        }
-        w.finalize().unwrap_or_else(|e| panic!("{e}"));
-    }
-    let mut raw = b"From: bomb@example.org\r\nSubject: ...\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\r\n\r\n--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
-    raw.extend_from_slice(&sink);
-    raw.extend_from_slice(b"\r\n--e--\r\n");
-    raw
 }
 
 fn mailgate(backend: Backend) {

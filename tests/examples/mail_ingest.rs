@@ -155,10 +155,10 @@ fn main() {
     );
 
     // Memory under hostile load: a 25 MB attachment and a compression bomb.
-    let big = with_attachment(25_000_000);
+    let big = helpline_tests::with_attachment(25_000_000);
     let r = server.post_raw(&token, &big);
     println!("  25 MB attachment: HTTP {r}");
-    let bomb = compression_bomb(&helpline_public);
+    let bomb = helpline_tests::compression_bomb(&helpline_public, 1024);
     let r = server.post_raw(&token, &bomb);
     println!(
         "  compression bomb ({} bytes, inflates to 1 GB): HTTP {r}",
@@ -229,57 +229,6 @@ fn raw_decrypt_verify(armored: &[u8], key: &Cert, certs: &[Cert]) {
     let mut out = Vec::new();
     std::io::copy(&mut d, &mut out).unwrap_or_else(|e| panic!("{e}"));
     assert!(d.helper_ref().good);
-}
-
-fn with_attachment(size: usize) -> Vec<u8> {
-    use base64::Engine;
-    let data: Vec<u8> = (0..size as u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
-    let mut s = String::from("From: big@example.org\r\nSubject: video\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee the video\r\n--b\r\nContent-Type: video/mp4\r\nContent-Disposition: attachment; filename=\"v.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
-    for chunk in b64.as_bytes().chunks(76) {
-        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        s.push_str("\r\n");
-    }
-    s.push_str("--b--\r\n");
-    s.into_bytes()
-}
-
-fn compression_bomb(helpline: &Cert) -> Vec<u8> {
-    use openpgp::serialize::stream::{Armorer, Compressor, Encryptor, LiteralWriter, Message};
-    let policy = openpgp::policy::StandardPolicy::new();
-    let recipients: Vec<_> = helpline
-        .keys()
-        .with_policy(&policy, None)
-        .supported()
-        .for_transport_encryption()
-        .collect();
-    let mut sink = Vec::new();
-    {
-        let m = Message::new(&mut sink);
-        let m = Armorer::new(m).build().unwrap_or_else(|e| panic!("{e}"));
-        let m = Encryptor::for_recipients(m, recipients)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let m = Compressor::new(m)
-            .algo(openpgp::types::CompressionAlgorithm::Zlib)
-            .level(openpgp::types::CompressionLevel::best())
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut w = LiteralWriter::new(m)
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..1024 {
-            w.write_all(&zeros).unwrap_or_else(|e| panic!("{e}"));
-        }
-        w.finalize().unwrap_or_else(|e| panic!("{e}"));
-    }
-    let mut raw = b"From: bomb@example.org\r\nSubject: ...\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\r\n\r\n--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
-    raw.extend_from_slice(&sink);
-    raw.extend_from_slice(b"\r\n--e--\r\n");
-    raw
 }
 
 /// The release `helpline` binary on a fresh SQLite database.

@@ -436,3 +436,59 @@ pub fn run_cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> (i32, String,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A plain message carrying a `size`-byte pseudo-random video attachment, base64-encoded.
+pub fn with_attachment(size: usize) -> Vec<u8> {
+    use base64::Engine;
+    let data: Vec<u8> = (0..size as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
+    let mut s = String::from("From: big@example.org\r\nSubject: video\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee the video\r\n--b\r\nContent-Type: video/mp4\r\nContent-Disposition: attachment; filename=\"v.mp4\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    for chunk in b64.as_bytes().chunks(76) {
+        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        s.push_str("\r\n");
+    }
+    s.push_str("--b--\r\n");
+    s.into_bytes()
+}
+
+/// `mebibytes` MiB of zeros, compressed at best and encrypted to `helpline`, as PGP/MIME: about a
+/// megabyte that inflates far past any decode limit.
+pub fn compression_bomb(helpline: &sequoia_openpgp::Cert, mebibytes: usize) -> Vec<u8> {
+    use openpgp::serialize::stream::{Armorer, Compressor, Encryptor, LiteralWriter, Message};
+    use sequoia_openpgp as openpgp;
+    use std::io::Write;
+    let policy = openpgp::policy::StandardPolicy::new();
+    let recipients: Vec<_> = helpline
+        .keys()
+        .with_policy(&policy, None)
+        .supported()
+        .for_transport_encryption()
+        .collect();
+    let mut sink = Vec::new();
+    {
+        let m = Message::new(&mut sink);
+        let m = Armorer::new(m).build().unwrap_or_else(|e| panic!("{e}"));
+        let m = Encryptor::for_recipients(m, recipients)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m = Compressor::new(m)
+            .algo(openpgp::types::CompressionAlgorithm::Zlib)
+            .level(openpgp::types::CompressionLevel::best())
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut w = LiteralWriter::new(m)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..mebibytes {
+            w.write_all(&zeros).unwrap_or_else(|e| panic!("{e}"));
+        }
+        w.finalize().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut raw = b"From: bomb@example.org\r\nSubject: ...\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\r\n\r\n--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--e\r\nContent-Type: application/octet-stream\r\n\r\n".to_vec();
+    raw.extend_from_slice(&sink);
+    raw.extend_from_slice(b"\r\n--e--\r\n");
+    raw
+}

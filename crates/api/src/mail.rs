@@ -439,8 +439,8 @@ fn learn_certificates(
     }
     let held = mailstore::certificates_of(tx.conn, beneficiary)?;
     for c in &mail.candidate_certs {
-        let summary = helpline_mail::pgp::summarise(&c.cert, SystemTime::now());
-        if held.iter().any(|h| h.fingerprint == summary.fingerprint) {
+        let fingerprint = c.cert.fingerprint().to_hex();
+        if held.iter().any(|h| h.fingerprint == fingerprint) {
             continue;
         }
         if !held.is_empty() {
@@ -454,28 +454,37 @@ fn learn_certificates(
                 })?;
             }
         }
-        let armored = helpline_mail::pgp::armored_public(&c.cert)
+        let new = certificate_record(&c.cert, beneficiary, c.source, false)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        mailstore::add_certificate(
-            tx,
-            NewCertificate {
-                beneficiary_id: beneficiary,
-                fingerprint: summary.fingerprint,
-                armored: String::from_utf8_lossy(&armored).into_owned(),
-                user_ids: summary.user_ids,
-                emails: summary.emails,
-                key_handles: summary.key_handles,
-                expires_at: summary
-                    .expires_at
-                    .map(chrono::DateTime::<chrono::Utc>::from),
-                revoked: summary.revoked,
-                can_encrypt: summary.can_encrypt,
-                source: c.source,
-                confirmed: false,
-            },
-        )?;
+        mailstore::add_certificate(tx, new)?;
     }
     Ok(())
+}
+
+/// What the store keeps of a certificate (public parts only), as summarised today.
+pub fn certificate_record(
+    cert: &Cert,
+    beneficiary: helpline_domain::ids::BeneficiaryId,
+    source: CertificateSource,
+    confirmed: bool,
+) -> Result<NewCertificate, helpline_mail::PgpError> {
+    let summary = helpline_mail::pgp::summarise(cert, SystemTime::now());
+    let armored = helpline_mail::pgp::armored_public(cert)?;
+    Ok(NewCertificate {
+        beneficiary_id: beneficiary,
+        fingerprint: summary.fingerprint,
+        armored: String::from_utf8_lossy(&armored).into_owned(),
+        user_ids: summary.user_ids,
+        emails: summary.emails,
+        key_handles: summary.key_handles,
+        expires_at: summary
+            .expires_at
+            .map(chrono::DateTime::<chrono::Utc>::from),
+        revoked: summary.revoked,
+        can_encrypt: summary.can_encrypt,
+        source,
+        confirmed,
+    })
 }
 
 /// Whether a stored message's signatures may read differently now (a key was missing).

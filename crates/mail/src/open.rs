@@ -127,11 +127,10 @@ impl Opener<'_> {
         Ok(mail)
     }
 
-    /// PGP/MIME encrypted: decrypt, then read the plaintext as a MIME entity, which may itself
-    /// be multipart/signed (sign, then encrypt in two layers) and may carry protected headers.
-    fn decrypt_entity(&self, ciphertext: &[u8], mail: &mut InboundMail) -> Result<(), MailError> {
+    /// Decrypts and verifies one OpenPGP message; a plaintext over the decode limit is an error.
+    fn decrypt(&self, data: &[u8]) -> Result<pgp::Opened, MailError> {
         let opened = pgp::open_message(
-            ciphertext,
+            data,
             self.keys,
             self.certs,
             self.now,
@@ -142,6 +141,13 @@ impl Opener<'_> {
                 max: self.limits.max_decoded_bytes,
             });
         }
+        Ok(opened)
+    }
+
+    /// PGP/MIME encrypted: decrypt, then read the plaintext as a MIME entity, which may itself
+    /// be multipart/signed (sign, then encrypt in two layers) and may carry protected headers.
+    fn decrypt_entity(&self, ciphertext: &[u8], mail: &mut InboundMail) -> Result<(), MailError> {
+        let opened = self.decrypt(ciphertext)?;
         pgp::record(&mut mail.crypto, &opened);
         // What was visible outside is not the content of an encrypted message.
         mail.text = None;
@@ -252,18 +258,7 @@ impl Opener<'_> {
             if mail.crypto.format == PgpFormat::None {
                 mail.crypto.format = PgpFormat::Inline;
             }
-            let opened = pgp::open_message(
-                block.as_bytes(),
-                self.keys,
-                self.certs,
-                self.now,
-                self.limits.max_decoded_bytes,
-            );
-            if opened.too_large {
-                return Err(MailError::DecodedTooLarge {
-                    max: self.limits.max_decoded_bytes,
-                });
-            }
+            let opened = self.decrypt(block.as_bytes())?;
             pgp::record(&mut mail.crypto, &opened);
             mail.text = opened
                 .plaintext
@@ -286,18 +281,7 @@ impl Opener<'_> {
             let Some(name) = encrypted_name else {
                 continue;
             };
-            let opened = pgp::open_message(
-                &a.bytes,
-                self.keys,
-                self.certs,
-                self.now,
-                self.limits.max_decoded_bytes,
-            );
-            if opened.too_large {
-                return Err(MailError::DecodedTooLarge {
-                    max: self.limits.max_decoded_bytes,
-                });
-            }
+            let opened = self.decrypt(&a.bytes)?;
             if let Some(plain) = opened.plaintext {
                 *a = Attachment::new(Some(name), "application/octet-stream".into(), plain);
                 mail.crypto.signatures.extend(opened.signatures);

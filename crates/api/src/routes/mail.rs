@@ -9,7 +9,7 @@ use helpline_domain::log::{Channel, Counterpart, Direction};
 use helpline_domain::mail::{CryptoOutcome, EmailDetails};
 use helpline_domain::text::Body;
 use helpline_store::case_log::{self, NewMessage};
-use helpline_store::mail::{self as mailstore, NewCertificate};
+use helpline_store::mail as mailstore;
 use helpline_store::StoreError;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -478,38 +478,22 @@ async fn add_certificate(
     })?;
     // Only the public parts are ever kept.
     let cert = cert.strip_secret_key_material();
-    let summary = helpline_mail::pgp::summarise(&cert, std::time::SystemTime::now());
+    let new = crate::mail::certificate_record(&cert, id, source, b.confirmed)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let beneficiary = state
         .read(move |c| helpline_store::beneficiaries::get(c, id))
         .await?;
     let addresses: Vec<String> = beneficiary.emails.iter().map(|e| e.normalized()).collect();
-    let matches = summary
+    let matches = new
         .emails
         .iter()
         .any(|e| addresses.contains(&e.to_lowercase()));
     if !matches && !b.accept_mismatch {
         return Err(ApiError::from(helpline_domain::DomainError::invalid("armored", format!(
                 "none of the certificate's user IDs ({}) is an address of this beneficiary; send accept_mismatch: true to keep it anyway",
-                summary.user_ids.join(", ")
+                new.user_ids.join(", ")
             ))));
     }
-    let armored =
-        helpline_mail::pgp::armored_public(&cert).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let new = NewCertificate {
-        beneficiary_id: id,
-        fingerprint: summary.fingerprint,
-        armored: String::from_utf8_lossy(&armored).into_owned(),
-        user_ids: summary.user_ids,
-        emails: summary.emails,
-        key_handles: summary.key_handles,
-        expires_at: summary
-            .expires_at
-            .map(chrono::DateTime::<chrono::Utc>::from),
-        revoked: summary.revoked,
-        can_encrypt: summary.can_encrypt,
-        source,
-        confirmed: b.confirmed,
-    };
     let (stored, created) = state
         .write(&auth, move |tx| mailstore::add_certificate(tx, new))
         .await?;

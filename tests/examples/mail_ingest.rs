@@ -157,7 +157,10 @@ fn main() {
     // Memory under hostile load: a 25 MB attachment and a compression bomb.
     let big = helpline_tests::with_attachment(25_000_000);
     let r = server.post_raw(&token, &big);
-    println!("  25 MB attachment: HTTP {r}");
+    println!(
+        "  25 MB attachment: HTTP {r}; server peak RSS {} MB",
+        server.peak_rss_mb()
+    );
     let bomb = helpline_tests::compression_bomb(&helpline_public, 1024);
     let r = server.post_raw(&token, &bomb);
     println!(
@@ -284,9 +287,13 @@ impl Server {
             &["admin", "create-user", "bench", "--role", "admin"],
             "bench-password-1234\n",
         );
+        // As in production: a developer's RUST_BACKTRACE=1 makes every internal error (sequoia
+        // creates some while trying keys) capture a backtrace, a few percent of the time.
         let child = std::process::Command::new(&bin)
             .args(["serve", "--config"])
             .arg(&config)
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
         let base = format!("http://127.0.0.1:{port}");

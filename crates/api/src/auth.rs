@@ -211,10 +211,15 @@ impl FromRequest for Auth {
 /// through another node within this delay.
 const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
 
-/// Callers recently read from the database: a JWT or token check then costs no query.
+/// A token as stored: its record and the hash of its secret (`None`: no such token).
+type StoredToken = Option<(helpline_domain::user::ApiToken, String)>;
+
+/// Callers recently read from the database: a JWT or token check then costs no query. A token's
+/// secret is still compared (in constant time) and its expiry checked on every request.
 #[derive(Default)]
 pub struct PrincipalCache {
     entries: RwLock<HashMap<Actor, (Option<Principal>, Instant)>>,
+    tokens: RwLock<HashMap<TokenId, (StoredToken, Instant)>>,
 }
 
 impl PrincipalCache {
@@ -233,8 +238,29 @@ impl PrincipalCache {
         map.insert(who, (p, Instant::now()));
     }
 
+    fn token(&self, id: TokenId) -> Option<StoredToken> {
+        let map = self.tokens.read().unwrap_or_else(|p| p.into_inner());
+        map.get(&id)
+            .filter(|(_, at)| at.elapsed() < PRINCIPAL_TTL)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put_token(&self, id: TokenId, t: StoredToken) {
+        let mut map = self.tokens.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (_, at)| at.elapsed() < PRINCIPAL_TTL);
+        }
+        map.insert(id, (t, Instant::now()));
+    }
+
     /// Forgets a caller, after their account or token changed.
     pub fn forget(&self, who: Actor) {
+        if let Actor::Token(id) = who {
+            self.tokens
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+        }
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -328,9 +354,16 @@ async fn authenticate_token(state: &AppState, text: String) -> Result<Auth, ApiE
     let refused = || ApiError::Unauthorized("invalid API token".into());
     let (id, secret) = parse_token(&text).ok_or_else(refused)?;
     let presented = hash_token_secret(secret);
-    let found = state
-        .read(move |c| helpline_store::tokens::find(c, id))
-        .await?;
+    let found = match state.principals.token(id) {
+        Some(t) => t,
+        None => {
+            let t = state
+                .read(move |c| helpline_store::tokens::find(c, id))
+                .await?;
+            state.principals.put_token(id, t.clone());
+            t
+        }
+    };
     let (token, stored_hash) = found.ok_or_else(refused)?;
     let matches: bool = presented.as_bytes().ct_eq(stored_hash.as_bytes()).into();
     if !matches {

@@ -1,8 +1,9 @@
 //! The server side of mail: the helpline's keys, certificates looked up in the store, and
 //! ingestion — raw bytes kept, the message opened, threaded into a case or quarantined.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use helpline_domain::beneficiary::EmailAddress;
@@ -28,6 +29,9 @@ use crate::config::Config;
 /// and the threading settings.
 pub struct MailState {
     keys: RwLock<Arc<Keyring>>,
+    /// Parsed correspondents' certificates by their armored text: parsing and validating a
+    /// certificate costs about as much as checking the signature it is wanted for.
+    parsed: Mutex<HashMap<String, Cert>>,
     /// Subject tag.
     pub tag: helpline_mail::SubjectTag,
     /// Plus-address, when configured.
@@ -87,6 +91,7 @@ impl MailState {
         };
         Ok(Self {
             keys: RwLock::new(Arc::new(keys)),
+            parsed: Mutex::new(HashMap::new()),
             tag: helpline_mail::SubjectTag::new(&config.mail.subject_tag)
                 .map_err(|e| e.to_string())?,
             plus,
@@ -118,7 +123,10 @@ impl MailState {
     /// Opens a raw message with the current keys and the stored certificates.
     pub fn open(&self, store: &Store, raw: &[u8]) -> Result<InboundMail, helpline_mail::MailError> {
         let keys = self.keys();
-        let certs = StoredCerts(store.clone());
+        let certs = StoredCerts {
+            store,
+            parsed: &self.parsed,
+        };
         Opener {
             keys: &keys,
             certs: &certs,
@@ -129,20 +137,42 @@ impl MailState {
     }
 }
 
-/// Correspondents' certificates, looked up in the store by key id or fingerprint.
-struct StoredCerts(Store);
+/// Correspondents' certificates, looked up in the store by key id or fingerprint. The store is
+/// asked every time (another node may have added one); only the parsing is cached, keyed by the
+/// stored text, so a changed certificate is a new entry.
+struct StoredCerts<'a> {
+    store: &'a Store,
+    parsed: &'a Mutex<HashMap<String, Cert>>,
+}
 
-impl CertLookup for StoredCerts {
+/// Parsed certificates kept at most; past it the cache starts again.
+const PARSED_CERTS_KEPT: usize = 4096;
+
+impl CertLookup for StoredCerts<'_> {
     fn certs_for(&self, handles: &[KeyHandle]) -> Vec<Cert> {
         let hex: Vec<String> = handles.iter().map(|h| h.to_hex()).collect();
         let armored = self
-            .0
+            .store
             .read(|c| mailstore::armored_for_handles(c, &hex))
             .unwrap_or_default();
-        armored
-            .iter()
-            .filter_map(|a| helpline_mail::pgp::read_cert(a.as_bytes()).ok())
-            .collect()
+        let mut certs = Vec::with_capacity(armored.len());
+        for a in armored {
+            if let Some(c) = self.parsed.lock().ok().and_then(|p| p.get(&a).cloned()) {
+                certs.push(c);
+                continue;
+            }
+            let Ok(cert) = helpline_mail::pgp::read_cert(a.as_bytes()) else {
+                continue;
+            };
+            if let Ok(mut p) = self.parsed.lock() {
+                if p.len() >= PARSED_CERTS_KEPT {
+                    p.clear();
+                }
+                p.insert(a, cert.clone());
+            }
+            certs.push(cert);
+        }
+        certs
     }
 }
 

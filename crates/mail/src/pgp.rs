@@ -517,15 +517,30 @@ pub(crate) struct Opened {
     pub too_large: bool,
 }
 
-/// Reads at most `max` bytes; more means the message decompresses beyond what we accept.
+/// What sequoia buffers of a plaintext before releasing it.
+const PLAINTEXT_WINDOW: usize = 256 * 1024;
+
+/// Reads at most `max` bytes; more means the message decompresses beyond what we accept. The
+/// buffer never grows past `max` (doubling would reserve twice the limit for a bomb).
 fn read_bounded(mut r: impl Read, max: usize) -> std::io::Result<(Vec<u8>, bool)> {
     let mut out = Vec::new();
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    (&mut r).take(limit).read_to_end(&mut out)?;
-    if out.len() > max {
-        return Ok((Vec::new(), true));
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return Ok((out, false)),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.len() + n > max {
+            return Ok((Vec::new(), true));
+        }
+        if out.capacity() - out.len() < n {
+            let want = (out.capacity() * 2).max(out.len() + n).min(max);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
-    Ok((out, false))
 }
 
 /// Decrypts (and verifies) an OpenPGP message, or verifies a signed or clearsigned one.
@@ -544,8 +559,11 @@ pub(crate) fn open_message(
             now,
             found: &mut found,
         };
+        // Sequoia would hold back up to 25 MiB until the signatures are checked; we read the
+        // whole plaintext ourselves and believe only what `check()` reports at its end, so a
+        // small window suffices and a bomb costs the plaintext limit, not twice it.
         let mut d = DecryptorBuilder::from_bytes(data)?
-            .buffer_size(max_plaintext.min(openpgp::parse::stream::DEFAULT_BUFFER_SIZE))
+            .buffer_size(max_plaintext.min(PLAINTEXT_WINDOW))
             .with_policy(&POLICY, now, helper)?;
         let out = read_bounded(&mut d, max_plaintext)?;
         Ok(out)

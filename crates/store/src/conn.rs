@@ -254,7 +254,8 @@ fn pragmas_for(backend: Backend, sync: &str) -> Option<String> {
     (backend == Backend::Sqlite).then(|| {
         format!(
             "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-             PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};"
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
+             PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
         )
     })
 }

@@ -112,20 +112,36 @@ async fn inbound(
             "post the raw message as message/rfc822".into(),
         ));
     }
-    let body = read_limited(payload, state.config.mail.max_message_bytes).await?;
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let body = read_limited(payload, state.config.mail.max_message_bytes, announced).await?;
     if body.is_empty() {
         return Err(ApiError::BadRequest("the message is empty".into()));
     }
-    let sha = hex::encode(Sha256::digest(&body));
-    if let Some(done) = previous(&state, &sha).await? {
-        return Ok(done);
-    }
+    let sha_key = hex::encode(Sha256::digest(&body));
     let opened = open(&state, body.clone()).await?;
     let how = Threading::of(&state.mail);
     let size = body.len();
-    let sha_key = sha.clone();
+    let sha = sha_key.clone();
+    // Whether the bytes were received before is asked inside the write (a re-post, rare, is
+    // opened for nothing; every other message saves a round trip), and the case's reference
+    // comes back from the transaction that threads it.
     let written = state
         .write(&auth, move |tx| {
+            if let Some(prev) = mailstore::inbound_by_sha256(tx.conn, &sha)? {
+                let reference = match prev.case_id {
+                    Some(c) => Some(
+                        helpline_store::cases::locate(tx.conn, CaseLocator::Id(c))?
+                            .reference
+                            .get(),
+                    ),
+                    None => None,
+                };
+                return Ok((prev, reference, true));
+            }
             let sha = mailstore::put_blob(tx, &body)?;
             let mail = match opened {
                 Err(reason) => {
@@ -133,7 +149,8 @@ async fn inbound(
                         tx,
                         inbound_facts(sha, size, None),
                         reason,
-                    );
+                    )
+                    .map(|r| (r, None, false));
                 }
                 Ok(m) => m,
             };
@@ -142,26 +159,29 @@ async fn inbound(
                     tx,
                     inbound_facts(sha, size, Some(&mail)),
                     reason,
-                );
+                )
+                .map(|r| (r, None, false));
             }
             match tx.attempt(|tx| thread(tx, &mail, &how, None)) {
-                Ok((case, _, message, new_case)) => mailstore::record_threaded(
+                Ok((case, reference, message, new_case)) => mailstore::record_threaded(
                     tx,
                     inbound_facts(sha, size, Some(&mail)),
                     case,
                     message,
                     new_case,
-                ),
+                )
+                .map(|r| (r, Some(reference), false)),
                 Err(StoreError::Domain(e)) => mailstore::record_quarantined(
                     tx,
                     inbound_facts(sha, size, Some(&mail)),
                     e.to_string(),
-                ),
+                )
+                .map(|r| (r, None, false)),
                 Err(e) => Err(e),
             }
         })
         .await;
-    let record = match written {
+    let (record, reference, duplicate) = match written {
         Ok(r) => r,
         // The same bytes posted twice at once: the other request stored them.
         Err(ApiError::Conflict(m)) => {
@@ -172,18 +192,29 @@ async fn inbound(
         }
         Err(e) => return Err(e),
     };
-    let reference = reference_of(&state, &record).await?;
     let status = match record.state {
+        _ if duplicate => actix_web::http::StatusCode::OK,
         mailstore::InboundState::Threaded => actix_web::http::StatusCode::CREATED,
         mailstore::InboundState::Quarantined => actix_web::http::StatusCode::ACCEPTED,
     };
-    Ok(HttpResponse::build(status).json(IngestOutcome::from_record(&record, reference, false)))
+    Ok(HttpResponse::build(status).json(IngestOutcome::from_record(&record, reference, duplicate)))
 }
 
 /// The request body, refused with 413 as soon as it passes `max` bytes (never buffered whole).
-async fn read_limited(mut payload: web::Payload, max: usize) -> Result<web::Bytes, ApiError> {
+/// A body whose length is announced gets its buffer at once: growing by doubling would hold
+/// the old and the new copy together, half again the message at its peak.
+async fn read_limited(
+    mut payload: web::Payload,
+    max: usize,
+    announced: Option<usize>,
+) -> Result<web::Bytes, ApiError> {
     use futures_util::StreamExt;
-    let mut buf = web::BytesMut::new();
+    if announced.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the message is larger than {max} bytes, the most accepted"
+        )));
+    }
+    let mut buf = web::BytesMut::with_capacity(announced.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the message: {e}")))?;
         if buf.len() + chunk.len() > max {

@@ -17,6 +17,7 @@ pub mod beneficiary;
 pub mod case;
 pub mod error;
 pub mod ids;
+pub mod indicator;
 pub mod log;
 pub mod mail;
 pub mod party;

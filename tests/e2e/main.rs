@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server on a free port, over HTTP, every scenario on SQLite and
 //! on PostgreSQL.
 
+mod analysis;
 mod audit_chain;
 mod authz;
 mod bad_input;

@@ -205,6 +205,49 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
     let health = app.call("GET", "/healthz", None, None, &[]).expect(200);
     let ready = app.call("GET", "/readyz", None, None, &[]).expect(200);
     let tax = app.get("/api/v1/taxonomies", &admin).expect(200);
+    let ind = app
+        .post(
+            &format!("{case}/indicators"),
+            &admin,
+            json!({"kind": "domain", "value": "evil[.]example"}),
+        )
+        .expect(201);
+    let c2 = app
+        .post("/api/v1/cases", &admin, json!({"beneficiary_id": bid, "summary": "t", "urgency": "low", "service_type": "phishing"}))
+        .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{}/indicators", c2.id()),
+        &admin,
+        json!({"kind": "domain", "value": "evil.example"}),
+    )
+    .expect(201);
+    let link = app
+        .post(
+            &format!("{case}/links"),
+            &admin,
+            json!({"target": c2.id(), "kind": "related"}),
+        )
+        .expect(201);
+    let lookup = app
+        .get("/api/v1/indicators?kind=domain&value=evil.example", &admin)
+        .expect(200);
+    let holders = app
+        .get(
+            &format!(
+                "/api/v1/indicators/{}/cases",
+                ind.json["indicator"]["id"].as_str().unwrap_or_default()
+            ),
+            &admin,
+        )
+        .expect(200);
+    let extraction = app
+        .post(
+            &format!("{case}/messages/{}/extract", m.id()),
+            &admin,
+            json!({}),
+        )
+        .expect(200);
+    let rel = app.get(&format!("{case}/related"), &admin).expect(200);
 
     let samples: Vec<(&str, &Value)> = vec![
         ("Beneficiary", &b.json),
@@ -231,6 +274,16 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("Health", &health.json),
         ("Readiness", &ready.json),
         ("Taxonomies", &tax.json),
+        ("CaseIndicator", &ind.json),
+        ("Indicator", &ind.json["indicator"]),
+        ("CaseLink", &link.json),
+        ("CaseBrief", &link.json["target"]),
+        ("IndicatorLookup", &lookup.json),
+        ("IndicatorCases", &holders.json),
+        ("Extraction", &extraction.json),
+        ("RelatedResult", &rel.json),
+        ("Related", &rel.json["related"][0]),
+        ("LinkStep", &rel.json["related"][0]["path"][0]),
     ];
     for (schema, sample) in samples {
         assert_eq!(
@@ -272,6 +325,8 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("POST", "/api/v1/users".into(), "UserCreate"),
         ("PATCH", format!("/api/v1/users/{uid}"), "UserPatch"),
         ("POST", "/api/v1/tokens".into(), "ApiTokenCreate"),
+        ("POST", format!("{case}/indicators"), "IndicatorCreate"),
+        ("POST", format!("{case}/links"), "LinkCreate"),
     ];
     for (method, path, schema) in bodies {
         assert_eq!(

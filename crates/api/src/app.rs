@@ -47,6 +47,10 @@ pub struct AppState {
     pub logins: crate::auth::LoginThrottle,
     /// The helpline's keys and mail settings.
     pub mail: crate::mail::MailState,
+    /// Values that never correlate.
+    pub warnings: helpline_domain::indicator::WarningList,
+    /// TLP of an indicator given none.
+    pub default_tlp: helpline_domain::indicator::Tlp,
 }
 
 impl AppState {
@@ -231,6 +235,8 @@ impl Application {
         clock: Option<Clock>,
     ) -> Result<Application, StartError> {
         let (audiences, service_types) = config.taxonomies()?;
+        let warnings = config.analysis.warnings()?;
+        let default_tlp = config.analysis.tlp()?;
         let mail = crate::mail::MailState::new(&config, &service_types).map_err(StartError::Io)?;
         let secret = jwt_secret(&config)?;
         let jwt = JwtKeys::new(
@@ -258,6 +264,8 @@ impl Application {
             principals: crate::auth::PrincipalCache::default(),
             logins: crate::auth::LoginThrottle::default(),
             mail,
+            warnings,
+            default_tlp,
             config,
         });
         let server =

@@ -85,6 +85,40 @@ pub struct Config {
     pub taxonomy: TaxonomyConfig,
     /// Mail: keys, threading, limits, the SMTP relay.
     pub mail: MailConfig,
+    /// Indicators and correlation.
+    pub analysis: AnalysisConfig,
+}
+
+/// The `[analysis]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// TLP of an indicator given none.
+    pub default_tlp: String,
+    /// Cases an indicator may be shared by and still be followed.
+    pub fan_out_limit: i64,
+    /// Deepest correlation allowed.
+    pub max_depth: usize,
+    /// Named lists of values that never correlate.
+    pub warning_lists: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl AnalysisConfig {
+    /// The warning lists, parsed.
+    pub fn warnings(&self) -> Result<helpline_domain::indicator::WarningList, ConfigError> {
+        helpline_domain::indicator::WarningList::new(
+            self.warning_lists
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice())),
+        )
+        .map_err(|e| ConfigError::Invalid(format!("analysis.warning_lists: {e}")))
+    }
+
+    /// The default TLP, parsed.
+    pub fn tlp(&self) -> Result<helpline_domain::indicator::Tlp, ConfigError> {
+        helpline_domain::indicator::Tlp::parse(&self.default_tlp)
+            .map_err(|e| ConfigError::Invalid(format!("analysis.default_tlp: {e}")))
+    }
 }
 
 /// The `[mail]` section.
@@ -216,6 +250,18 @@ impl Config {
         }
         helpline_mail::SubjectTag::new(&self.mail.subject_tag)
             .map_err(|e| ConfigError::Invalid(format!("mail.subject_tag: {e}")))?;
+        self.analysis.warnings()?;
+        self.analysis.tlp()?;
+        if !(1..=4).contains(&self.analysis.max_depth) {
+            return Err(ConfigError::Invalid(
+                "analysis.max_depth must be 1 to 4".into(),
+            ));
+        }
+        if self.analysis.fan_out_limit < 1 {
+            return Err(ConfigError::Invalid(
+                "analysis.fan_out_limit must be at least 1".into(),
+            ));
+        }
         Ok(())
     }
 

@@ -65,6 +65,8 @@ closed_set! {
         IngestMail = "ingest_mail",
         /// See the mail quarantine, retry or assign what is in it.
         ManageQuarantine = "manage_quarantine",
+        ManageIndicators = "manage_indicators",
+        LinkCases = "link_cases",
     }
 }
 
@@ -90,6 +92,8 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | WriteParties
                 | ReadUsers
                 | ReadAudit
+                | ManageIndicators
+                | LinkCases
         ),
         Role::Analyst => matches!(
             p,
@@ -102,6 +106,8 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | WriteParties
                 | ReadUsers
                 | ReadAudit
+                | ManageIndicators
+                | LinkCases
         ),
         Role::Lead => !matches!(p, ManageUsers | ManageTokens | IngestMail),
         Role::Admin => !matches!(p, IngestMail),
@@ -202,6 +208,8 @@ mod tests {
                 WriteParties,
                 ReadUsers,
                 ReadAudit,
+                ManageIndicators,
+                LinkCases,
             ],
             Role::Analyst => &[
                 ReadCases,
@@ -213,6 +221,8 @@ mod tests {
                 WriteParties,
                 ReadUsers,
                 ReadAudit,
+                ManageIndicators,
+                LinkCases,
             ],
             Role::Lead => &[
                 ReadCases,
@@ -236,6 +246,8 @@ mod tests {
                 ReadUsers,
                 ReadAudit,
                 ManageQuarantine,
+                ManageIndicators,
+                LinkCases,
             ],
             Role::Admin => &[
                 ReadCases,
@@ -261,6 +273,8 @@ mod tests {
                 ManageTokens,
                 ReadAudit,
                 ManageQuarantine,
+                ManageIndicators,
+                LinkCases,
             ],
             Role::Integration => &[],
         }

@@ -89,6 +89,8 @@ entity_id! {
     InboundMailId, "inbound mail id";
     /// Identifies a certificate held for a beneficiary.
     CertificateId, "certificate id";
+    /// Identifies an indicator (one per canonical value, system-wide).
+    IndicatorId, "indicator id";
 }
 
 /// Shortens user input quoted back in an error, so a megabyte of garbage is not echoed.

@@ -9,6 +9,7 @@
 //! This crate must never decide who may do what (that is the domain's access matrix, applied by
 //! the API) nor log beneficiary data: its errors name entities and ids, never names or bodies.
 
+pub mod analysis;
 pub mod audit;
 pub mod beneficiaries;
 pub mod case_log;

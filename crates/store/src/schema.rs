@@ -325,6 +325,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    indicators (id) {
+        id -> Text,
+        kind -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_indicators (case_id, indicator_id) {
+        case_id -> Text,
+        indicator_id -> Text,
+        state -> Text,
+        tlp -> Text,
+        note -> Text,
+        source_message_id -> Nullable<Text>,
+        added_by -> Text,
+        added_at -> Timestamp,
+        first_seen -> Nullable<Timestamp>,
+        last_seen -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_links (case_id, target_id) {
+        case_id -> Text,
+        target_id -> Text,
+        kind -> Text,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -351,4 +387,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificate_keys,
     evidence,
     outbox,
+    indicators,
+    case_indicators,
+    case_links,
 );

@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 
+mod analysis;
 mod auth;
 mod beneficiaries;
 mod case_log;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(users::configure)
             .configure(tokens::configure)
             .configure(mail::configure)
+            .configure(analysis::configure)
             .service(resource("/taxonomies").route(web::get().to(taxonomies))),
     );
 }

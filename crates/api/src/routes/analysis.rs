@@ -1,0 +1,433 @@
+//! Analysts' routes: indicators on cases, indicator lookup, extraction from messages, links
+//! between cases, and the correlation across both.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use helpline_domain::access::Permission;
+use helpline_domain::ids::{CaseId, IndicatorId, MessageId};
+use helpline_domain::indicator::{
+    extract, Indicator, IndicatorKind, IndicatorState, LinkKind, Tlp,
+};
+use helpline_domain::text::Note;
+use helpline_store::analysis::{self, CaseBrief, CaseIndicator, IndicatorContext, Walk};
+use serde::{Deserialize, Serialize};
+
+use super::{path_id, resource, visible_case};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/cases/{id}/indicators")
+            .route(web::get().to(list))
+            .route(web::post().to(attach)),
+    )
+    .service(resource("/cases/{id}/indicators/{indicator_id}").route(web::delete().to(detach)))
+    .service(
+        resource("/cases/{id}/messages/{message_id}/extract").route(web::post().to(extract_from)),
+    )
+    .service(resource("/indicators").route(web::get().to(lookup)))
+    .service(resource("/indicators/{indicator_id}/cases").route(web::get().to(cases_of)))
+    .service(
+        resource("/cases/{id}/links")
+            .route(web::get().to(links))
+            .route(web::post().to(link)),
+    )
+    .service(resource("/cases/{id}/links/{target}").route(web::delete().to(unlink)))
+    .service(resource("/cases/{id}/related").route(web::get().to(related)));
+}
+
+/// An indicator on a case as the API shows it: its context, the warning list naming it, and
+/// how many cases hold it.
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    on_case: CaseIndicator,
+    warning: Option<String>,
+    cases: i64,
+}
+
+fn shown(
+    state: &AppState,
+    items: Vec<CaseIndicator>,
+    counts: &std::collections::HashMap<IndicatorId, i64>,
+) -> Vec<Shown> {
+    items
+        .into_iter()
+        .map(|on_case| Shown {
+            warning: state
+                .warnings
+                .warns(&on_case.indicator.indicator())
+                .map(str::to_owned),
+            cases: counts.get(&on_case.indicator.id).copied().unwrap_or(0),
+            on_case,
+        })
+        .collect()
+}
+
+/// The indicators on a case.
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let (items, counts) = state
+        .read(move |c| {
+            let items = analysis::of_case(c, case.id)?;
+            let ids: Vec<IndicatorId> = items.iter().map(|i| i.indicator.id).collect();
+            let counts = analysis::case_counts(c, &ids)?;
+            Ok((items, counts))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": shown(&state, items, &counts) })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachBody {
+    kind: String,
+    value: String,
+    state: Option<String>,
+    tlp: Option<String>,
+    note: Option<Note>,
+    source_message_id: Option<MessageId>,
+    first_seen: Option<DateTime<Utc>>,
+    last_seen: Option<DateTime<Utc>>,
+}
+
+fn unprocessable(e: helpline_domain::DomainError) -> ApiError {
+    ApiError::from(helpline_store::StoreError::Domain(e))
+}
+
+/// Puts an indicator on a case (201), or updates its context there (200).
+async fn attach(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<AttachBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageIndicators)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let b = body.value;
+    let kind = IndicatorKind::parse(&b.kind).map_err(unprocessable)?;
+    let indicator = Indicator::parse(kind, &b.value).map_err(unprocessable)?;
+    let ctx = IndicatorContext {
+        state: match b.state.as_deref() {
+            Some(s) => IndicatorState::parse(s).map_err(unprocessable)?,
+            None => IndicatorState::Confirmed,
+        },
+        tlp: match b.tlp.as_deref() {
+            Some(t) => Tlp::parse(t).map_err(unprocessable)?,
+            None => state.default_tlp,
+        },
+        note: b.note.unwrap_or_else(Note::empty),
+        source_message_id: b.source_message_id,
+        first_seen: b.first_seen,
+        last_seen: b.last_seen,
+    };
+    if let (Some(f), Some(l)) = (ctx.first_seen, ctx.last_seen) {
+        if l < f {
+            return Err(unprocessable(helpline_domain::DomainError::invalid(
+                "last_seen",
+                "is before first_seen",
+            )));
+        }
+    }
+    let (one, new) = state
+        .write(&auth, move |tx| {
+            if let Some(m) = ctx.source_message_id {
+                analysis::message_text(tx.conn, case.id, m)?;
+            }
+            analysis::attach(tx, case.id, &indicator, ctx)
+        })
+        .await?;
+    let ids = vec![one.indicator.id];
+    let counts = state.read(move |c| analysis::case_counts(c, &ids)).await?;
+    let body = shown(&state, vec![one], &counts);
+    Ok(if new {
+        HttpResponse::Created().json(&body[0])
+    } else {
+        HttpResponse::Ok().json(&body[0])
+    })
+}
+
+/// Takes an indicator off a case.
+async fn detach(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageIndicators)?;
+    let (id, indicator) = path.into_inner();
+    let case = visible_case(&state, &auth, &id).await?;
+    let indicator = path_id(IndicatorId::parse(&indicator))?;
+    state
+        .write(&auth, move |tx| analysis::detach(tx, case.id, indicator))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupQuery {
+    kind: String,
+    value: String,
+}
+
+/// Finds an indicator by kind and value (normalised as on entry).
+async fn lookup(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<LookupQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadCases)?;
+    let q = q.into_inner();
+    let kind = IndicatorKind::parse(&q.kind).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let indicator =
+        Indicator::parse(kind, &q.value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let who = auth.0.clone();
+    let warning = state.warnings.warns(&indicator).map(str::to_owned);
+    let found = state
+        .read(move |c| {
+            let Some(s) = analysis::find(c, &indicator)? else {
+                return Ok(None);
+            };
+            let visible = analysis::cases_of(c, s.id, &who)?.len();
+            Ok(Some((s, visible)))
+        })
+        .await?;
+    let (s, cases) =
+        found.ok_or_else(|| ApiError::from(helpline_store::StoreError::not_found("indicator")))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "indicator": s,
+        "warning": warning,
+        "cases": cases,
+    })))
+}
+
+/// The cases (the caller may see) holding an indicator, with its context on each.
+async fn cases_of(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadCases)?;
+    let id = path_id(IndicatorId::parse(&id))?;
+    let who = auth.0.clone();
+    let (s, items) = state
+        .read(move |c| {
+            Ok((
+                analysis::indicator(c, id)?,
+                analysis::cases_of(c, id, &who)?,
+            ))
+        })
+        .await?;
+    let items: Vec<serde_json::Value> = items
+        .into_iter()
+        .map(|(case, ctx)| serde_json::json!({ "case": case, "context": ctx }))
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "indicator": s,
+        "warning": state.warnings.warns(&s.indicator()),
+        "items": items,
+    })))
+}
+
+/// Finds the indicators in a message, adds the new ones to the case as candidates, and shows
+/// each with where it was found.
+async fn extract_from(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageIndicators)?;
+    let (id, message) = path.into_inner();
+    let case = visible_case(&state, &auth, &id).await?;
+    let message = path_id(MessageId::parse(&message))?;
+    let (_, body) = state
+        .read(move |c| analysis::message_text(c, case.id, message))
+        .await?;
+    let found = extract(&body);
+    let indicators: Vec<Indicator> = found.iter().map(|f| f.indicator.clone()).collect();
+    let tlp = state.default_tlp;
+    let added = state
+        .write(&auth, move |tx| {
+            analysis::add_candidates(tx, case.id, &indicators, message, tlp)
+        })
+        .await?;
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "kind": f.indicator.kind(),
+                "value": f.indicator.value(),
+                "raw": f.raw,
+                "start": f.start,
+                "end": f.end,
+                "warning": state.warnings.warns(&f.indicator),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "added": added })))
+}
+
+#[derive(Serialize)]
+struct LinkShown {
+    #[serde(flatten)]
+    link: analysis::CaseLink,
+    target: CaseBrief,
+}
+
+/// A case's links, each read from it.
+async fn links(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let who = auth.0.clone();
+    let items: Vec<LinkShown> = state
+        .read(move |c| analysis::links(c, case.id, &who))
+        .await?
+        .into_iter()
+        .map(|(link, target)| LinkShown { link, target })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    target: String,
+    kind: String,
+    note: Option<Note>,
+}
+
+/// Links two cases; the other sees the inverse.
+async fn link(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<LinkBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::LinkCases)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let b = body.value;
+    let kind = LinkKind::parse(&b.kind).map_err(unprocessable)?;
+    let target = visible_case(&state, &auth, &b.target)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
+                unprocessable(helpline_domain::DomainError::invalid(
+                    "target",
+                    "no such case (give its id or its reference such as #1042)",
+                ))
+            }
+            e => e,
+        })?;
+    let note = b.note.unwrap_or_else(Note::empty);
+    let brief = CaseBrief {
+        id: target.id,
+        reference: target.reference.get(),
+        summary: target.summary.as_str().to_owned(),
+        status: target.status.as_str().to_owned(),
+    };
+    let link = state
+        .write(&auth, move |tx| {
+            analysis::link(tx, case.id, target.id, kind, note)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(LinkShown {
+        link,
+        target: brief,
+    }))
+}
+
+/// Removes a link, whichever side made it.
+async fn unlink(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::LinkCases)?;
+    let (id, target) = path.into_inner();
+    let case = visible_case(&state, &auth, &id).await?;
+    let target = visible_case(&state, &auth, &target).await?;
+    let target: CaseId = target.id;
+    state
+        .write(&auth, move |tx| analysis::unlink(tx, case.id, target))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelatedQuery {
+    depth: Option<usize>,
+    via: Option<String>,
+}
+
+/// Every case reachable through links and shared indicators, with the path that explains it.
+async fn related(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    q: ApiQuery<RelatedQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let q = q.into_inner();
+    let max = state.config.analysis.max_depth;
+    let depth = q.depth.unwrap_or(2);
+    if depth == 0 || depth > max {
+        return Err(ApiError::BadRequest(format!("depth must be 1 to {max}")));
+    }
+    let (mut links, mut indicators) = (q.via.is_none(), q.via.is_none());
+    for v in q
+        .via
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|v| !v.is_empty())
+    {
+        match v.trim() {
+            "links" => links = true,
+            "indicators" => indicators = true,
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "via: `{other}` is not links or indicators"
+                )))
+            }
+        }
+    }
+    let start = CaseBrief {
+        id: case.id,
+        reference: case.reference.get(),
+        summary: case.summary.as_str().to_owned(),
+        status: case.status.as_str().to_owned(),
+    };
+    let who = auth.0.clone();
+    let fan_out = state.config.analysis.fan_out_limit;
+    let st = state.clone();
+    let answer = state
+        .read(move |c| {
+            let walk = Walk {
+                depth,
+                links,
+                indicators,
+                fan_out,
+                warnings: &st.warnings,
+            };
+            analysis::related(c, &start, &who, &walk)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "case": {"id": case.id, "ref": case.reference.get()},
+        "depth": depth,
+        "fan_out_limit": fan_out,
+        "related": answer.related,
+        "not_followed": answer.not_followed,
+    })))
+}

@@ -1,0 +1,42 @@
+-- Analysts: indicators (one row per canonical value, system-wide), their context on each case,
+-- and explicit links between cases.
+
+CREATE TABLE indicators (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (kind, value)
+);
+
+-- An indicator on a case: who added it and when, from which message, first and last seen,
+-- its state and TLP marking.
+CREATE TABLE case_indicators (
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    indicator_id TEXT NOT NULL REFERENCES indicators (id),
+    state TEXT NOT NULL,
+    tlp TEXT NOT NULL,
+    note TEXT NOT NULL,
+    source_message_id TEXT REFERENCES messages (id),
+    added_by TEXT NOT NULL,
+    added_at TIMESTAMP NOT NULL,
+    first_seen TIMESTAMP,
+    last_seen TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (case_id, indicator_id)
+);
+-- "Which cases hold this indicator?" — the correlation's every step.
+CREATE INDEX case_indicators_by_indicator ON case_indicators (indicator_id, case_id);
+
+-- A link between two cases, stored once, read from both sides (the other side sees the
+-- inverse kind).
+CREATE TABLE case_links (
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    target_id TEXT NOT NULL REFERENCES cases (id),
+    kind TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (case_id, target_id)
+);
+CREATE INDEX case_links_by_target ON case_links (target_id, case_id);

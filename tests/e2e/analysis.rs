@@ -1,0 +1,372 @@
+//! Analysts: indicators on cases, lookup, extraction, links, and the correlation across them,
+//! with its depth, fan-out and confidentiality limits.
+
+use helpline_domain::user::Role;
+use helpline_tests::{on_both_backends, Backend, TestApp, TestDb};
+use serde_json::{json, Value};
+
+/// Opens an ordinary case; returns (id, ref).
+fn case(app: &TestApp, token: &str, summary: &str, extra: Value) -> (String, i64) {
+    let mut body = json!({"beneficiary": {"name": "Someone"}, "summary": summary, "urgency": "medium", "service_type": "phishing"});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let r = app.post("/api/v1/cases", token, body).expect(201);
+    (r.id(), r.json["ref"].as_i64().unwrap_or_default())
+}
+
+fn put(app: &TestApp, token: &str, case: &str, kind: &str, value: &str) -> Value {
+    app.post(
+        &format!("/api/v1/cases/{case}/indicators"),
+        token,
+        json!({"kind": kind, "value": value}),
+    )
+    .expect(201)
+    .json
+}
+
+fn related(app: &TestApp, token: &str, case: &str, query: &str) -> Value {
+    app.get(&format!("/api/v1/cases/{case}/related?{query}"), token)
+        .expect(200)
+        .json
+}
+
+fn refs(v: &Value) -> Vec<i64> {
+    let mut r: Vec<i64> = v["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["case"]["ref"].as_i64())
+        .collect();
+    r.sort_unstable();
+    r
+}
+
+fn entry(v: &Value, reference: i64) -> Value {
+    v["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["case"]["ref"].as_i64() == Some(reference))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn indicators_relate_cases(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let app = TestApp::start_with(db, None, |c| c.analysis.fan_out_limit = 4);
+    let (_, analyst) = app.user("ana", Role::Analyst);
+    let (alice_id, alice) = app.user("alice", Role::Handler);
+    let (_, bob) = app.user("bob", Role::Handler);
+    let (_, lead) = app.user("leo", Role::Lead);
+
+    let (a, ra) = case(&app, &lead, "Phishing of a newsroom", json!({}));
+    let (b, rb) = case(&app, &lead, "Fake login page", json!({}));
+    let (c, rc) = case(&app, &lead, "Credential theft", json!({}));
+    let (f, rf) = case(&app, &lead, "Earlier report", json!({}));
+    let (d, rd) = case(
+        &app,
+        &lead,
+        "Source under surveillance",
+        json!({"confidential": true, "assignee_id": alice_id}),
+    );
+    let (g, rg) = case(&app, &lead, "Behind the confidential one", json!({}));
+
+    // The same domain, written three ways, is one indicator on three cases.
+    let first = put(&app, &analyst, &a, "domain", "Evil.Example");
+    assert_eq!(first["indicator"]["value"], "evil.example");
+    assert_eq!(first["state"], "confirmed");
+    assert_eq!(first["tlp"], "amber");
+    let ind = first["indicator"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let second = put(&app, &analyst, &b, "domain", "evil[.]example");
+    assert_eq!(second["indicator"]["id"], first["indicator"]["id"]);
+    assert_eq!(second["cases"], 2);
+    put(&app, &analyst, &c, "domain", "EVIL(.)EXAMPLE.");
+    put(&app, &lead, &d, "domain", "evil.example");
+    // Putting it again updates its context (200), never a second row.
+    let again = app
+        .post(
+            &format!("/api/v1/cases/{c}/indicators"),
+            &analyst,
+            json!({"kind": "domain", "value": "evil.example", "tlp": "red", "note": "seen in the lure", "first_seen": "2026-11-01T10:00:00Z", "last_seen": "2026-11-02T10:00:00Z"}),
+        )
+        .expect(200);
+    assert_eq!(again.json["tlp"], "red");
+    assert_eq!(again.json["note"], "seen in the lure");
+    let listed = app
+        .get(&format!("/api/v1/cases/{c}/indicators"), &analyst)
+        .expect(200);
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(1));
+
+    // Lookup normalises like entry; the count leaves out what the caller may not see.
+    let found = app
+        .get(
+            "/api/v1/indicators?kind=domain&value=EVIL%5B.%5Dexample",
+            &bob,
+        )
+        .expect(200);
+    assert_eq!(found.json["indicator"]["id"], json!(ind));
+    assert_eq!(found.json["cases"], 3);
+    let lead_found = app
+        .get("/api/v1/indicators?kind=domain&value=evil.example", &lead)
+        .expect(200);
+    assert_eq!(lead_found.json["cases"], 4);
+    app.get("/api/v1/indicators?kind=domain&value=never.example", &bob)
+        .expect(404);
+    let holders = app
+        .get(&format!("/api/v1/indicators/{ind}/cases"), &bob)
+        .expect(200);
+    let mut held: Vec<i64> = holders.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["case"]["ref"].as_i64())
+        .collect();
+    held.sort_unstable();
+    assert_eq!(held, vec![ra, rb, rc]);
+    assert!(!holders.text.contains("surveillance"));
+
+    // Links: C is a duplicate of F; F sees the inverse. D (confidential) is the parent of G.
+    let l = app
+        .post(
+            &format!("/api/v1/cases/{c}/links"),
+            &analyst,
+            json!({"target": format!("#{rf}"), "kind": "duplicate_of", "note": "same sender"}),
+        )
+        .expect(201);
+    assert_eq!(l.json["kind"], "duplicate_of");
+    let back = app
+        .get(&format!("/api/v1/cases/{f}/links"), &analyst)
+        .expect(200);
+    assert_eq!(back.json["items"][0]["kind"], "has_duplicate");
+    assert_eq!(back.json["items"][0]["target"]["ref"], rc);
+    app.post(
+        &format!("/api/v1/cases/{f}/links"),
+        &analyst,
+        json!({"target": c, "kind": "related"}),
+    )
+    .expect(409);
+    app.post(
+        &format!("/api/v1/cases/{d}/links"),
+        &lead,
+        json!({"target": g, "kind": "parent_of"}),
+    )
+    .expect(201);
+
+    // Depth 1 from A: the two cases sharing the domain. Depth 2: also F, through C.
+    let one = related(&app, &bob, &a, "depth=1");
+    assert_eq!(refs(&one), vec![rb, rc]);
+    assert_eq!(
+        entry(&one, rb)["explanation"],
+        format!("shares domain evil.example with #{rb}")
+    );
+    let two = related(&app, &bob, &a, "depth=2");
+    assert_eq!(refs(&two), vec![rb, rc, rf]);
+    let via_c = entry(&two, rf);
+    assert_eq!(via_c["depth"], 2);
+    assert_eq!(
+        via_c["explanation"],
+        format!("shares domain evil.example with #{rc}, which is a duplicate of #{rf}")
+    );
+    assert_eq!(via_c["path"][0]["via"], "indicator");
+    assert_eq!(via_c["path"][1]["via"], "link");
+    assert_eq!(via_c["path"][1]["kind"], "duplicate_of");
+    let s1 = entry(&two, rb)["score"].as_f64().unwrap_or_default();
+    let s2 = via_c["score"].as_f64().unwrap_or_default();
+    assert!(s1 >= s2 && s2 > 0.0, "{s1} {s2}");
+    // Links only: nothing from A, which has no links.
+    assert!(refs(&related(&app, &bob, &a, "depth=2&via=links")).is_empty());
+
+    // The confidential case and what lies behind it exist only for those who may see it.
+    let deep = related(&app, &bob, &a, "depth=4");
+    assert_eq!(refs(&deep), vec![rb, rc, rf]);
+    assert!(!deep.to_string().contains(&d) && !deep.to_string().contains(&g));
+    assert!(!deep.to_string().contains("surveillance"));
+    let for_alice = related(&app, &alice, &a, "depth=2");
+    let mut expected = vec![rb, rc, rd, rf, rg];
+    expected.sort_unstable();
+    assert_eq!(refs(&for_alice), expected);
+    assert_eq!(
+        entry(&for_alice, rg)["explanation"],
+        format!("shares domain evil.example with #{rd}, which is the parent of #{rg}")
+    );
+    app.get(&format!("/api/v1/cases/{d}/related"), &bob)
+        .expect(404);
+
+    // Fan-out: an address held by five cases (over the limit of 4) is not followed, and said so.
+    let mut crowd = Vec::new();
+    for n in 0..4 {
+        let (x, rx) = case(&app, &lead, &format!("Crowd {n}"), json!({}));
+        put(&app, &analyst, &x, "ipv4", "185.220.101.1");
+        crowd.push(rx);
+    }
+    put(&app, &analyst, &a, "ipv4", "185[.]220[.]101[.]1");
+    // A public provider's domain never correlates, however few cases hold it.
+    put(&app, &analyst, &a, "domain", "gmail.com");
+    put(&app, &analyst, &b, "domain", "gmail.com");
+    let limited = related(&app, &bob, &a, "depth=2");
+    assert_eq!(refs(&limited), vec![rb, rc, rf]);
+    let cut: Vec<&Value> = limited["not_followed"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(cut.iter().any(|n| n["reason"] == "fan_out"
+        && n["indicator"]["value"] == "185.220.101.1"
+        && n["cases"] == 5));
+    assert!(cut.iter().any(|n| n["reason"] == "warning_list"
+        && n["indicator"]["value"] == "gmail.com"
+        && n["list"] == "public_mail_providers"));
+
+    // Detaching is audited and ends the correlation through that case.
+    app.call(
+        "DELETE",
+        &format!("/api/v1/cases/{b}/indicators/{ind}"),
+        Some(&analyst),
+        None,
+        &[],
+    )
+    .expect(204);
+    assert_eq!(refs(&related(&app, &bob, &a, "depth=1")), vec![rc]);
+    let audit = app
+        .get(&format!("/api/v1/cases/{b}/audit"), &lead)
+        .expect(200);
+    let actions: Vec<&str> = audit.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"case_indicator.create"), "{actions:?}");
+    assert!(actions.contains(&"case_indicator.delete"), "{actions:?}");
+    app.call(
+        "DELETE",
+        &format!("/api/v1/cases/{f}/links/{c}"),
+        Some(&analyst),
+        None,
+        &[],
+    )
+    .expect(204);
+    assert!(app
+        .get(&format!("/api/v1/cases/{c}/links"), &analyst)
+        .expect(200)
+        .json["items"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+
+    // Bad input: clear errors naming the kind.
+    let bad = app
+        .post(
+            &format!("/api/v1/cases/{a}/indicators"),
+            &analyst,
+            json!({"kind": "ipv4", "value": "999.1.1.1"}),
+        )
+        .expect(422);
+    assert!(bad.text.contains("ipv4 indicator"), "{}", bad.text);
+    app.post(
+        &format!("/api/v1/cases/{a}/indicators"),
+        &analyst,
+        json!({"kind": "ip", "value": "1.2.3.4"}),
+    )
+    .expect(422);
+    app.get(&format!("/api/v1/cases/{a}/related?depth=5"), &bob)
+        .expect(400);
+    app.get(&format!("/api/v1/cases/{a}/related?via=mail"), &bob)
+        .expect(400);
+    app.post(
+        &format!("/api/v1/cases/{a}/links"),
+        &analyst,
+        json!({"target": a, "kind": "related"}),
+    )
+    .expect(422);
+    let _ = crowd;
+}
+
+fn extraction_proposes_candidates(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (_, analyst) = app.user("ana", Role::Analyst);
+    let (_, lead) = app.user("leo", Role::Lead);
+    let (a, _) = case(&app, &lead, "Suspicious link", json!({}));
+    let m = app
+        .post(
+            &format!("/api/v1/cases/{a}/messages"),
+            &lead,
+            json!({"direction": "in", "channel": "email", "body": "They wrote from attacker[@]evil[.]example with hxxps://evil[.]example/login and from 203.0.113.9; also my own address me@gmail.com."}),
+        )
+        .expect(201);
+    let mid = m.id();
+    let r = app
+        .post(
+            &format!("/api/v1/cases/{a}/messages/{mid}/extract"),
+            &analyst,
+            json!({}),
+        )
+        .expect(200);
+    let items = r.json["items"].as_array().cloned().unwrap_or_default();
+    let got: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap_or_default().to_owned(),
+                i["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("email".into(), "attacker@evil.example".into()),
+            ("url".into(), "https://evil.example/login".into()),
+            ("ipv4".into(), "203.0.113.9".into()),
+            ("email".into(), "me@gmail.com".into()),
+        ]
+    );
+    assert_eq!(items[0]["raw"], "attacker[@]evil[.]example");
+    assert_eq!(items[0]["start"], 16);
+    assert_eq!(items[2]["warning"], "documentation_ranges");
+    assert_eq!(r.json["added"], 4);
+    // Extracted values wait as candidates, pointing at their message; a second run adds none.
+    let listed = app
+        .get(&format!("/api/v1/cases/{a}/indicators"), &analyst)
+        .expect(200);
+    for i in listed.json["items"].as_array().into_iter().flatten() {
+        assert_eq!(i["state"], "candidate");
+        assert_eq!(i["source_message_id"], json!(mid));
+    }
+    let again = app
+        .post(
+            &format!("/api/v1/cases/{a}/messages/{mid}/extract"),
+            &analyst,
+            json!({}),
+        )
+        .expect(200);
+    assert_eq!(again.json["added"], 0);
+    // The analyst confirms one.
+    let confirmed = app
+        .post(
+            &format!("/api/v1/cases/{a}/indicators"),
+            &analyst,
+            json!({"kind": "url", "value": "hxxps://evil[.]example/login", "state": "confirmed"}),
+        )
+        .expect(200);
+    assert_eq!(confirmed.json["state"], "confirmed");
+    // A message of another case is not found.
+    let (other, _) = case(&app, &lead, "Other", json!({}));
+    app.post(
+        &format!("/api/v1/cases/{other}/messages/{mid}/extract"),
+        &analyst,
+        json!({}),
+    )
+    .expect(404);
+}
+
+on_both_backends!(indicators_relate_cases, extraction_proposes_candidates);

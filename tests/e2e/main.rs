@@ -8,6 +8,7 @@ mod bad_input;
 mod concurrency;
 mod confidential;
 mod crash;
+mod evidence;
 mod lifecycle;
 mod mail;
 mod openapi;

@@ -248,6 +248,26 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         )
         .expect(200);
     let rel = app.get(&format!("{case}/related"), &admin).expect(200);
+    let ev = app
+        .raw(
+            "POST",
+            &format!("{case}/evidence?filename=a.txt"),
+            Some(&admin),
+            "text/plain",
+            b"evidence",
+            &[],
+        )
+        .expect(201);
+    let chain = app
+        .get(&format!("{case}/evidence/{}/custody", ev.id()), &admin)
+        .expect(200);
+    let verified = app
+        .post(
+            &format!("{case}/evidence/{}/verify", ev.id()),
+            &admin,
+            json!({}),
+        )
+        .expect(200);
 
     let samples: Vec<(&str, &Value)> = vec![
         ("Beneficiary", &b.json),
@@ -284,6 +304,10 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("RelatedResult", &rel.json),
         ("Related", &rel.json["related"][0]),
         ("LinkStep", &rel.json["related"][0]["path"][0]),
+        ("Evidence", &ev.json),
+        ("CustodyChain", &chain.json),
+        ("Custody", &chain.json["items"][0]),
+        ("EvidenceVerification", &verified.json),
     ];
     for (schema, sample) in samples {
         assert_eq!(

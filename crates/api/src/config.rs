@@ -99,6 +99,8 @@ pub struct AnalysisConfig {
     pub fan_out_limit: i64,
     /// Deepest correlation allowed.
     pub max_depth: usize,
+    /// Largest evidence file accepted, in bytes.
+    pub max_evidence_bytes: usize,
     /// Named lists of values that never correlate.
     pub warning_lists: std::collections::BTreeMap<String, Vec<String>>,
 }

@@ -67,6 +67,7 @@ closed_set! {
         ManageQuarantine = "manage_quarantine",
         ManageIndicators = "manage_indicators",
         LinkCases = "link_cases",
+        ManageEvidence = "manage_evidence",
     }
 }
 
@@ -94,6 +95,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | ReadAudit
                 | ManageIndicators
                 | LinkCases
+                | ManageEvidence
         ),
         Role::Analyst => matches!(
             p,
@@ -108,6 +110,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | ReadAudit
                 | ManageIndicators
                 | LinkCases
+                | ManageEvidence
         ),
         Role::Lead => !matches!(p, ManageUsers | ManageTokens | IngestMail),
         Role::Admin => !matches!(p, IngestMail),
@@ -210,6 +213,7 @@ mod tests {
                 ReadAudit,
                 ManageIndicators,
                 LinkCases,
+                ManageEvidence,
             ],
             Role::Analyst => &[
                 ReadCases,
@@ -223,6 +227,7 @@ mod tests {
                 ReadAudit,
                 ManageIndicators,
                 LinkCases,
+                ManageEvidence,
             ],
             Role::Lead => &[
                 ReadCases,
@@ -248,6 +253,7 @@ mod tests {
                 ManageQuarantine,
                 ManageIndicators,
                 LinkCases,
+                ManageEvidence,
             ],
             Role::Admin => &[
                 ReadCases,
@@ -275,6 +281,7 @@ mod tests {
                 ManageQuarantine,
                 ManageIndicators,
                 LinkCases,
+                ManageEvidence,
             ],
             Role::Integration => &[],
         }

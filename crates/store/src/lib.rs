@@ -17,6 +17,7 @@ pub mod cases;
 mod conn;
 mod convert;
 mod error;
+pub mod evidence;
 pub mod idempotency;
 pub mod mail;
 pub mod page;

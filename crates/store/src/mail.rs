@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use helpline_domain::ids::{
-    BeneficiaryId, CaseId, CertificateId, EvidenceId, InboundMailId, MessageId,
-};
+use helpline_domain::ids::{BeneficiaryId, CaseId, CertificateId, InboundMailId, MessageId};
 use helpline_domain::mail::{
     CertificateSource, CryptoOutcome, Delivery, DeliveryState, EmailDetails,
 };
@@ -18,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::convert::{from_db, from_json, stored, to_db, to_json};
 use crate::page::{paginate, Cursor};
 use crate::schema::{
-    blobs, certificate_keys, certificates, evidence, inbound_mail, mail_ids, messages, outbox,
+    blobs, certificate_keys, certificates, inbound_mail, mail_ids, messages, outbox,
 };
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
@@ -643,74 +641,6 @@ pub fn armored_for_handles(conn: &mut DbConnection, handles: &[String]) -> Resul
         .load(conn)?)
 }
 
-// ---- evidence ----
-
-/// A file kept on a case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Evidence {
-    /// Stable id.
-    pub id: EvidenceId,
-    /// On which case.
-    pub case_id: CaseId,
-    /// Hex SHA-256 of the bytes.
-    pub sha256: String,
-    /// File name.
-    pub filename: Option<String>,
-    /// `type/subtype`.
-    pub media_type: String,
-    /// Size in bytes.
-    pub size: i64,
-    /// `message_attachment`, `upload`, `capture`.
-    pub source: String,
-    /// The message it came with.
-    pub message_id: Option<MessageId>,
-    /// What it is.
-    pub description: String,
-    /// Who collected it.
-    pub collected_by: Actor,
-    /// When.
-    pub collected_at: DateTime<Utc>,
-}
-
-#[derive(Queryable, Insertable)]
-#[diesel(table_name = evidence)]
-struct EvidenceRow {
-    id: String,
-    case_id: String,
-    sha256: String,
-    filename: Option<String>,
-    media_type: String,
-    size: i64,
-    source: String,
-    message_id: Option<String>,
-    description: String,
-    collected_by: String,
-    collected_at: NaiveDateTime,
-}
-
-impl EvidenceRow {
-    fn into_evidence(self) -> Result<Evidence> {
-        Ok(Evidence {
-            id: stored(EvidenceId::parse(&self.id))?,
-            case_id: stored(CaseId::parse(&self.case_id))?,
-            sha256: self.sha256,
-            filename: self.filename,
-            media_type: self.media_type,
-            size: self.size,
-            source: self.source,
-            message_id: self
-                .message_id
-                .as_deref()
-                .map(MessageId::parse)
-                .transpose()
-                .map_err(crate::convert::corrupt)?,
-            description: self.description,
-            collected_by: stored(self.collected_by.parse())?,
-            collected_at: from_db(self.collected_at),
-        })
-    }
-}
-
 /// Keeps a message's attachment as evidence on its case.
 pub fn add_attachment(
     tx: &mut Tx<'_>,
@@ -719,55 +649,21 @@ pub fn add_attachment(
     filename: Option<String>,
     media_type: &str,
     data: &[u8],
-) -> Result<Evidence> {
-    let sha = put_blob(tx, data)?;
-    let row = EvidenceRow {
-        id: EvidenceId::new().to_string(),
-        case_id: case.to_string(),
-        sha256: sha,
-        filename,
-        media_type: media_type.to_owned(),
-        size: i64::try_from(data.len()).unwrap_or(i64::MAX),
-        source: "message_attachment".into(),
-        message_id: Some(message.to_string()),
-        description: String::new(),
-        collected_by: tx.actor.to_string(),
-        collected_at: to_db(tx.now),
-    };
-    diesel::insert_into(evidence::table)
-        .values(&row)
-        .execute(tx.conn)?;
-    let e = row.into_evidence()?;
-    tx.audit(
-        "evidence.create",
-        "evidence",
-        e.id,
-        Some(case),
-        json!({"sha256": e.sha256, "size": e.size, "media_type": e.media_type, "source": e.source, "message_id": message}),
-    );
-    Ok(e)
-}
-
-/// A case's evidence, oldest first.
-pub fn evidence_of(conn: &mut DbConnection, case: CaseId) -> Result<Vec<Evidence>> {
-    evidence::table
-        .filter(evidence::case_id.eq(case.to_string()))
-        .order((evidence::collected_at.asc(), evidence::id.asc()))
-        .load::<EvidenceRow>(conn)?
-        .into_iter()
-        .map(EvidenceRow::into_evidence)
-        .collect()
-}
-
-/// One evidence item of a case.
-pub fn evidence_item(conn: &mut DbConnection, case: CaseId, id: EvidenceId) -> Result<Evidence> {
-    evidence::table
-        .find(id.to_string())
-        .filter(evidence::case_id.eq(case.to_string()))
-        .first::<EvidenceRow>(conn)
-        .optional()?
-        .ok_or(StoreError::not_found("evidence"))?
-        .into_evidence()
+) -> Result<crate::evidence::Evidence> {
+    crate::evidence::collect(
+        tx,
+        case,
+        crate::evidence::NewEvidence {
+            data,
+            filename,
+            media_type: media_type.to_owned(),
+            source: crate::evidence::EvidenceSource::MessageAttachment,
+            message_id: Some(message),
+            description: String::new(),
+            tlp: helpline_domain::indicator::Tlp::Amber,
+            collected_at: None,
+        },
+    )
 }
 
 // ---- outbox ----

@@ -305,6 +305,18 @@ diesel::table! {
         description -> Text,
         collected_by -> Text,
         collected_at -> Timestamp,
+        tlp -> Text,
+    }
+}
+
+diesel::table! {
+    custody_events (id) {
+        id -> Text,
+        evidence_id -> Text,
+        event -> Text,
+        actor -> Text,
+        at -> Timestamp,
+        detail -> Text,
     }
 }
 
@@ -390,4 +402,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     indicators,
     case_indicators,
     case_links,
+    custody_events,
 );

@@ -40,3 +40,16 @@ CREATE TABLE case_links (
     PRIMARY KEY (case_id, target_id)
 );
 CREATE INDEX case_links_by_target ON case_links (target_id, case_id);
+
+-- Evidence gets its own TLP marking and a chain of custody: collected, viewed, exported,
+-- verified, each with who and when.
+ALTER TABLE evidence ADD COLUMN tlp TEXT NOT NULL DEFAULT 'amber';
+CREATE TABLE custody_events (
+    id TEXT PRIMARY KEY NOT NULL,
+    evidence_id TEXT NOT NULL REFERENCES evidence (id),
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TIMESTAMP NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX custody_events_by_item ON custody_events (evidence_id, at);

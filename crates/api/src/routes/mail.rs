@@ -29,14 +29,10 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/mail/quarantine/{id}/raw").route(web::get().to(raw)))
         .service(resource("/mail/quarantine/{id}/retry").route(web::post().to(retry)))
         .service(resource("/mail/quarantine/{id}/assign").route(web::post().to(assign)))
-        .service(resource("/cases/{id}/evidence").route(web::get().to(evidence)))
         .service(resource("/cases/{id}/replies").route(web::post().to(reply)))
         .service(resource("/cases/{id}/mail-policy").route(web::put().to(case_policy)))
         .service(
             resource("/beneficiaries/{id}/mail-policy").route(web::put().to(beneficiary_policy)),
-        )
-        .service(
-            resource("/cases/{id}/evidence/{eid}/content").route(web::get().to(evidence_content)),
         )
         .service(
             resource("/beneficiaries/{id}/certificates")
@@ -112,12 +108,7 @@ async fn inbound(
             "post the raw message as message/rfc822".into(),
         ));
     }
-    let announced = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let body = read_limited(payload, state.config.mail.max_message_bytes, announced).await?;
+    let body = super::read_limited(&req, payload, state.config.mail.max_message_bytes).await?;
     if body.is_empty() {
         return Err(ApiError::BadRequest("the message is empty".into()));
     }
@@ -198,33 +189,6 @@ async fn inbound(
         mailstore::InboundState::Quarantined => actix_web::http::StatusCode::ACCEPTED,
     };
     Ok(HttpResponse::build(status).json(IngestOutcome::from_record(&record, reference, duplicate)))
-}
-
-/// The request body, refused with 413 as soon as it passes `max` bytes (never buffered whole).
-/// A body whose length is announced gets its buffer at once: growing by doubling would hold
-/// the old and the new copy together, half again the message at its peak.
-async fn read_limited(
-    mut payload: web::Payload,
-    max: usize,
-    announced: Option<usize>,
-) -> Result<web::Bytes, ApiError> {
-    use futures_util::StreamExt;
-    if announced.is_some_and(|n| n > max) {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "the message is larger than {max} bytes, the most accepted"
-        )));
-    }
-    let mut buf = web::BytesMut::with_capacity(announced.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the message: {e}")))?;
-        if buf.len() + chunk.len() > max {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "the message is larger than {max} bytes, the most accepted"
-            )));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
 }
 
 /// The answer for bytes already received: 200, nothing added.
@@ -572,42 +536,6 @@ async fn reverify(
         }
     }
     Ok(changed)
-}
-
-/// A case's evidence items (mail attachments for now).
-async fn evidence(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let items = state
-        .read(move |c| mailstore::evidence_of(c, case.id))
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
-}
-
-/// The original bytes of an evidence item, with their SHA-256.
-async fn evidence_content(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (id, eid) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
-    let eid = path_id(helpline_domain::ids::EvidenceId::parse(&eid))?;
-    let (item, bytes) = state
-        .read(move |c| {
-            let item = mailstore::evidence_item(c, case.id, eid)?;
-            let bytes = mailstore::blob(c, &item.sha256)?;
-            Ok((item, bytes))
-        })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(item.media_type.as_str())
-        .insert_header(("X-Content-SHA256", item.sha256.clone()))
-        .insert_header((actix_web::http::header::CONTENT_DISPOSITION, "attachment"))
-        .body(bytes))
 }
 
 #[derive(Debug, Deserialize)]

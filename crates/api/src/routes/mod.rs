@@ -14,6 +14,7 @@ mod auth;
 mod beneficiaries;
 mod case_log;
 mod cases;
+mod evidence;
 mod health;
 mod mail;
 mod parties;
@@ -47,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tokens::configure)
             .configure(mail::configure)
             .configure(analysis::configure)
+            .configure(evidence::configure)
             .service(resource("/taxonomies").route(web::get().to(taxonomies))),
     );
 }
@@ -83,4 +85,36 @@ pub(crate) fn json_with_etag<T: serde::Serialize>(value: &T, version: i64) -> Ht
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::ETAG, crate::extract::etag(version)))
         .json(value)
+}
+
+/// The request body, refused with 413 as soon as it passes `max` bytes (never buffered whole).
+/// A body whose length is announced gets its buffer at once: growing by doubling would hold
+/// the old and the new copy together, half again the message at its peak.
+pub(crate) async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the body is larger than {max} bytes, the most accepted"
+        )));
+    }
+    let mut buf = web::BytesMut::with_capacity(announced.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if buf.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the body is larger than {max} bytes, the most accepted"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
 }

@@ -369,4 +369,243 @@ fn extraction_proposes_candidates(backend: Backend) {
     .expect(404);
 }
 
-on_both_backends!(indicators_relate_cases, extraction_proposes_candidates);
+/// Everything a case holds, as the API shows it.
+fn holdings(app: &TestApp, token: &str, case: &str) -> Vec<Value> {
+    [
+        "messages",
+        "comments",
+        "actions",
+        "next-steps",
+        "parties",
+        "indicators",
+        "evidence",
+    ]
+    .iter()
+    .map(|s| {
+        app.get(&format!("/api/v1/cases/{case}/{s}"), token)
+            .expect(200)
+            .json
+    })
+    .collect()
+}
+
+fn count(v: &Value) -> usize {
+    v["items"].as_array().map_or(0, Vec::len)
+}
+
+fn audit_actions(app: &TestApp, token: &str, case: &str) -> Vec<String> {
+    app.get(&format!("/api/v1/cases/{case}/audit"), token)
+        .expect(200)
+        .json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn merge_moves_everything_and_unmerge_restores_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (_, lead) = app.user("leo", Role::Lead);
+    let (_, analyst) = app.user("ana", Role::Analyst);
+    let (s, _) = case(&app, &lead, "Reported twice (first)", json!({}));
+    let (t, rt) = case(&app, &lead, "Reported twice (second)", json!({}));
+    let p1 = app
+        .post(
+            "/api/v1/parties",
+            &lead,
+            json!({"name": "Platform", "kind": "platform"}),
+        )
+        .expect(201)
+        .id();
+    let p2 = app
+        .post(
+            "/api/v1/parties",
+            &lead,
+            json!({"name": "Partner", "kind": "partner_organisation"}),
+        )
+        .expect(201)
+        .id();
+    for body in ["first message", "second message"] {
+        app.post(
+            &format!("/api/v1/cases/{s}/messages"),
+            &lead,
+            json!({"direction": "in", "channel": "email", "body": body}),
+        )
+        .expect(201);
+    }
+    app.post(
+        &format!("/api/v1/cases/{s}/comments"),
+        &lead,
+        json!({"body": "note"}),
+    )
+    .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{s}/actions"),
+        &lead,
+        json!({"kind": "advice", "description": "told them to rotate passwords"}),
+    )
+    .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{s}/next-steps"),
+        &lead,
+        json!({"title": "call back"}),
+    )
+    .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{s}/parties"),
+        &lead,
+        json!({"party_id": p1, "role": "other"}),
+    )
+    .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{s}/parties"),
+        &lead,
+        json!({"party_id": p2, "role": "referral_partner", "note": "from the source"}),
+    )
+    .expect(201);
+    put(&app, &analyst, &s, "domain", "only-here.example");
+    app.post(
+        &format!("/api/v1/cases/{s}/indicators"),
+        &analyst,
+        json!({"kind": "domain", "value": "both.example", "note": "seen by the source", "tlp": "green"}),
+    )
+    .expect(201);
+    app.raw(
+        "POST",
+        &format!("/api/v1/cases/{s}/evidence?filename=shot.png"),
+        Some(&analyst),
+        "image/png",
+        b"\x89PNG fake",
+        &[],
+    )
+    .expect(201);
+    // The target already has one message, the partner and the shared domain.
+    app.post(
+        &format!("/api/v1/cases/{t}/messages"),
+        &lead,
+        json!({"direction": "in", "channel": "phone", "body": "the target's own"}),
+    )
+    .expect(201);
+    app.post(
+        &format!("/api/v1/cases/{t}/parties"),
+        &lead,
+        json!({"party_id": p2, "role": "referral_partner"}),
+    )
+    .expect(201);
+    put(&app, &analyst, &t, "domain", "both.example");
+    let before_s = holdings(&app, &lead, &s);
+    let before_t = holdings(&app, &lead, &t);
+
+    // Bad merges first.
+    app.post(
+        &format!("/api/v1/cases/{s}/merge"),
+        &lead,
+        json!({"into": s}),
+    )
+    .expect(422);
+    app.post(
+        &format!("/api/v1/cases/{s}/merge"),
+        &lead,
+        json!({"into": "#999999"}),
+    )
+    .expect(422);
+    app.post(
+        &format!("/api/v1/cases/{s}/merge"),
+        &analyst,
+        json!({"into": t}),
+    )
+    .expect(403);
+    app.post(&format!("/api/v1/cases/{s}/unmerge"), &lead, json!({}))
+        .expect(409);
+
+    let m = app
+        .post(
+            &format!("/api/v1/cases/{s}/merge"),
+            &lead,
+            json!({"into": format!("#{rt}")}),
+        )
+        .expect(200);
+    let moved = &m.json["moved"];
+    assert_eq!(moved["messages"], 2);
+    assert_eq!(moved["comments"], 1);
+    assert_eq!(moved["actions"], 1);
+    assert_eq!(moved["next_steps"], 1);
+    assert_eq!(moved["evidence"], 1);
+    assert_eq!(moved["parties"], 2);
+    assert_eq!(moved["indicators"], 2);
+
+    // Everything is on the target now; the source is an empty pointer that refuses new work.
+    let after_t = holdings(&app, &lead, &t);
+    let after_s = holdings(&app, &lead, &s);
+    assert_eq!(count(&after_t[0]), 3);
+    assert_eq!(count(&after_t[1]), 1);
+    assert_eq!(count(&after_t[2]), 1);
+    assert_eq!(count(&after_t[3]), 1);
+    assert_eq!(count(&after_t[4]), 2);
+    assert_eq!(count(&after_t[5]), 2);
+    assert_eq!(count(&after_t[6]), 1);
+    assert!(after_s.iter().all(|v| count(v) == 0), "{after_s:?}");
+    let gone = app.get(&format!("/api/v1/cases/{s}"), &lead).expect(200);
+    assert_eq!(gone.json["merged_into"], json!(t));
+    let refused = app
+        .post(
+            &format!("/api/v1/cases/{s}/comments"),
+            &lead,
+            json!({"body": "late"}),
+        )
+        .expect(409);
+    assert!(refused.text.contains("merged into"), "{}", refused.text);
+    app.post(
+        &format!("/api/v1/cases/{t}/merge"),
+        &lead,
+        json!({"into": s}),
+    )
+    .expect(409);
+    assert!(audit_actions(&app, &lead, &s).contains(&"case.merge".to_owned()));
+    assert!(audit_actions(&app, &lead, &t).contains(&"case.merge".to_owned()));
+
+    // Work goes on on the target, then the merge is undone.
+    app.post(
+        &format!("/api/v1/cases/{t}/comments"),
+        &lead,
+        json!({"body": "added after the merge"}),
+    )
+    .expect(201);
+    app.post(&format!("/api/v1/cases/{s}/unmerge"), &lead, json!({}))
+        .expect(200);
+    let restored = holdings(&app, &lead, &s);
+    assert_eq!(restored, before_s, "the source is exactly as it was");
+    let t_now = holdings(&app, &lead, &t);
+    assert_eq!(
+        count(&t_now[1]),
+        1,
+        "the comment added since stays on the target"
+    );
+    for k in [0, 2, 3, 4, 5, 6] {
+        assert_eq!(t_now[k], before_t[k], "target holding {k}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/cases/{s}"), &lead)
+            .expect(200)
+            .json["merged_into"],
+        Value::Null
+    );
+    assert!(audit_actions(&app, &lead, &s).contains(&"case.unmerge".to_owned()));
+    app.post(&format!("/api/v1/cases/{s}/unmerge"), &lead, json!({}))
+        .expect(409);
+    app.post(
+        &format!("/api/v1/cases/{s}/comments"),
+        &lead,
+        json!({"body": "back"}),
+    )
+    .expect(201);
+}
+
+on_both_backends!(
+    indicators_relate_cases,
+    extraction_proposes_candidates,
+    merge_moves_everything_and_unmerge_restores_it
+);

@@ -261,6 +261,13 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
     let chain = app
         .get(&format!("{case}/evidence/{}/custody", ev.id()), &admin)
         .expect(200);
+    let merged = app
+        .post(
+            &format!("/api/v1/cases/{}/merge", c2.id()),
+            &admin,
+            json!({"into": cid}),
+        )
+        .expect(200);
     let verified = app
         .post(
             &format!("{case}/evidence/{}/verify", ev.id()),
@@ -308,6 +315,7 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("CustodyChain", &chain.json),
         ("Custody", &chain.json["items"][0]),
         ("EvidenceVerification", &verified.json),
+        ("MergeReport", &merged.json),
     ];
     for (schema, sample) in samples {
         assert_eq!(
@@ -351,6 +359,7 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("POST", "/api/v1/tokens".into(), "ApiTokenCreate"),
         ("POST", format!("{case}/indicators"), "IndicatorCreate"),
         ("POST", format!("{case}/links"), "LinkCreate"),
+        ("POST", format!("{case}/merge"), "MergeCreate"),
     ];
     for (method, path, schema) in bodies {
         assert_eq!(

@@ -313,7 +313,17 @@ pub fn thread(
         ))
     })?;
     let (case, new_case) = match found {
-        Some(id) => (cases::locate(tx.conn, CaseLocator::Id(id))?, false),
+        Some(id) => {
+            // A case merged into another hands its mail on to where its log went.
+            let mut case = cases::locate(tx.conn, CaseLocator::Id(id))?;
+            for _ in 0..8 {
+                match case.merged_into {
+                    Some(next) => case = cases::locate(tx.conn, CaseLocator::Id(next))?,
+                    None => break,
+                }
+            }
+            (case, false)
+        }
         None => {
             let beneficiary = beneficiary_for(tx, sender)?;
             let summary = mail

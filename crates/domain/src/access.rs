@@ -68,6 +68,7 @@ closed_set! {
         ManageIndicators = "manage_indicators",
         LinkCases = "link_cases",
         ManageEvidence = "manage_evidence",
+        MergeCases = "merge_cases",
     }
 }
 
@@ -96,6 +97,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | ManageIndicators
                 | LinkCases
                 | ManageEvidence
+                | MergeCases
         ),
         Role::Analyst => matches!(
             p,
@@ -214,6 +216,7 @@ mod tests {
                 ManageIndicators,
                 LinkCases,
                 ManageEvidence,
+                MergeCases,
             ],
             Role::Analyst => &[
                 ReadCases,
@@ -254,6 +257,7 @@ mod tests {
                 ManageIndicators,
                 LinkCases,
                 ManageEvidence,
+                MergeCases,
             ],
             Role::Admin => &[
                 ReadCases,
@@ -282,6 +286,7 @@ mod tests {
                 ManageIndicators,
                 LinkCases,
                 ManageEvidence,
+                MergeCases,
             ],
             Role::Integration => &[],
         }

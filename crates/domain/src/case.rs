@@ -358,6 +358,8 @@ pub struct Case {
     pub resolved_at: Option<DateTime<Utc>>,
     /// Last time it became `closed`.
     pub closed_at: Option<DateTime<Utc>>,
+    /// The case this one was merged into: its log now lives there.
+    pub merged_into: Option<CaseId>,
     /// Optimistic-concurrency version, served as the `ETag`.
     pub version: i64,
 }

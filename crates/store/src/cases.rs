@@ -41,6 +41,7 @@ struct Row {
     resolved_at: Option<NaiveDateTime>,
     closed_at: Option<NaiveDateTime>,
     version: i64,
+    merged_into: Option<String>,
 }
 
 impl Row {
@@ -76,6 +77,12 @@ impl Row {
             first_response_at: self.first_response_at.map(from_db),
             resolved_at: self.resolved_at.map(from_db),
             closed_at: self.closed_at.map(from_db),
+            merged_into: self
+                .merged_into
+                .as_deref()
+                .map(CaseId::parse)
+                .transpose()
+                .map_err(corrupt)?,
             version: self.version,
         })
     }
@@ -103,6 +110,7 @@ impl Row {
             resolved_at: x.resolved_at.map(to_db),
             closed_at: x.closed_at.map(to_db),
             version: x.version,
+            merged_into: x.merged_into.map(|m| m.to_string()),
         })
     }
 }
@@ -188,6 +196,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
         first_response_at: None,
         resolved_at: None,
         closed_at: None,
+        merged_into: None,
         version: 1,
     };
     if new.priority_override.is_some() {

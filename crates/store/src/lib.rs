@@ -20,6 +20,7 @@ mod error;
 pub mod evidence;
 pub mod idempotency;
 pub mod mail;
+pub mod merge;
 pub mod page;
 pub mod parties;
 pub mod schema;

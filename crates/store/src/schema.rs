@@ -90,6 +90,7 @@ diesel::table! {
         resolved_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
         version -> BigInt,
+        merged_into -> Nullable<Text>,
     }
 }
 
@@ -373,6 +374,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    case_merges (id) {
+        id -> Text,
+        source_id -> Text,
+        target_id -> Text,
+        moved -> Text,
+        merged_by -> Text,
+        merged_at -> Timestamp,
+        undone_by -> Nullable<Text>,
+        undone_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -403,4 +417,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_indicators,
     case_links,
     custody_events,
+    case_merges,
 );

@@ -53,3 +53,18 @@ CREATE TABLE custody_events (
     detail TEXT NOT NULL
 );
 CREATE INDEX custody_events_by_item ON custody_events (evidence_id, at);
+
+-- Merging: the source case keeps a pointer to where its log went, and the merge records what
+-- it moved so that it can be undone exactly.
+ALTER TABLE cases ADD COLUMN merged_into TEXT REFERENCES cases (id);
+CREATE TABLE case_merges (
+    id TEXT PRIMARY KEY NOT NULL,
+    source_id TEXT NOT NULL REFERENCES cases (id),
+    target_id TEXT NOT NULL REFERENCES cases (id),
+    moved TEXT NOT NULL,
+    merged_by TEXT NOT NULL,
+    merged_at TIMESTAMP NOT NULL,
+    undone_by TEXT,
+    undone_at TIMESTAMP
+);
+CREATE INDEX case_merges_by_source ON case_merges (source_id, merged_at);

@@ -12,7 +12,7 @@ use helpline_domain::text::Note;
 use helpline_store::analysis::{self, CaseBrief, CaseIndicator, IndicatorContext, Walk};
 use serde::{Deserialize, Serialize};
 
-use super::{path_id, resource, visible_case};
+use super::{path_id, resource, visible_case, writable_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -36,7 +36,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(link)),
     )
     .service(resource("/cases/{id}/links/{target}").route(web::delete().to(unlink)))
-    .service(resource("/cases/{id}/related").route(web::get().to(related)));
+    .service(resource("/cases/{id}/related").route(web::get().to(related)))
+    .service(resource("/cases/{id}/merge").route(web::post().to(merge)))
+    .service(resource("/cases/{id}/unmerge").route(web::post().to(unmerge)));
 }
 
 /// An indicator on a case as the API shows it: its context, the warning list naming it, and
@@ -110,7 +112,7 @@ async fn attach(
     body: ApiJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageIndicators)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let kind = IndicatorKind::parse(&b.kind).map_err(unprocessable)?;
     let indicator = Indicator::parse(kind, &b.value).map_err(unprocessable)?;
@@ -162,7 +164,7 @@ async fn detach(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageIndicators)?;
     let (id, indicator) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let indicator = path_id(IndicatorId::parse(&indicator))?;
     state
         .write(&auth, move |tx| analysis::detach(tx, case.id, indicator))
@@ -245,7 +247,7 @@ async fn extract_from(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageIndicators)?;
     let (id, message) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let message = path_id(MessageId::parse(&message))?;
     let (_, body) = state
         .read(move |c| analysis::message_text(c, case.id, message))
@@ -314,10 +316,10 @@ async fn link(
     body: ApiJson<LinkBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::LinkCases)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let kind = LinkKind::parse(&b.kind).map_err(unprocessable)?;
-    let target = visible_case(&state, &auth, &b.target)
+    let target = writable_case(&state, &auth, &b.target)
         .await
         .map_err(|e| match e {
             ApiError::NotFound(_) | ApiError::BadRequest(_) => {
@@ -430,4 +432,52 @@ async fn related(
         "related": answer.related,
         "not_followed": answer.not_followed,
     })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    into: String,
+}
+
+/// Merges the case into another: its log moves there, and it keeps a pointer.
+async fn merge(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    body: ApiJson<MergeBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::MergeCases)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let target = writable_case(&state, &auth, &body.value.into)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
+                unprocessable(helpline_domain::DomainError::invalid(
+                    "into",
+                    "no such case (give its id or its reference such as #1042)",
+                ))
+            }
+            e => e,
+        })?;
+    let report = state
+        .write(&auth, move |tx| {
+            helpline_store::merge::merge(tx, case.id, target.id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Undoes the case's merge: what came from it goes back.
+async fn unmerge(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::MergeCases)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let report = state
+        .write(&auth, move |tx| helpline_store::merge::unmerge(tx, case.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
 }

@@ -12,7 +12,7 @@ use helpline_store::case_log::{self, NewMessage, NextStepPatch};
 use helpline_store::{Cursor, DbConnection, Page, StoreError};
 use serde::Deserialize;
 
-use super::{json_with_etag, path_id, resource, visible_case};
+use super::{json_with_etag, path_id, resource, visible_case, writable_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -96,7 +96,7 @@ async fn add_message(
     body: ApiJson<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::RecordMessage)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
     let new = NewMessage {
@@ -138,7 +138,7 @@ async fn add_comment(
     body: ApiJson<CommentBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::Comment)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let idem = idempotency(&req, &auth, &body.digest)?;
     let text = body.value.body;
     state
@@ -173,7 +173,7 @@ async fn add_action(
     body: ApiJson<ActionBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::RecordAction)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
     state
@@ -208,7 +208,7 @@ async fn add_next_step(
     body: ApiJson<NextStepBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageNextSteps)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
     state
@@ -240,7 +240,7 @@ async fn update_next_step(
     let expected = if_match(&req)?;
     let (id, step) = path.into_inner();
     let step = path_id(NextStepId::parse(&step))?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let patch = NextStepPatch {
         title: b.title,
@@ -284,7 +284,7 @@ async fn link_party(
     body: ApiJson<LinkPartyBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::LinkParty)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
     state

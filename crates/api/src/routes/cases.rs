@@ -12,7 +12,7 @@ use helpline_store::StoreError;
 use serde::Deserialize;
 
 use super::beneficiaries::BeneficiaryBody;
-use super::{json_with_etag, path_id, resource, visible_case};
+use super::{json_with_etag, path_id, resource, visible_case, writable_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -279,7 +279,7 @@ async fn update(
     body: ApiJson<PatchCase>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let p = body.value;
     let touches_case = p.summary.is_some()
         || p.description.is_some()

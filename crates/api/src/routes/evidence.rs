@@ -9,7 +9,7 @@ use helpline_domain::indicator::Tlp;
 use helpline_store::evidence::{self, EvidenceSource, NewEvidence};
 use serde::Deserialize;
 
-use super::{path_id, resource, visible_case};
+use super::{path_id, resource, visible_case, writable_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -64,7 +64,7 @@ async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageEvidence)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let q = q.into_inner();
     let media_type = req
         .headers()

@@ -14,7 +14,7 @@ use helpline_store::StoreError;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{path_id, resource, visible_case};
+use super::{path_id, resource, writable_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -339,7 +339,7 @@ async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageQuarantine)?;
     let id = inbound_id(&id)?;
-    let case = visible_case(&state, &auth, &body.value.case)
+    let case = writable_case(&state, &auth, &body.value.case)
         .await
         .map_err(|e| match e {
             ApiError::BadRequest(m) => {
@@ -632,7 +632,7 @@ async fn reply(
     body: ApiJson<ReplyBody>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::RecordMessage)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let to = recipient(&state, &case, b.to).await?;
     let cid = case.id;
@@ -797,7 +797,7 @@ async fn case_policy(
     body: ApiJson<MailPolicy>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::UpdateCase)?;
-    let case = visible_case(&state, &auth, &id).await?;
+    let case = writable_case(&state, &auth, &id).await?;
     let required = body.value.require_encryption;
     state
         .write(&auth, move |tx| {

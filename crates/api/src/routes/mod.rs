@@ -80,6 +80,23 @@ pub(crate) async fn visible_case(
         .await
 }
 
+/// The case named in the path, if the caller may see it and it can still change: a case merged
+/// into another refuses new work with 409, naming where its log went.
+pub(crate) async fn writable_case(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: &str,
+) -> Result<Case, ApiError> {
+    let case = visible_case(state, auth, id).await?;
+    if let Some(into) = case.merged_into {
+        return Err(ApiError::Conflict(format!(
+            "case #{} was merged into case {into}; work on that one (or unmerge it)",
+            case.reference.get()
+        )));
+    }
+    Ok(case)
+}
+
 /// 200 with a JSON body and, for versioned entities, its ETag.
 pub(crate) fn json_with_etag<T: serde::Serialize>(value: &T, version: i64) -> HttpResponse {
     HttpResponse::Ok()

@@ -1,0 +1,390 @@
+//! Merging a case into another, and undoing it. The merge moves the source's log (messages,
+//! comments, actions, next steps, parties, indicators, evidence, and the mail that threads to
+//! it) into the target, leaves the source as a pointer, and records exactly what it moved, so
+//! that an unmerge puts back what came from the source and leaves on the target what was added
+//! there since.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use helpline_domain::ids::CaseId;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::convert::to_db;
+use crate::schema::{case_indicators as ci, case_merges as cm, case_parties as cp, cases};
+use crate::{DbConnection, Result, StoreError, Tx};
+
+/// The tables whose rows belong to a case by `case_id` and have their own key: (table, key).
+const MOVED_BY_KEY: [(&str, &str); 8] = [
+    ("messages", "id"),
+    ("comments", "id"),
+    ("actions", "id"),
+    ("next_steps", "id"),
+    ("evidence", "id"),
+    ("inbound_mail", "id"),
+    ("outbox", "message_id"),
+    ("mail_ids", "rfc_message_id"),
+];
+
+/// A party involvement that the target already had, kept to be put back on unmerge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartyRow {
+    party_id: String,
+    role: String,
+    note: String,
+    added_by: String,
+    added_at: NaiveDateTime,
+}
+
+/// An indicator the target already held, kept with its context on the source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct IndicatorRow {
+    indicator_id: String,
+    state: String,
+    tlp: String,
+    note: String,
+    source_message_id: Option<String>,
+    added_by: String,
+    added_at: NaiveDateTime,
+    first_seen: Option<NaiveDateTime>,
+    last_seen: Option<NaiveDateTime>,
+    updated_at: NaiveDateTime,
+}
+
+/// What a merge moved, key by key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Moved {
+    by_key: std::collections::BTreeMap<String, Vec<String>>,
+    parties: Vec<(String, String)>,
+    indicators: Vec<String>,
+    duplicate_parties: Vec<PartyRow>,
+    duplicate_indicators: Vec<IndicatorRow>,
+}
+
+/// What a merge or an unmerge did, for the caller and the audit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeReport {
+    /// The case merged.
+    pub source: CaseId,
+    /// The case it went into.
+    pub target: CaseId,
+    /// Rows moved, per kind (`messages`, `comments`, ..., `parties`, `indicators`).
+    pub moved: serde_json::Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(QueryableByName)]
+struct Key {
+    #[diesel(sql_type = Text)]
+    key: String,
+}
+
+fn merged_into(conn: &mut DbConnection, case: CaseId) -> Result<Option<String>> {
+    cases::table
+        .find(case.to_string())
+        .select(cases::merged_into)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .ok_or(StoreError::not_found("case"))
+}
+
+fn refuse(what: &str) -> StoreError {
+    StoreError::Conflict(what.to_owned())
+}
+
+fn counts(m: &Moved) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for (table, keys) in &m.by_key {
+        out.insert(table.clone(), json!(keys.len()));
+    }
+    out.insert(
+        "parties".into(),
+        json!(m.parties.len() + m.duplicate_parties.len()),
+    );
+    out.insert(
+        "indicators".into(),
+        json!(m.indicators.len() + m.duplicate_indicators.len()),
+    );
+    serde_json::Value::Object(out)
+}
+
+fn point(tx: &mut Tx<'_>, case: CaseId, to: Option<CaseId>) -> Result<()> {
+    diesel::update(cases::table.find(case.to_string()))
+        .set((
+            cases::merged_into.eq(to.map(|t| t.to_string())),
+            cases::updated_at.eq(to_db(tx.now)),
+            cases::version.eq(cases::version + 1),
+        ))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// Merges `source` into `target`.
+pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeReport> {
+    if source == target {
+        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+            "into",
+            "a case cannot be merged into itself",
+        )));
+    }
+    if merged_into(tx.conn, source)?.is_some() {
+        return Err(refuse("this case is already merged; unmerge it first"));
+    }
+    if merged_into(tx.conn, target)?.is_some() {
+        return Err(refuse(
+            "the target was itself merged into another case; merge into that one",
+        ));
+    }
+    let (s, t) = (source.to_string(), target.to_string());
+    let mut moved = Moved::default();
+    for (table, key) in MOVED_BY_KEY {
+        let keys: Vec<String> = diesel::sql_query(format!(
+            "SELECT {key} AS key FROM {table} WHERE case_id = $1 ORDER BY {key}"
+        ))
+        .bind::<Text, _>(&s)
+        .load::<Key>(tx.conn)?
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+        diesel::sql_query(format!(
+            "UPDATE {table} SET case_id = $1 WHERE case_id = $2"
+        ))
+        .bind::<Text, _>(&t)
+        .bind::<Text, _>(&s)
+        .execute(tx.conn)?;
+        moved.by_key.insert(table.to_owned(), keys);
+    }
+    // Parties and indicators are keyed by case: what the target already has stays there, and
+    // the source's row is kept in the record.
+    let parties: Vec<(String, String, String, String, NaiveDateTime)> = cp::table
+        .filter(cp::case_id.eq(&s))
+        .select((cp::party_id, cp::role, cp::note, cp::added_by, cp::added_at))
+        .load(tx.conn)?;
+    for (party_id, role, note, added_by, added_at) in parties {
+        let held = cp::table
+            .filter(cp::case_id.eq(&t))
+            .filter(cp::party_id.eq(&party_id))
+            .filter(cp::role.eq(&role))
+            .count()
+            .get_result::<i64>(tx.conn)?;
+        let this = cp::table
+            .filter(cp::case_id.eq(&s))
+            .filter(cp::party_id.eq(&party_id))
+            .filter(cp::role.eq(&role));
+        if held > 0 {
+            diesel::delete(this).execute(tx.conn)?;
+            moved.duplicate_parties.push(PartyRow {
+                party_id,
+                role,
+                note,
+                added_by,
+                added_at,
+            });
+        } else {
+            diesel::update(this)
+                .set(cp::case_id.eq(&t))
+                .execute(tx.conn)?;
+            moved.parties.push((party_id, role));
+        }
+    }
+    type Ctx = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        NaiveDateTime,
+    );
+    let held_here: Vec<Ctx> = ci::table
+        .filter(ci::case_id.eq(&s))
+        .select((
+            ci::indicator_id,
+            ci::state,
+            ci::tlp,
+            ci::note,
+            ci::source_message_id,
+            ci::added_by,
+            ci::added_at,
+            ci::first_seen,
+            ci::last_seen,
+            ci::updated_at,
+        ))
+        .load(tx.conn)?;
+    for r in held_here {
+        let held = ci::table
+            .filter(ci::case_id.eq(&t))
+            .filter(ci::indicator_id.eq(&r.0))
+            .count()
+            .get_result::<i64>(tx.conn)?;
+        let this = ci::table
+            .filter(ci::case_id.eq(&s))
+            .filter(ci::indicator_id.eq(&r.0));
+        if held > 0 {
+            diesel::delete(this).execute(tx.conn)?;
+            moved.duplicate_indicators.push(IndicatorRow {
+                indicator_id: r.0,
+                state: r.1,
+                tlp: r.2,
+                note: r.3,
+                source_message_id: r.4,
+                added_by: r.5,
+                added_at: r.6,
+                first_seen: r.7,
+                last_seen: r.8,
+                updated_at: r.9,
+            });
+        } else {
+            diesel::update(this)
+                .set(ci::case_id.eq(&t))
+                .execute(tx.conn)?;
+            moved.indicators.push(r.0);
+        }
+    }
+    point(tx, source, Some(target))?;
+    let record = serde_json::to_string(&moved).map_err(crate::convert::corrupt)?;
+    diesel::insert_into(cm::table)
+        .values((
+            cm::id.eq(uuid::Uuid::now_v7().to_string()),
+            cm::source_id.eq(&s),
+            cm::target_id.eq(&t),
+            cm::moved.eq(record),
+            cm::merged_by.eq(tx.actor.to_string()),
+            cm::merged_at.eq(to_db(tx.now)),
+        ))
+        .execute(tx.conn)?;
+    let n = counts(&moved);
+    tx.audit(
+        "case.merge",
+        "case",
+        source,
+        Some(source),
+        json!({"into": target, "moved": n}),
+    );
+    tx.audit(
+        "case.merge",
+        "case",
+        target,
+        Some(target),
+        json!({"from": source, "moved": n}),
+    );
+    Ok(MergeReport {
+        source,
+        target,
+        moved: n,
+        at: tx.now,
+    })
+}
+
+/// Undoes the last merge of `source`: what came from it goes back (with the changes made to
+/// it since), what was added to the target since stays there.
+pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
+    let s = source.to_string();
+    let (id, target, record): (String, String, String) = cm::table
+        .filter(cm::source_id.eq(&s))
+        .filter(cm::undone_at.is_null())
+        .order(cm::merged_at.desc())
+        .select((cm::id, cm::target_id, cm::moved))
+        .first(tx.conn)
+        .optional()?
+        .ok_or_else(|| refuse("this case is not merged"))?;
+    let target_id = CaseId::parse(&target).map_err(crate::convert::corrupt)?;
+    if merged_into(tx.conn, target_id)?.is_some() {
+        return Err(refuse(
+            "the case it was merged into has since been merged elsewhere; unmerge that first",
+        ));
+    }
+    let moved: Moved = serde_json::from_str(&record).map_err(crate::convert::corrupt)?;
+    for (table, key) in MOVED_BY_KEY {
+        for k in moved.by_key.get(table).into_iter().flatten() {
+            diesel::sql_query(format!(
+                "UPDATE {table} SET case_id = $1 WHERE {key} = $2 AND case_id = $3"
+            ))
+            .bind::<Text, _>(&s)
+            .bind::<Text, _>(k)
+            .bind::<Text, _>(&target)
+            .execute(tx.conn)?;
+        }
+    }
+    for (party, role) in &moved.parties {
+        diesel::update(
+            cp::table
+                .filter(cp::case_id.eq(&target))
+                .filter(cp::party_id.eq(party))
+                .filter(cp::role.eq(role)),
+        )
+        .set(cp::case_id.eq(&s))
+        .execute(tx.conn)?;
+    }
+    for p in &moved.duplicate_parties {
+        diesel::insert_into(cp::table)
+            .values((
+                cp::case_id.eq(&s),
+                cp::party_id.eq(&p.party_id),
+                cp::role.eq(&p.role),
+                cp::note.eq(&p.note),
+                cp::added_by.eq(&p.added_by),
+                cp::added_at.eq(p.added_at),
+            ))
+            .execute(tx.conn)?;
+    }
+    for i in &moved.indicators {
+        diesel::update(
+            ci::table
+                .filter(ci::case_id.eq(&target))
+                .filter(ci::indicator_id.eq(i)),
+        )
+        .set(ci::case_id.eq(&s))
+        .execute(tx.conn)?;
+    }
+    for r in &moved.duplicate_indicators {
+        diesel::insert_into(ci::table)
+            .values((
+                ci::case_id.eq(&s),
+                ci::indicator_id.eq(&r.indicator_id),
+                ci::state.eq(&r.state),
+                ci::tlp.eq(&r.tlp),
+                ci::note.eq(&r.note),
+                ci::source_message_id.eq(&r.source_message_id),
+                ci::added_by.eq(&r.added_by),
+                ci::added_at.eq(r.added_at),
+                ci::first_seen.eq(r.first_seen),
+                ci::last_seen.eq(r.last_seen),
+                ci::updated_at.eq(r.updated_at),
+            ))
+            .execute(tx.conn)?;
+    }
+    point(tx, source, None)?;
+    diesel::update(cm::table.find(&id))
+        .set((
+            cm::undone_by.eq(Some(tx.actor.to_string())),
+            cm::undone_at.eq(Some(to_db(tx.now))),
+        ))
+        .execute(tx.conn)?;
+    let n = counts(&moved);
+    tx.audit(
+        "case.unmerge",
+        "case",
+        source,
+        Some(source),
+        json!({"from": target_id, "restored": n}),
+    );
+    tx.audit(
+        "case.unmerge",
+        "case",
+        target_id,
+        Some(target_id),
+        json!({"restored_to": source, "restored": n}),
+    );
+    Ok(MergeReport {
+        source,
+        target: target_id,
+        moved: n,
+        at: tx.now,
+    })
+}

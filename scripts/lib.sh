@@ -39,6 +39,22 @@ ensure_build_tools() {
   if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 }
 
+# The export tests validate MISP events with the MISP project's schema and type table (shipped
+# in PyMISP) and STIX bundles with OASIS's stix2 library, in a virtualenv under target/.
+ensure_python_validators() {
+  local venv=target/pyvalidate
+  if ! "$venv/bin/python" -c 'import pymisp, stix2, stix2patterns, jsonschema' 2>/dev/null; then
+    command -v python3 >/dev/null || apt_install python3
+    python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+    log "installing the export validators (PyMISP, stix2) in $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+      'pymisp==2.5.34.4' 'stix2==3.0.2' 'stix2-patterns==2.1.2' 'jsonschema>=4,<5'
+  fi
+  export HELPLINE_PYTHON="$PWD/$venv/bin/python"
+}
+
 pg_bindir() {
   local d
   for d in /usr/lib/postgresql/*/bin; do

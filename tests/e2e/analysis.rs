@@ -604,7 +604,249 @@ fn merge_moves_everything_and_unmerge_restores_it(backend: Backend) {
     .expect(201);
 }
 
+/// Runs a format's own validator (tests/validate/exports.py) on an export.
+fn validate(format: &str, doc: &Value) -> Option<String> {
+    let Ok(python) = std::env::var("HELPLINE_PYTHON") else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but HELPLINE_PYTHON is not set: the export validators must run");
+        }
+        eprintln!(
+            "SKIPPED the {format} validator: HELPLINE_PYTHON is not set (scripts/test sets it)"
+        );
+        return None;
+    };
+    let dir = std::env::temp_dir().join(format!("hl_export_{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join(format!("{format}.json"));
+    std::fs::write(&file, doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/validate/exports.py"))
+        .arg(format)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{format} export is invalid: {text}\n{doc}"
+    );
+    Some(text)
+}
+
+fn exports_validate_and_import_back(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (_, analyst) = app.user("ana", Role::Analyst);
+    let (_, handler) = app.user("hal", Role::Handler);
+    let (_, lead) = app.user("leo", Role::Lead);
+    let (a, ra) = case(&app, &lead, "Names a source: must never leave", json!({}));
+    let every = [
+        ("ipv4", "198.51.100.23", "amber"),
+        ("ipv6", "2001:db8::23", "green"),
+        ("cidr", "203.0.113.0/24", "clear"),
+        ("domain", "evil[.]example", "amber"),
+        ("url", "hxxps://evil.example/it's?a=1", "amber"),
+        ("email", "attacker@evil.example", "green"),
+        ("md5", "d41d8cd98f00b204e9800998ecf8427e", "amber"),
+        ("sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709", "amber"),
+        (
+            "sha256",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "amber",
+        ),
+        ("phone", "+33 1 23 45 67 89", "amber"),
+        ("account", "x:@evil_actor", "amber"),
+        ("account", "telegram:@evil_actor", "amber+strict"),
+        ("file_name", "invoice.pdf.exe", "amber"),
+        ("text", "same voice on two calls", "green"),
+        ("domain", "red.example", "red"),
+    ];
+    for (kind, value, tlp) in every {
+        app.post(
+            &format!("/api/v1/cases/{a}/indicators"),
+            &analyst,
+            json!({"kind": kind, "value": value, "tlp": tlp, "note": "from the lure"}),
+        )
+        .expect(201);
+    }
+    app.post(
+        &format!("/api/v1/cases/{a}/indicators"),
+        &analyst,
+        json!({"kind": "domain", "value": "maybe.example", "state": "candidate"}),
+    )
+    .expect(201);
+    let ev = app
+        .raw(
+            "POST",
+            &format!("/api/v1/cases/{a}/evidence?filename=lure.html&tlp=green"),
+            Some(&analyst),
+            "text/html",
+            b"<html>lure</html>",
+            &[],
+        )
+        .expect(201);
+
+    // MISP at the default level (amber): everything but the red item and the candidate.
+    let misp = app
+        .get(&format!("/api/v1/cases/{a}/export?format=misp"), &analyst)
+        .expect(200);
+    assert_eq!(
+        misp.header("x-withheld-items"),
+        Some("2"),
+        "red + amber+strict"
+    );
+    let text = misp.text.clone();
+    assert!(
+        !text.contains("source")
+            && !text.contains("red.example")
+            && !text.contains("maybe.example")
+    );
+    let attrs = misp.json["Event"]["Attribute"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(attrs.len(), 13 + 1, "13 indicators and the evidence");
+    let find = |t: &str| {
+        attrs
+            .iter()
+            .find(|x| x["type"] == t)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(find("domain")["value"], "evil.example");
+    assert_eq!(find("domain")["category"], "Network activity");
+    assert_eq!(find("domain")["Tag"][0]["name"], "tlp:amber");
+    assert_eq!(find("twitter-id")["value"], "evil_actor");
+    assert_eq!(find("phone-number")["value"], "+33123456789");
+    assert_eq!(
+        find("filename|sha256")["value"],
+        json!(format!(
+            "lure.html|{}",
+            ev.json["sha256"].as_str().unwrap_or_default()
+        ))
+    );
+    assert_eq!(
+        misp.json["Event"]["info"],
+        json!(format!("Helpline case #{ra} (phishing)"))
+    );
+    validate("misp", &misp.json);
+    // At green, amber items are withheld too.
+    let green = app
+        .get(
+            &format!("/api/v1/cases/{a}/export?format=misp&tlp=green"),
+            &analyst,
+        )
+        .expect(200);
+    assert_eq!(green.header("x-withheld-items"), Some("11"));
+    // Even asked for red, red stays home.
+    let red = app
+        .get(
+            &format!("/api/v1/cases/{a}/export?format=stix&tlp=red"),
+            &analyst,
+        )
+        .expect(200);
+    assert_eq!(red.header("x-withheld-items"), Some("1"));
+    assert!(!red.text.contains("red.example"));
+    assert_eq!(
+        red.header("x-not-expressible-items"),
+        Some("2"),
+        "phone and text"
+    );
+    validate("stix", &red.json);
+    let stix = app
+        .get(&format!("/api/v1/cases/{a}/export?format=stix"), &analyst)
+        .expect(200);
+    let objects = stix.json["objects"].as_array().cloned().unwrap_or_default();
+    let patterns: Vec<&str> = objects
+        .iter()
+        .filter_map(|o| o["pattern"].as_str())
+        .collect();
+    assert!(
+        patterns.contains(&"[domain-name:value = 'evil.example']"),
+        "{patterns:?}"
+    );
+    assert!(
+        patterns.contains(&"[url:value = 'https://evil.example/it\\'s?a=1']"),
+        "{patterns:?}"
+    );
+    assert!(objects.iter().any(|o| o["type"] == "grouping"));
+    validate("stix", &stix.json);
+
+    // The evidence's chain shows each export; the audit shows them all.
+    let chain = app
+        .get(
+            &format!("/api/v1/cases/{a}/evidence/{}/custody", ev.id()),
+            &analyst,
+        )
+        .expect(200);
+    let exported = chain.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["event"] == "exported")
+        .count();
+    assert_eq!(exported, 4, "four exports, each at green or above");
+
+    // Handlers run cases; sharing intelligence is for analysts and leads.
+    app.get(&format!("/api/v1/cases/{a}/export?format=misp"), &handler)
+        .expect(403);
+    app.get(&format!("/api/v1/cases/{a}/export?format=csv"), &analyst)
+        .expect(400);
+
+    // A MISP event taken in: its attributes become indicators on another case.
+    let (b, _) = case(&app, &lead, "Another", json!({}));
+    let mut event = misp.json.clone();
+    if let Some(list) = event["Event"]["Attribute"].as_array_mut() {
+        list.push(json!({"type": "btc", "category": "Financial fraud", "value": "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "to_ids": false}));
+        list.push(json!({"type": "ip-src", "category": "Network activity", "value": "999.1.1.1", "to_ids": true}));
+    }
+    let imported = app
+        .raw(
+            "POST",
+            &format!("/api/v1/cases/{b}/import?format=misp"),
+            Some(&analyst),
+            "application/json",
+            event.to_string().as_bytes(),
+            &[],
+        )
+        .expect(200);
+    assert_eq!(imported.json["added"], 14, "{}", imported.text);
+    assert_eq!(imported.json["skipped"].as_array().map(Vec::len), Some(2));
+    let on_b = app
+        .get(&format!("/api/v1/cases/{b}/indicators"), &analyst)
+        .expect(200);
+    let values: Vec<&str> = on_b.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["indicator"]["value"].as_str())
+        .collect();
+    assert!(
+        values.contains(&"evil.example") && values.contains(&"x:evil_actor"),
+        "{values:?}"
+    );
+    // The same indicator on both cases: they are now related.
+    let rel = related(&app, &analyst, &b, "depth=1");
+    assert!(rel["related"].as_array().is_some_and(|r| !r.is_empty()));
+    app.raw(
+        "POST",
+        &format!("/api/v1/cases/{b}/import?format=misp"),
+        Some(&analyst),
+        "application/json",
+        b"[1, 2]",
+        &[],
+    )
+    .expect(400);
+}
+
 on_both_backends!(
+    exports_validate_and_import_back,
     indicators_relate_cases,
     extraction_proposes_candidates,
     merge_moves_everything_and_unmerge_restores_it

@@ -261,6 +261,16 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
     let chain = app
         .get(&format!("{case}/evidence/{}/custody", ev.id()), &admin)
         .expect(200);
+    let imported = app
+        .raw(
+            "POST",
+            &format!("{case}/import?format=misp"),
+            Some(&admin),
+            "application/json",
+            br#"{"Event": {"Attribute": [{"type": "domain", "value": "x.example", "to_ids": true}]}}"#,
+            &[],
+        )
+        .expect(200);
     let merged = app
         .post(
             &format!("/api/v1/cases/{}/merge", c2.id()),
@@ -316,6 +326,7 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("Custody", &chain.json["items"][0]),
         ("EvidenceVerification", &verified.json),
         ("MergeReport", &merged.json),
+        ("ImportReport", &imported.json),
     ];
     for (schema, sample) in samples {
         assert_eq!(

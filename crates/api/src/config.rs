@@ -93,6 +93,8 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnalysisConfig {
+    /// The name exports are shared under.
+    pub organisation: String,
     /// TLP of an indicator given none.
     pub default_tlp: String,
     /// Cases an indicator may be shared by and still be followed.

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod mail;
 pub mod outbox;
 pub mod routes;
+pub mod sharing;
 pub mod telemetry;
 
 pub use app::{AppState, Application, Clock};

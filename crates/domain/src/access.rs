@@ -69,6 +69,7 @@ closed_set! {
         LinkCases = "link_cases",
         ManageEvidence = "manage_evidence",
         MergeCases = "merge_cases",
+        ShareIntel = "share_intel",
     }
 }
 
@@ -113,6 +114,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | ManageIndicators
                 | LinkCases
                 | ManageEvidence
+                | ShareIntel
         ),
         Role::Lead => !matches!(p, ManageUsers | ManageTokens | IngestMail),
         Role::Admin => !matches!(p, IngestMail),
@@ -231,6 +233,7 @@ mod tests {
                 ManageIndicators,
                 LinkCases,
                 ManageEvidence,
+                ShareIntel,
             ],
             Role::Lead => &[
                 ReadCases,
@@ -258,6 +261,7 @@ mod tests {
                 LinkCases,
                 ManageEvidence,
                 MergeCases,
+                ShareIntel,
             ],
             Role::Admin => &[
                 ReadCases,
@@ -287,6 +291,7 @@ mod tests {
                 LinkCases,
                 ManageEvidence,
                 MergeCases,
+                ShareIntel,
             ],
             Role::Integration => &[],
         }

@@ -38,7 +38,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/cases/{id}/links/{target}").route(web::delete().to(unlink)))
     .service(resource("/cases/{id}/related").route(web::get().to(related)))
     .service(resource("/cases/{id}/merge").route(web::post().to(merge)))
-    .service(resource("/cases/{id}/unmerge").route(web::post().to(unmerge)));
+    .service(resource("/cases/{id}/unmerge").route(web::post().to(unmerge)))
+    .service(resource("/cases/{id}/export").route(web::get().to(export)))
+    .service(resource("/cases/{id}/import").route(web::post().to(import)));
 }
 
 /// An indicator on a case as the API shows it: its context, the warning list naming it, and
@@ -480,4 +482,146 @@ async fn unmerge(
         .write(&auth, move |tx| helpline_store::merge::unmerge(tx, case.id))
         .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    format: String,
+    tlp: Option<String>,
+}
+
+/// The case's confirmed indicators and evidence hashes as a MISP event or a STIX 2.1 bundle,
+/// without anything at TLP:RED or above `tlp` (default amber); evidence shared is recorded as
+/// exported in its chain of custody.
+async fn export(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    q: ApiQuery<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ShareIntel)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let q = q.into_inner();
+    if !matches!(q.format.as_str(), "misp" | "stix") {
+        return Err(ApiError::BadRequest("format must be misp or stix".into()));
+    }
+    let level = match q.tlp.as_deref() {
+        None => Tlp::Amber,
+        Some(t) => Tlp::parse(t).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    };
+    let organisation = state.config.analysis.organisation.clone();
+    let now = state.now();
+    let format = q.format.clone();
+    let (body, withheld, unexpressed) = state
+        .write(&auth, move |tx| {
+            let indicators = analysis::of_case(tx.conn, case.id)?;
+            let items = helpline_store::evidence::of_case(tx.conn, case.id)?;
+            let shared =
+                crate::sharing::select(&case, &indicators, &items, level, &organisation, now);
+            let (body, unexpressed) = if format == "misp" {
+                (crate::sharing::misp(&shared), 0)
+            } else {
+                crate::sharing::stix(&shared)
+            };
+            for e in &shared.evidence {
+                helpline_store::evidence::record(
+                    tx,
+                    e,
+                    helpline_store::evidence::CustodyEvent::Exported,
+                    serde_json::json!({"format": format, "tlp": level.as_str()}),
+                )?;
+            }
+            tx.audit(
+                "case.export",
+                "case",
+                case.id,
+                Some(case.id),
+                serde_json::json!({
+                    "format": format,
+                    "tlp": level.as_str(),
+                    "indicators": shared.indicators.len(),
+                    "evidence": shared.evidence.len(),
+                    "withheld": shared.withheld,
+                }),
+            );
+            Ok((body, shared.withheld, unexpressed))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Withheld-Items", withheld.to_string()))
+        .insert_header(("X-Not-Expressible-Items", unexpressed.to_string()))
+        .json(body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    format: String,
+}
+
+/// Takes a MISP event's attributes as indicators on the case: `to_ids` ones confirmed, the
+/// others candidates; TLP from the attribute's tag, else the event's, else the default.
+async fn import(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: actix_web::HttpRequest,
+    id: web::Path<String>,
+    q: ApiQuery<ImportQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageIndicators)?;
+    let case = writable_case(&state, &auth, &id).await?;
+    if q.into_inner().format != "misp" {
+        return Err(ApiError::BadRequest("format must be misp".into()));
+    }
+    let bytes = super::read_limited(&req, payload, 16 * 1024 * 1024).await?;
+    let event: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("not JSON: {e}")))?;
+    let (attributes, event_tlp) =
+        crate::sharing::misp_attributes(&event).map_err(ApiError::BadRequest)?;
+    let default_tlp = state.default_tlp;
+    let mut skipped = Vec::new();
+    let mut take = Vec::new();
+    for a in attributes {
+        match a.indicator {
+            Ok(i) => take.push((
+                i,
+                IndicatorContext {
+                    state: if a.to_ids {
+                        IndicatorState::Confirmed
+                    } else {
+                        IndicatorState::Candidate
+                    },
+                    tlp: a.tlp.or(event_tlp).unwrap_or(default_tlp),
+                    note: Note::parse(a.comment.chars().take(2000).collect::<String>())
+                        .unwrap_or_else(|_| Note::empty()),
+                    source_message_id: None,
+                    first_seen: None,
+                    last_seen: None,
+                },
+            )),
+            Err(why) => skipped.push(serde_json::json!({
+                "type": a.source.0, "value": a.source.1, "reason": why,
+            })),
+        }
+    }
+    let (added, updated) = state
+        .write(&auth, move |tx| {
+            let (mut added, mut updated) = (0, 0);
+            for (i, ctx) in take {
+                if analysis::attach(tx, case.id, &i, ctx)?.1 {
+                    added += 1;
+                } else {
+                    updated += 1;
+                }
+            }
+            Ok((added, updated))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "added": added,
+        "updated": updated,
+        "skipped": skipped,
+    })))
 }

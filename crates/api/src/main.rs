@@ -86,6 +86,17 @@ enum Admin {
     },
     /// Re-hash the audit trail and report the first altered, inserted or deleted event.
     VerifyAudit,
+    /// Fill an empty database with a realistic synthetic history (for benchmarks and for
+    /// exploring): beneficiaries, cases over seven years, ~10 messages and ~10 indicators per
+    /// case with power-law reuse, links. Refuses a database that already holds cases.
+    SeedDemo {
+        /// How many cases.
+        #[arg(long, default_value_t = 1000)]
+        cases: usize,
+        /// The random seed (the same seed gives the same history).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Make a helpline OpenPGP key (Curve25519, or RSA-3072 with --rsa) in the key folder.
     GenKey {
         /// The key's user ID (defaults to the configured name and address).
@@ -314,6 +325,31 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             println!("{secret}");
         }
         Admin::GenKey { user_id, rsa, out } => gen_key(&config, user_id, rsa, out)?,
+        Admin::SeedDemo { cases, seed } => {
+            if cases == 0 || cases > 10_000_000 {
+                bail!("--cases must be 1 to 10,000,000");
+            }
+            let started = std::time::Instant::now();
+            let now = chrono::Utc::now();
+            let report = store.read(move |c| helpline_store::demo::seed(c, cases, seed, now))?;
+            store.read(helpline_store::demo::analyze)?;
+            let summary = serde_json::to_value(&report)?;
+            store.write(Actor::System, now, move |tx| {
+                tx.audit("demo.seed", "system", "demo", None, summary);
+                Ok(())
+            })?;
+            println!(
+                "seeded in {:.1} s: {} cases, {} beneficiaries, {} messages, {} comments, {} indicators on {} case links, {} links between cases",
+                started.elapsed().as_secs_f64(),
+                report.cases,
+                report.beneficiaries,
+                report.messages,
+                report.comments,
+                report.indicators,
+                report.indicator_links,
+                report.case_links
+            );
+        }
         Admin::VerifyAudit => match store.read(helpline_store::audit::verify)? {
             Verification::Intact(n) => println!("audit trail intact: {n} events verified"),
             Verification::Broken(b) => {

@@ -378,6 +378,79 @@ pub fn case_counts(
     Ok(out)
 }
 
+#[derive(QueryableByName)]
+struct CappedCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many cases hold each of these indicators, counting no further than `cap` (false
+/// positives not counted). The correlation only needs to know whether an indicator passes the
+/// fan-out limit, and a public provider's domain held by 50,000 cases must not cost 50,000
+/// rows each time.
+pub fn capped_counts(
+    conn: &mut DbConnection,
+    ids: &[IndicatorId],
+    cap: i64,
+) -> Result<HashMap<IndicatorId, i64>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        // The ids are parsed UUIDs (hex and hyphens only), safe to inline; SQL binds would need
+        // one type per list length.
+        let list = chunk
+            .iter()
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows: Vec<CappedCount> = diesel::sql_query(format!(
+            "SELECT i.id AS id, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
+             WHERE ci.indicator_id = i.id AND ci.state <> 'false_positive' LIMIT {cap}) AS x) AS n \
+             FROM indicators i WHERE i.id IN ({list})"
+        ))
+        .load(conn)?;
+        for r in rows {
+            out.insert(stored(IndicatorId::parse(&r.id))?, r.n);
+        }
+    }
+    Ok(out)
+}
+
+/// How many cases holding an indicator `who` may see, counting no further than `cap`.
+pub fn visible_holders(
+    conn: &mut DbConnection,
+    id: IndicatorId,
+    who: &Principal,
+    cap: i64,
+) -> Result<i64> {
+    let mut q = ci::table
+        .inner_join(cases::table.on(cases::id.eq(ci::case_id)))
+        .filter(ci::indicator_id.eq(id.to_string()))
+        .filter(ci::state.ne(IndicatorState::FalsePositive.as_str()))
+        .select(ci::case_id)
+        .limit(cap)
+        .into_boxed();
+    if !who.may(Permission::SeeAllConfidential) {
+        match who.actor.user_id().map(|u| u.to_string()) {
+            Some(me) => {
+                q = q.filter(
+                    cases::confidential
+                        .eq(false)
+                        .or(cases::assignee_id.eq(me.clone()))
+                        .or(cases::id.eq_any(
+                            case_access::table
+                                .filter(case_access::user_id.eq(me))
+                                .select(case_access::case_id),
+                        )),
+                );
+            }
+            None => q = q.filter(cases::confidential.eq(false)),
+        }
+    }
+    Ok(q.load::<String>(conn)?.len() as i64)
+}
+
 /// A case as a correlation shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaseBrief {
@@ -688,7 +761,7 @@ pub struct NotFollowed {
     pub indicator: StoredIndicator,
     /// `fan_out` (held by more cases than the limit) or `warning_list`.
     pub reason: &'static str,
-    /// Cases holding it (fan-out) .
+    /// Cases holding it, at least (fan-out: counting stops past the limit).
     pub cases: Option<i64>,
     /// The warning list naming it.
     pub list: Option<String>,
@@ -775,7 +848,7 @@ pub fn related(
                 .into_iter()
                 .collect();
             let described = describe(conn, &ids)?;
-            let counts = case_counts(conn, &ids)?;
+            let counts = capped_counts(conn, &ids, walk.fan_out + 1)?;
             let mut follow: Vec<String> = Vec::new();
             for id in &ids {
                 let Some(s) = described.get(id) else { continue };

@@ -16,6 +16,7 @@ pub mod case_log;
 pub mod cases;
 mod conn;
 mod convert;
+pub mod demo;
 mod error;
 pub mod evidence;
 pub mod idempotency;

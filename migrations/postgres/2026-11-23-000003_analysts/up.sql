@@ -23,10 +23,11 @@ CREATE TABLE case_indicators (
     first_seen TIMESTAMP,
     last_seen TIMESTAMP,
     updated_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (case_id, indicator_id)
+    PRIMARY KEY (case_id, indicator_id) INCLUDE (state)
 );
--- "Which cases hold this indicator?" — the correlation's every step.
-CREATE INDEX case_indicators_by_indicator ON case_indicators (indicator_id, case_id);
+-- "Which cases hold this indicator?" — the correlation's every step, answered from the index
+-- alone (the state decides whether a holder counts).
+CREATE INDEX case_indicators_by_indicator ON case_indicators (indicator_id, case_id) INCLUDE (state);
 
 -- A link between two cases, stored once, read from both sides (the other side sees the
 -- inverse kind).

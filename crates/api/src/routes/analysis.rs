@@ -194,12 +194,13 @@ async fn lookup(
         Indicator::parse(kind, &q.value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let who = auth.0.clone();
     let warning = state.warnings.warns(&indicator).map(str::to_owned);
+    let cap = state.config.analysis.fan_out_limit + 1;
     let found = state
         .read(move |c| {
             let Some(s) = analysis::find(c, &indicator)? else {
                 return Ok(None);
             };
-            let visible = analysis::cases_of(c, s.id, &who)?.len();
+            let visible = analysis::visible_holders(c, s.id, &who, cap)?;
             Ok(Some((s, visible)))
         })
         .await?;
@@ -209,6 +210,7 @@ async fn lookup(
         "indicator": s,
         "warning": warning,
         "cases": cases,
+        "at_least": cases >= cap,
     })))
 }
 
@@ -427,13 +429,23 @@ async fn related(
             analysis::related(c, &start, &who, &walk)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "case": {"id": case.id, "ref": case.reference.get()},
-        "depth": depth,
-        "fan_out_limit": fan_out,
-        "related": answer.related,
-        "not_followed": answer.not_followed,
-    })))
+    // Serialised straight from the structs: an answer can list hundreds of cases with their
+    // paths, and building a JSON value tree first doubled the work.
+    #[derive(Serialize)]
+    struct Answer {
+        case: serde_json::Value,
+        depth: usize,
+        fan_out_limit: i64,
+        related: Vec<analysis::Related>,
+        not_followed: Vec<analysis::NotFollowed>,
+    }
+    Ok(HttpResponse::Ok().json(Answer {
+        case: serde_json::json!({"id": case.id, "ref": case.reference.get()}),
+        depth,
+        fan_out_limit: fan_out,
+        related: answer.related,
+        not_followed: answer.not_followed,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -813,6 +813,7 @@ pub fn related(
     let mut frontier = vec![start_id.clone()];
     let mut not_followed: HashMap<IndicatorId, NotFollowed> = HashMap::new();
     let mut followed: HashSet<IndicatorId> = HashSet::new();
+    let mut known: HashMap<IndicatorId, StoredIndicator> = HashMap::new();
     for depth in 1..=walk.depth {
         if frontier.is_empty() {
             break;
@@ -847,11 +848,11 @@ pub fn related(
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let described = describe(conn, &ids)?;
+            known.extend(describe(conn, &ids)?);
             let counts = capped_counts(conn, &ids, walk.fan_out + 1)?;
             let mut follow: Vec<String> = Vec::new();
             for id in &ids {
-                let Some(s) = described.get(id) else { continue };
+                let Some(s) = known.get(id) else { continue };
                 if let Some(list) = walk.warnings.warns(&s.indicator()) {
                     not_followed.insert(
                         *id,
@@ -896,13 +897,13 @@ pub fn related(
                 if !follow_set.contains(ind) {
                     continue;
                 }
-                let Some(s) = IndicatorId::parse(ind).ok().and_then(|i| described.get(&i)) else {
+                let Some(s) = IndicatorId::parse(ind).ok().and_then(|i| known.get(&i)) else {
                     continue;
                 };
                 for (to, to_state) in holders.get(ind).into_iter().flatten() {
                     if to != from {
                         let w = f64::min(weight_of_state(from_state), weight_of_state(to_state));
-                        edges.push((from.clone(), to.clone(), w, Edge::Indicator(s.clone())));
+                        edges.push((from.clone(), to.clone(), w, Edge::Indicator(s.id)));
                     }
                 }
             }
@@ -915,40 +916,56 @@ pub fn related(
             .into_iter()
             .collect();
         let briefs = visible_briefs(conn, &new_ids, who)?;
-        // Paths found at this depth, per newly reached case: combined as independent evidence.
-        let mut found: HashMap<String, Vec<(f64, Vec<Step>)>> = HashMap::new();
-        for (from, to, w, edge) in edges {
-            let Some(brief) = briefs.get(&to) else {
+        // Paths found at this depth, per newly reached case, combined as independent evidence;
+        // only the strongest is spelled out (building every path cost more than the queries).
+        let mut found: HashMap<&str, (f64, usize, f64)> = HashMap::new();
+        for (n, (from, to, w, _)) in edges.iter().enumerate() {
+            if !briefs.contains_key(to) {
+                continue;
+            }
+            let Some((_, _, from_score, _)) = reached.get(from) else {
                 continue;
             };
-            let Some((from_brief, _, from_score, from_path)) = reached.get(&from) else {
+            let score = from_score * w;
+            let e = found.entry(to.as_str()).or_insert((-1.0, n, 1.0));
+            e.2 *= 1.0 - score;
+            if score > e.0 {
+                e.0 = score;
+                e.1 = n;
+            }
+        }
+        let mut next = Vec::new();
+        let mut chosen: Vec<(String, f64, usize)> = found
+            .into_iter()
+            .map(|(to, (_, n, miss))| (to.to_owned(), 1.0 - miss, n))
+            .collect();
+        chosen.sort_by(|a, b| a.0.cmp(&b.0));
+        for (to, score, n) in chosen {
+            let (from, _, _, edge) = &edges[n];
+            let (Some(brief), Some((from_brief, _, _, from_path))) =
+                (briefs.get(&to), reached.get(from))
+            else {
                 continue;
             };
             let step = match edge {
                 Edge::Link(kind) => Step::Link {
                     from: from_brief.reference,
                     to: brief.reference,
-                    kind,
+                    kind: *kind,
                 },
-                Edge::Indicator(indicator) => Step::Indicator {
-                    from: from_brief.reference,
-                    to: brief.reference,
-                    indicator,
+                Edge::Indicator(id) => match known.get(id) {
+                    Some(indicator) => Step::Indicator {
+                        from: from_brief.reference,
+                        to: brief.reference,
+                        indicator: indicator.clone(),
+                    },
+                    None => continue,
                 },
             };
-            let mut path = from_path.clone();
+            let mut path = Vec::with_capacity(from_path.len() + 1);
+            path.extend(from_path.iter().cloned());
             path.push(step);
-            found.entry(to).or_default().push((from_score * w, path));
-        }
-        let mut next = Vec::new();
-        for (to, mut paths) in found {
-            paths.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let score = 1.0 - paths.iter().map(|(s, _)| 1.0 - s).product::<f64>();
-            let Some(brief) = briefs.get(&to) else {
-                continue;
-            };
-            let best = paths.swap_remove(0).1;
-            reached.insert(to.clone(), (brief.clone(), depth, score, best));
+            reached.insert(to.clone(), (brief.clone(), depth, score, path));
             next.push(to);
         }
         next.sort();
@@ -983,7 +1000,7 @@ pub fn related(
 
 enum Edge {
     Link(LinkKind),
-    Indicator(StoredIndicator),
+    Indicator(IndicatorId),
 }
 
 /// Indicators by id.

@@ -831,6 +831,29 @@ fn exports_validate_and_import_back(backend: Backend) {
         values.contains(&"evil.example") && values.contains(&"x:evil_actor"),
         "{values:?}"
     );
+    // Taken in again without `to_ids`, a confirmed indicator stays confirmed.
+    let again = app
+        .raw(
+            "POST",
+            &format!("/api/v1/cases/{b}/import?format=misp"),
+            Some(&analyst),
+            "application/json",
+            br#"{"Event": {"Attribute": [{"type": "domain", "category": "Network activity", "value": "evil.example", "to_ids": false}]}}"#,
+            &[],
+        )
+        .expect(200);
+    assert_eq!(again.json["updated"], 1);
+    let held = app
+        .get(&format!("/api/v1/cases/{b}/indicators"), &analyst)
+        .expect(200);
+    let evil = held.json["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["indicator"]["value"] == "evil.example")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(evil["state"], "confirmed");
     // The same indicator on both cases: they are now related.
     let rel = related(&app, &analyst, &b, "depth=1");
     assert!(rel["related"].as_array().is_some_and(|r| !r.is_empty()));

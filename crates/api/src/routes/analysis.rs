@@ -621,7 +621,16 @@ async fn import(
     let (added, updated) = state
         .write(&auth, move |tx| {
             let (mut added, mut updated) = (0, 0);
-            for (i, ctx) in take {
+            for (i, mut ctx) in take {
+                // An analyst's verdict on this case (confirmed, false positive) outranks a
+                // community's attribute that is not meant for detection.
+                if let Some(s) = analysis::find(tx.conn, &i)? {
+                    if let Ok(held) = analysis::on_case(tx.conn, case.id, s.id) {
+                        if ctx.state == IndicatorState::Candidate {
+                            ctx.state = held.state;
+                        }
+                    }
+                }
                 if analysis::attach(tx, case.id, &i, ctx)?.1 {
                     added += 1;
                 } else {

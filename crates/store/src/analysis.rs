@@ -93,7 +93,7 @@ pub struct IndicatorContext {
 }
 
 /// A case indicator's context columns, as [`context_columns`] selects them.
-type ContextRow = (
+pub(crate) type ContextRow = (
     String,
     String,
     String,
@@ -292,7 +292,7 @@ pub fn on_case(conn: &mut DbConnection, case: CaseId, id: IndicatorId) -> Result
 }
 
 #[allow(clippy::type_complexity)]
-fn context_columns() -> (
+pub(crate) fn context_columns() -> (
     ci::state,
     ci::tlp,
     ci::note,

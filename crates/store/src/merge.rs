@@ -189,61 +189,50 @@ pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeRep
             moved.parties.push((party_id, role));
         }
     }
-    type Ctx = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        NaiveDateTime,
-    );
-    let held_here: Vec<Ctx> = ci::table
+    let held_here: Vec<crate::analysis::ContextRow> = ci::table
         .filter(ci::case_id.eq(&s))
-        .select((
-            ci::indicator_id,
-            ci::state,
-            ci::tlp,
-            ci::note,
-            ci::source_message_id,
-            ci::added_by,
-            ci::added_at,
-            ci::first_seen,
-            ci::last_seen,
-            ci::updated_at,
-        ))
+        .select(crate::analysis::context_columns())
         .load(tx.conn)?;
-    for r in held_here {
+    for (
+        state,
+        tlp,
+        note,
+        source_message_id,
+        added_by,
+        added_at,
+        first_seen,
+        last_seen,
+        updated_at,
+        indicator_id,
+    ) in held_here
+    {
         let held = ci::table
             .filter(ci::case_id.eq(&t))
-            .filter(ci::indicator_id.eq(&r.0))
+            .filter(ci::indicator_id.eq(&indicator_id))
             .count()
             .get_result::<i64>(tx.conn)?;
         let this = ci::table
             .filter(ci::case_id.eq(&s))
-            .filter(ci::indicator_id.eq(&r.0));
+            .filter(ci::indicator_id.eq(&indicator_id));
         if held > 0 {
             diesel::delete(this).execute(tx.conn)?;
             moved.duplicate_indicators.push(IndicatorRow {
-                indicator_id: r.0,
-                state: r.1,
-                tlp: r.2,
-                note: r.3,
-                source_message_id: r.4,
-                added_by: r.5,
-                added_at: r.6,
-                first_seen: r.7,
-                last_seen: r.8,
-                updated_at: r.9,
+                indicator_id,
+                state,
+                tlp,
+                note,
+                source_message_id,
+                added_by,
+                added_at,
+                first_seen,
+                last_seen,
+                updated_at,
             });
         } else {
             diesel::update(this)
                 .set(ci::case_id.eq(&t))
                 .execute(tx.conn)?;
-            moved.indicators.push(r.0);
+            moved.indicators.push(indicator_id);
         }
     }
     point(tx, source, Some(target))?;

@@ -102,10 +102,6 @@ struct AttachBody {
     last_seen: Option<DateTime<Utc>>,
 }
 
-fn unprocessable(e: helpline_domain::DomainError) -> ApiError {
-    ApiError::from(helpline_store::StoreError::Domain(e))
-}
-
 /// Puts an indicator on a case (201), or updates its context there (200).
 async fn attach(
     state: web::Data<AppState>,
@@ -116,15 +112,15 @@ async fn attach(
     auth.require(Permission::ManageIndicators)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
-    let kind = IndicatorKind::parse(&b.kind).map_err(unprocessable)?;
-    let indicator = Indicator::parse(kind, &b.value).map_err(unprocessable)?;
+    let kind = IndicatorKind::parse(&b.kind).map_err(ApiError::from)?;
+    let indicator = Indicator::parse(kind, &b.value).map_err(ApiError::from)?;
     let ctx = IndicatorContext {
         state: match b.state.as_deref() {
-            Some(s) => IndicatorState::parse(s).map_err(unprocessable)?,
+            Some(s) => IndicatorState::parse(s).map_err(ApiError::from)?,
             None => IndicatorState::Confirmed,
         },
         tlp: match b.tlp.as_deref() {
-            Some(t) => Tlp::parse(t).map_err(unprocessable)?,
+            Some(t) => Tlp::parse(t).map_err(ApiError::from)?,
             None => state.default_tlp,
         },
         note: b.note.unwrap_or_else(Note::empty),
@@ -134,7 +130,7 @@ async fn attach(
     };
     if let (Some(f), Some(l)) = (ctx.first_seen, ctx.last_seen) {
         if l < f {
-            return Err(unprocessable(helpline_domain::DomainError::invalid(
+            return Err(ApiError::from(helpline_domain::DomainError::invalid(
                 "last_seen",
                 "is before first_seen",
             )));
@@ -322,12 +318,12 @@ async fn link(
     auth.require(Permission::LinkCases)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
-    let kind = LinkKind::parse(&b.kind).map_err(unprocessable)?;
+    let kind = LinkKind::parse(&b.kind).map_err(ApiError::from)?;
     let target = writable_case(&state, &auth, &b.target)
         .await
         .map_err(|e| match e {
             ApiError::NotFound(_) | ApiError::BadRequest(_) => {
-                unprocessable(helpline_domain::DomainError::invalid(
+                ApiError::from(helpline_domain::DomainError::invalid(
                     "target",
                     "no such case (give its id or its reference such as #1042)",
                 ))
@@ -467,7 +463,7 @@ async fn merge(
         .await
         .map_err(|e| match e {
             ApiError::NotFound(_) | ApiError::BadRequest(_) => {
-                unprocessable(helpline_domain::DomainError::invalid(
+                ApiError::from(helpline_domain::DomainError::invalid(
                     "into",
                     "no such case (give its id or its reference such as #1042)",
                 ))

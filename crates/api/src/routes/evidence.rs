@@ -47,12 +47,6 @@ struct UploadQuery {
     collected_at: Option<DateTime<Utc>>,
 }
 
-fn invalid(what: &'static str, why: impl Into<String>) -> ApiError {
-    ApiError::from(helpline_store::StoreError::Domain(
-        helpline_domain::DomainError::invalid(what, why),
-    ))
-}
-
 /// Keeps the request body as an evidence item; metadata in the query string, the media type
 /// in Content-Type.
 async fn upload(
@@ -97,11 +91,11 @@ async fn upload(
         Some(s) => EvidenceSource::parse(s)
             .ok()
             .filter(|s| *s != EvidenceSource::MessageAttachment)
-            .ok_or_else(|| invalid("source", "expected upload or capture"))?,
+            .ok_or_else(|| ApiError::field("source", "expected upload or capture"))?,
     };
     let tlp = match q.tlp.as_deref() {
         None => state.default_tlp,
-        Some(t) => Tlp::parse(t).map_err(|e| invalid("tlp", e.to_string()))?,
+        Some(t) => Tlp::parse(t).map_err(|e| ApiError::field("tlp", e.to_string()))?,
     };
     if let Some(f) = &q.filename {
         if f.is_empty()
@@ -109,7 +103,7 @@ async fn upload(
             || f.contains(['/', '\\'])
             || f.chars().any(char::is_control)
         {
-            return Err(invalid(
+            return Err(ApiError::field(
                 "filename",
                 "a file name of 1 to 255 characters, without a path",
             ));
@@ -117,10 +111,13 @@ async fn upload(
     }
     let description = q.description.unwrap_or_default();
     if description.chars().count() > 10_000 {
-        return Err(invalid("description", "longer than 10,000 characters"));
+        return Err(ApiError::field(
+            "description",
+            "longer than 10,000 characters",
+        ));
     }
     if q.collected_at.is_some_and(|at| at > state.now()) {
-        return Err(invalid("collected_at", "is in the future"));
+        return Err(ApiError::field("collected_at", "is in the future"));
     }
     let body = super::read_limited(&req, payload, state.config.analysis.max_evidence_bytes).await?;
     if body.is_empty() {

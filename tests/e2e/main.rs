@@ -12,3 +12,4 @@ mod evidence;
 mod lifecycle;
 mod mail;
 mod openapi;
+mod workflow;

@@ -56,7 +56,28 @@ fn spec_methods(spec: &serde_yaml::Value) -> BTreeMap<String, BTreeSet<String>> 
 }
 
 fn properties(spec: &serde_yaml::Value, schema: &str) -> BTreeSet<String> {
-    spec["components"]["schemas"][schema]["properties"]
+    let s = &spec["components"]["schemas"][schema];
+    // `allOf`: the fields of every part, referenced or inline.
+    if let Some(parts) = s["allOf"].as_sequence() {
+        let mut out = BTreeSet::new();
+        for part in parts {
+            match part["$ref"].as_str() {
+                Some(r) => out.extend(properties(
+                    spec,
+                    r.trim_start_matches("#/components/schemas/"),
+                )),
+                None => out.extend(
+                    part["properties"]
+                        .as_mapping()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, _)| k.as_str().map(str::to_owned)),
+                ),
+            }
+        }
+        return out;
+    }
+    s["properties"]
         .as_mapping()
         .unwrap_or_else(|| panic!("schema {schema} has no properties"))
         .keys()
@@ -286,7 +307,86 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         )
         .expect(200);
 
+    // Workflow: roster, hand-off, caseloads, the leads' queue, statistics, export, search.
+    let (hid, _) = app.user("hana", Role::Handler);
+    let in_a_week = "2030-01-08T00:00:00Z";
+    let shift = app
+        .post(
+            "/api/v1/roster/shifts",
+            &admin,
+            json!({"user_id": hid, "starts_at": "2030-01-01T00:00:00Z", "ends_at": in_a_week}),
+        )
+        .expect(201);
+    let rotation = app
+        .post(
+            "/api/v1/roster/rotation",
+            &admin,
+            json!({"user_ids": [hid], "starts_at": in_a_week, "period": "week", "periods": 1, "per_period": 1}),
+        )
+        .expect(201);
+    let roster = app.get("/api/v1/roster", &admin).expect(200);
+    let settings = app.call(
+        "PUT",
+        "/api/v1/roster/settings",
+        Some(&admin),
+        Some(&json!({"auto_assign": true})),
+        &[],
+    );
+    let crit = app
+        .post("/api/v1/cases", &admin, json!({"beneficiary": {"name": "C"}, "summary": "sécurité", "urgency": "critical", "service_type": "phishing"}))
+        .expect(201);
+    let handed = app.call(
+        "POST",
+        &format!("/api/v1/cases/{}/handoff", crit.id()),
+        Some(&admin),
+        Some(&json!({"to": hid, "note": "over to you"})),
+        &[("if-match", crit.header("etag").unwrap_or_default())],
+    );
+    assert_eq!(handed.status, 200, "{}", handed.text);
+    let handoffs = app
+        .get(&format!("/api/v1/cases/{}/handoffs", crit.id()), &admin)
+        .expect(200);
+    let workload = app.get("/api/v1/workload", &admin).expect(200);
+    let queue = app.get("/api/v1/escalations", &admin).expect(200);
+    let stats = app
+        .get("/api/v1/stats?from=2024-01-01T00:00:00Z&to=2032-01-01T00:00:00Z&group_by=urgency,month", &admin)
+        .expect(200);
+    let export = app
+        .get(&format!("/api/v1/beneficiaries/{bid}/export"), &admin)
+        .expect(200);
+    let deliveries = app.get("/api/v1/webhooks/deliveries", &admin).expect(200);
+    let found = app.get("/api/v1/cases?q=securite", &admin).expect(200);
+    let held = app.call(
+        "PUT",
+        &format!("/api/v1/cases/{}/legal-hold", crit.id()),
+        Some(&admin),
+        Some(&json!({"reason": "court"})),
+        &[("if-match", handed.header("etag").unwrap_or_default())],
+    );
+    assert_eq!(held.status, 200, "{}", held.text);
+
     let samples: Vec<(&str, &Value)> = vec![
+        ("Shift", &shift.json),
+        ("ShiftList", &rotation.json),
+        ("Roster", &roster.json),
+        ("RosterSettings", &settings.json),
+        ("HandoffResult", &handed.json),
+        ("Handoff", &handed.json["handoff"]),
+        ("HandoffList", &handoffs.json),
+        ("Workload", &workload.json),
+        ("WorkloadEntry", &workload.json["items"][0]),
+        ("UrgencyCounts", &workload.json["weights"]),
+        ("EscalationQueue", &queue.json),
+        ("QueueItem", &queue.json["items"][0]),
+        ("Escalation", &crit.json["escalation"]),
+        ("Stats", &stats.json),
+        ("Figures", &stats.json["periods"][0][1]),
+        ("Timing", &stats.json["time_to_first_response"]),
+        ("BeneficiaryExport", &export.json),
+        ("DeliveryList", &deliveries.json),
+        ("SearchPage", &found.json),
+        ("SearchHit", &found.json["items"][0]),
+        ("Case", &held.json),
         ("Beneficiary", &b.json),
         ("VerificationResult", &v.json),
         ("Verification", &v.json["verification"]),
@@ -371,6 +471,20 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("POST", format!("{case}/indicators"), "IndicatorCreate"),
         ("POST", format!("{case}/links"), "LinkCreate"),
         ("POST", format!("{case}/merge"), "MergeCreate"),
+        ("POST", "/api/v1/roster/shifts".into(), "PeriodCreate"),
+        ("POST", "/api/v1/roster/absences".into(), "PeriodCreate"),
+        ("POST", "/api/v1/roster/rotation".into(), "RotationCreate"),
+        ("PUT", "/api/v1/roster/settings".into(), "RosterSettings"),
+        (
+            "POST",
+            format!("/api/v1/cases/{}/handoff", crit.id()),
+            "HandoffCreate",
+        ),
+        (
+            "PUT",
+            format!("/api/v1/cases/{}/legal-hold", crit.id()),
+            "LegalHoldCreate",
+        ),
     ];
     for (method, path, schema) in bodies {
         assert_eq!(

@@ -8,11 +8,11 @@
 //! signature is really checked); then the server's peak RSS while a 25 MB message and a
 //! compression bomb are ingested.
 
-use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
 use helpline_mail::pgp::{self, generate_key};
 use helpline_mail::{Cert, KeyAlgorithm, Keyring, Limits, Opener};
+use helpline_tests::release::Release;
 use openpgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, MessageStructure, VerificationHelper,
 };
@@ -234,93 +234,30 @@ fn raw_decrypt_verify(armored: &[u8], key: &Cert, certs: &[Cert]) {
     assert!(d.helper_ref().good);
 }
 
-/// The release `helpline` binary on a fresh SQLite database.
+/// The release `helpline` binary on a fresh SQLite database, with the helpline's key.
 struct Server {
     base: String,
-    child: std::process::Child,
-    dir: std::path::PathBuf,
-    config: std::path::PathBuf,
+    release: Release,
 }
 
 impl Server {
     fn start(key: &Cert) -> Server {
-        let dir = std::env::temp_dir().join(format!("hl_bench_{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(dir.join("keys")).unwrap_or_else(|e| panic!("{e}"));
+        let mut release = Release::new("sqlite", "");
         std::fs::write(
-            dir.join("keys/helpline.asc"),
+            release.dir.join("keys/helpline.asc"),
             pgp::armored_secret(key).unwrap_or_default(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or(18080);
-        let config = dir.join("bench.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}/helpline.db\"\njwt_secret = \"bench-secret-bench-secret-bench-secret!!\"\nlog_level = \"warn\"\n[mail]\nkey_dir = \"{}/keys\"\n",
-                dir.display(),
-                dir.display()
-            ),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let bin = bin();
-        let run = |args: &[&str], stdin: &str| {
-            let mut c = std::process::Command::new(&bin)
-                .args(args)
-                .arg("--config")
-                .arg(&config)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("{e}"));
-            if let Some(mut s) = c.stdin.take() {
-                let _ = s.write_all(stdin.as_bytes());
-            }
-            c.wait_with_output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default()
-        };
-        run(&["migrate"], "");
-        run(
-            &["admin", "create-user", "bench", "--role", "admin"],
-            "bench-password-1234\n",
-        );
-        // As in production: a developer's RUST_BACKTRACE=1 makes every internal error (sequoia
-        // creates some while trying keys) capture a backtrace, a few percent of the time.
-        let child = std::process::Command::new(&bin)
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env_remove("RUST_BACKTRACE")
-            .env_remove("RUST_LIB_BACKTRACE")
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if ureq::get(&format!("{base}/healthz")).call().is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        release.create_user("admin");
+        release.serve();
         Server {
-            base,
-            child,
-            dir,
-            config,
+            base: release.base.clone(),
+            release,
         }
     }
 
     fn login(&self) -> String {
-        let v: serde_json::Value = ureq::post(&format!("{}/api/v1/auth/login", self.base))
-            .send_json(serde_json::json!({"username": "bench", "password": "bench-password-1234"}))
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                r.into_json::<serde_json::Value>()
-                    .map_err(|e| e.to_string())
-            })
-            .unwrap_or_else(|e| panic!("login: {e}"));
-        v["access_token"].as_str().unwrap_or_default().to_owned()
+        self.release.login()
     }
 
     fn post_json(&self, path: &str, token: &str, body: &str) -> serde_json::Value {
@@ -358,31 +295,6 @@ impl Server {
     }
 
     fn peak_rss_mb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb / 1024)
-            .unwrap_or(0)
+        self.release.peak_rss_mb()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.config);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    // target/release/examples/mail_ingest -> target/release/helpline
-    exe.parent()
-        .and_then(|d| d.parent())
-        .map(|d| d.join("helpline"))
-        .unwrap_or_else(|| panic!("odd path"))
 }

@@ -5,6 +5,8 @@
 //! database there). `scripts/test` starts a throwaway cluster and sets it. Without it, Postgres
 //! tests are skipped with a loud message, except under `CI=true`, where they fail.
 
+pub mod release;
+
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -491,4 +493,132 @@ pub fn compression_bomb(helpline: &sequoia_openpgp::Cert, mebibytes: usize) -> V
     raw.extend_from_slice(&sink);
     raw.extend_from_slice(b"\r\n--e--\r\n");
     raw
+}
+
+/// A clock a test moves by hand.
+#[derive(Clone)]
+pub struct TestClock(std::sync::Arc<std::sync::Mutex<chrono::DateTime<chrono::Utc>>>);
+
+impl TestClock {
+    /// A clock standing at `at`.
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> TestClock {
+        TestClock(std::sync::Arc::new(std::sync::Mutex::new(at)))
+    }
+    /// The clock as the server takes it.
+    pub fn clock(&self) -> Clock {
+        let c = self.0.clone();
+        std::sync::Arc::new(move || *c.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    /// What it reads.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// Moves it on.
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) += by;
+    }
+}
+
+/// A request a [`Receiver`] took.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: String,
+}
+
+impl Received {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A tiny HTTP server that answers 200 to every POST and hands over what it got: the other
+/// end of Helpline's webhooks.
+pub struct Receiver {
+    /// `http://127.0.0.1:PORT/hook`.
+    pub url: String,
+    rx: mpsc::Receiver<Received>,
+}
+
+impl Receiver {
+    /// Listens on a free port.
+    pub fn start() -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let Ok(clone) = stream.try_clone() else {
+                    continue;
+                };
+                let mut reader = BufReader::new(clone);
+                let mut headers = Vec::new();
+                let mut line = String::new();
+                let mut first = true;
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if first {
+                        first = false;
+                        continue;
+                    }
+                    if let Some((k, v)) = l.split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                    }
+                }
+                let len = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = reader.read_exact(&mut body);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+                let _ = tx.send(Received {
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
+            }
+        });
+        Receiver {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            rx,
+        }
+    }
+
+    /// The next request whose event is `event`, waiting up to `secs` seconds; others seen
+    /// meanwhile are returned too, in order.
+    pub fn wait_for(&self, event: &str, secs: u64) -> (Option<Received>, Vec<Received>) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.rx.recv_timeout(left) {
+                Ok(r) => {
+                    if r.header("x-helpline-event") == Some(event) {
+                        return (Some(r), seen);
+                    }
+                    seen.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        (None, seen)
+    }
 }

@@ -51,6 +51,10 @@ pub struct AppState {
     pub warnings: helpline_domain::indicator::WarningList,
     /// TLP of an indicator given none.
     pub default_tlp: helpline_domain::indicator::Tlp,
+    /// Promised times, caseload weights, webhook URLs.
+    pub policy: helpline_store::workflow::Policy,
+    /// Wakes the webhook worker after a commit that queued an event.
+    pub webhooks: crate::webhooks::Notifier,
 }
 
 impl AppState {
@@ -92,7 +96,12 @@ impl AppState {
         self.store.submit(auth.actor(), self.now(), f, move |r| {
             let _ = tx.send(r);
         });
-        match rx.await {
+        let r = rx.await;
+        // Whatever the write queued for the webhooks goes out now, not at the next poll.
+        if !self.policy.webhook_urls.is_empty() {
+            self.webhooks.wake();
+        }
+        match r {
             Ok(r) => Ok(r?),
             Err(_) => Err(ApiError::Unavailable(
                 "the write was not committed; retry".into(),
@@ -166,6 +175,7 @@ pub struct Application {
     server: Server,
     port: u16,
     outbox: Option<crate::outbox::Worker>,
+    webhooks: crate::webhooks::Worker,
 }
 
 /// The process-wide Prometheus recorder (metrics macros write to one global recorder).
@@ -237,6 +247,11 @@ impl Application {
         let (audiences, service_types) = config.taxonomies()?;
         let warnings = config.analysis.warnings()?;
         let default_tlp = config.analysis.tlp()?;
+        let policy = config.workflow.policy()?;
+        // Databases from before search get their documents once, at the first start.
+        if let Some(n) = helpline_store::search::ensure_index(&store)? {
+            tracing::info!(cases = n, "built the search index");
+        }
         let mail = crate::mail::MailState::new(&config, &service_types).map_err(StartError::Io)?;
         let secret = jwt_secret(&config)?;
         let jwt = JwtKeys::new(
@@ -253,12 +268,24 @@ impl Application {
             .port();
         let outbox = crate::outbox::Worker::start(store.clone(), config.mail.smtp.clone())
             .map_err(StartError::Io)?;
+        let clock: Clock = clock.unwrap_or_else(|| Arc::new(Utc::now));
+        let notifier = crate::webhooks::Notifier::default();
+        let webhooks = crate::webhooks::Worker::start(
+            store.clone(),
+            policy.clone(),
+            config.workflow.webhooks.clone(),
+            clock.clone(),
+            notifier.clone(),
+        )
+        .map_err(StartError::Io)?;
         let state = web::Data::new(AppState {
             store,
             jwt,
             audiences,
             service_types,
-            clock: clock.unwrap_or_else(|| Arc::new(Utc::now)),
+            clock,
+            policy,
+            webhooks: notifier,
             metrics: metrics_handle(),
             readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
             principals: crate::auth::PrincipalCache::default(),
@@ -290,6 +317,7 @@ impl Application {
             server,
             port,
             outbox,
+            webhooks,
         })
     }
 
@@ -306,10 +334,16 @@ impl Application {
     /// Serves until stopped (SIGINT/SIGTERM or the handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let r = self.server.await;
-        if let Some(w) = self.outbox {
-            // Stopping joins the worker thread; do it off the async runtime.
-            let _ = web::block(move || w.stop()).await;
-        }
+        let hooks = self.webhooks;
+        let outbox = self.outbox;
+        // Stopping joins the worker threads; do it off the async runtime.
+        let _ = web::block(move || {
+            hooks.stop();
+            if let Some(w) = outbox {
+                w.stop();
+            }
+        })
+        .await;
         r
     }
 }

@@ -87,6 +87,133 @@ pub struct Config {
     pub mail: MailConfig,
     /// Indicators and correlation.
     pub analysis: AnalysisConfig,
+    /// Promised times, caseload weights, webhooks.
+    pub workflow: WorkflowConfig,
+    /// How long closed cases keep their content.
+    pub retention: RetentionConfig,
+}
+
+/// Durations per urgency, as written (`1h`, `3d`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerUrgency<T> {
+    /// Critical.
+    pub critical: T,
+    /// High.
+    pub high: T,
+    /// Medium.
+    pub medium: T,
+    /// Low.
+    pub low: T,
+}
+
+impl<T: Clone> PerUrgency<T> {
+    fn get(&self, u: helpline_domain::case::Urgency) -> T {
+        use helpline_domain::case::Urgency as U;
+        match u {
+            U::Critical => self.critical.clone(),
+            U::High => self.high.clone(),
+            U::Medium => self.medium.clone(),
+            U::Low => self.low.clone(),
+        }
+    }
+}
+
+/// The `[workflow]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowConfig {
+    /// Time to first response, per urgency.
+    pub first_response: PerUrgency<String>,
+    /// Time to resolution, per urgency.
+    pub resolution: PerUrgency<String>,
+    /// Caseload weights.
+    pub weights: PerUrgency<i64>,
+    /// Outgoing webhooks.
+    pub webhooks: WebhookConfig,
+}
+
+/// The `[workflow.webhooks]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where events are posted.
+    pub urls: Vec<String>,
+    /// HMAC key.
+    pub secret: Secret,
+    /// Attempts before a call is marked failed.
+    pub max_attempts: u32,
+    /// First retry after this many seconds, doubling, at most an hour.
+    pub retry_seconds: u64,
+    /// Per-call timeout.
+    pub timeout_ms: u64,
+    /// How often due calls are looked for.
+    pub poll_ms: u64,
+    /// How often broken targets are looked for.
+    pub breach_check_ms: u64,
+}
+
+/// The `[retention]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days after closure before a case is anonymized (0: never).
+    pub closed_case_days: u32,
+}
+
+/// Parses `90s`, `15m`, `4h`, `3d` into seconds.
+fn seconds(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 90s, 15m, 4h or 3d"))?;
+    let k = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+    };
+    n.checked_mul(k).ok_or_else(|| format!("`{s}` is too long"))
+}
+
+impl WorkflowConfig {
+    /// The rules the store applies.
+    pub fn policy(&self) -> Result<helpline_store::workflow::Policy, ConfigError> {
+        let bad = |e: String| ConfigError::Invalid(format!("workflow: {e}"));
+        let mut first = std::collections::HashMap::new();
+        let mut resolution = std::collections::HashMap::new();
+        for &u in helpline_domain::case::Urgency::ALL {
+            first.insert(u, seconds(&self.first_response.get(u)).map_err(bad)?);
+            resolution.insert(u, seconds(&self.resolution.get(u)).map_err(bad)?);
+        }
+        let targets = helpline_domain::workflow::SlaTargets::new(
+            |u| first.get(&u).copied().unwrap_or(0),
+            |u| resolution.get(&u).copied().unwrap_or(0),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        let w = &self.weights;
+        let weights =
+            helpline_domain::workflow::CaseloadWeights::new(w.low, w.medium, w.high, w.critical)
+                .map_err(|e| bad(e.to_string()))?;
+        for u in &self.webhooks.urls {
+            let ok = u.starts_with("https://") || u.starts_with("http://");
+            if !ok || u.len() > 2000 {
+                return Err(bad(format!("webhook URL `{u}` must be http(s)://")));
+            }
+        }
+        if !self.webhooks.urls.is_empty() && self.webhooks.secret.expose().len() < 16 {
+            return Err(bad(
+                "webhooks.secret must be at least 16 bytes when webhooks are configured".into(),
+            ));
+        }
+        Ok(helpline_store::workflow::Policy {
+            targets,
+            weights,
+            webhook_urls: self.webhooks.urls.clone(),
+        })
+    }
 }
 
 /// The `[analysis]` section.
@@ -261,6 +388,7 @@ impl Config {
                 "analysis.max_depth must be 1 to 4".into(),
             ));
         }
+        self.workflow.policy()?;
         if self.analysis.fan_out_limit < 1 {
             return Err(ConfigError::Invalid(
                 "analysis.fan_out_limit must be at least 1".into(),

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod routes;
 pub mod sharing;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use app::{AppState, Application, Clock};
 pub use config::Config;

@@ -254,15 +254,18 @@ pub struct Threading {
     pub plus: Option<helpline_mail::PlusAddress>,
     /// Service type for new cases.
     pub service_type: TaxonomyTerm,
+    /// Promised times, assignment, webhooks for the cases mail opens.
+    pub policy: helpline_store::workflow::Policy,
 }
 
 impl Threading {
     /// From the mail state.
-    pub fn of(m: &MailState) -> Self {
+    pub fn of(m: &MailState, policy: &helpline_store::workflow::Policy) -> Self {
         Self {
             tag: m.tag.clone(),
             plus: m.plus.clone(),
             service_type: m.service_type.clone(),
+            policy: policy.clone(),
         }
     }
 }
@@ -347,7 +350,9 @@ pub fn thread(
                     assignee_id: None,
                     tags: Tag::parse("email").into_iter().collect(),
                     confidential: false,
+                    channel: Some(Channel::Email),
                 },
+                &how.policy,
             )?;
             (case, true)
         }
@@ -418,7 +423,7 @@ pub fn thread(
     if let Some(id) = &mail.message_id {
         mailstore::remember_message_id(tx, id, case.id, Some(m.id))?;
     }
-    learn_certificates(tx, mail, case.beneficiary_id, case.id)?;
+    learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
     Ok((case.id, case.reference.get(), m.id, new_case))
 }
 
@@ -473,6 +478,7 @@ fn learn_certificates(
     mail: &InboundMail,
     beneficiary: helpline_domain::ids::BeneficiaryId,
     case: CaseId,
+    policy: &helpline_store::workflow::Policy,
 ) -> Result<(), StoreError> {
     if mail.candidate_certs.is_empty() {
         return Ok(());
@@ -488,7 +494,7 @@ fn learn_certificates(
             let x = cases::locate(tx.conn, CaseLocator::Id(case))?;
             let flag = Tag::parse("pgp-key-changed")?;
             if !x.tags.contains(&flag) {
-                cases::update(tx, case, x.version, move |c, _| {
+                cases::update(tx, case, x.version, policy, move |c, _| {
                     c.tags.push(flag);
                     Ok(())
                 })?;

@@ -97,6 +97,20 @@ enum Admin {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Anonymize closed cases past the retention period (`[retention] closed_case_days`):
+    /// names, addresses, bodies and evidence go; dates, levels and types stay for the
+    /// statistics. Cases under legal hold are never touched. Audited.
+    Retention {
+        /// Only list what would be anonymized.
+        #[arg(long, conflicts_with = "apply")]
+        dry_run: bool,
+        /// Anonymize.
+        #[arg(long)]
+        apply: bool,
+        /// Days after closure (overrides the configuration).
+        #[arg(long)]
+        days: Option<u32>,
+    },
     /// Make a helpline OpenPGP key (Curve25519, or RSA-3072 with --rsa) in the key folder.
     GenKey {
         /// The key's user ID (defaults to the configured name and address).
@@ -348,6 +362,60 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
                 report.indicators,
                 report.indicator_links,
                 report.case_links
+            );
+        }
+        Admin::Retention {
+            dry_run,
+            apply,
+            days,
+        } => {
+            if dry_run == apply {
+                bail!("say --dry-run to list, or --apply to anonymize");
+            }
+            let days = days.unwrap_or(config.retention.closed_case_days);
+            if days == 0 {
+                bail!("retention is off ([retention] closed_case_days = 0); give --days N to run it once");
+            }
+            let cutoff = now - chrono::Duration::days(i64::from(days));
+            let due = store.read(move |c| helpline_store::retention::due(c, cutoff))?;
+            if dry_run {
+                for d in &due {
+                    println!("#{} closed {}", d.reference, d.closed_at.format("%Y-%m-%d"));
+                }
+                println!(
+                    "{} cases closed before {} would be anonymized (cases under legal hold are kept)",
+                    due.len(),
+                    cutoff.format("%Y-%m-%d")
+                );
+                return Ok(());
+            }
+            let total = due.len();
+            for chunk in due.chunks(200) {
+                let ids: Vec<_> = chunk.iter().map(|d| d.case_id).collect();
+                store.write(Actor::System, chrono::Utc::now(), move |tx| {
+                    for id in ids {
+                        helpline_store::retention::anonymize(tx, id)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            store.write(Actor::System, chrono::Utc::now(), move |tx| {
+                // Replayable answers hold whole records; they serve retries for a day at most.
+                helpline_store::idempotency::forget_before(tx, now - chrono::Duration::days(1))?;
+                tx.audit(
+                    "retention.apply",
+                    "system",
+                    "retention",
+                    None,
+                    serde_json::json!({"cases": total, "closed_before": cutoff, "days": days}),
+                );
+                Ok(())
+            })?;
+            // What was removed must not linger in freed pages, the WAL or the search index.
+            store.read(helpline_store::retention::scrub)?;
+            println!(
+                "anonymized {total} cases closed before {}",
+                cutoff.format("%Y-%m-%d")
             );
         }
         Admin::VerifyAudit => match store.read(helpline_store::audit::verify)? {

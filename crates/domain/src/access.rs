@@ -70,6 +70,16 @@ closed_set! {
         ManageEvidence = "manage_evidence",
         MergeCases = "merge_cases",
         ShareIntel = "share_intel",
+        /// See who is on duty and who is away.
+        ReadRoster = "read_roster",
+        /// Set the duty roster, absences and auto-assignment.
+        ManageRoster = "manage_roster",
+        /// See every handler's caseload, the escalation queue and the statistics.
+        Oversee = "oversee",
+        /// Acknowledge escalations and put cases under legal hold.
+        LeadCases = "lead_cases",
+        /// Give a beneficiary everything held about them (data-protection export).
+        ExportBeneficiary = "export_beneficiary",
     }
 }
 
@@ -99,6 +109,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | LinkCases
                 | ManageEvidence
                 | MergeCases
+                | ReadRoster
         ),
         Role::Analyst => matches!(
             p,
@@ -115,6 +126,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
                 | LinkCases
                 | ManageEvidence
                 | ShareIntel
+                | ReadRoster
         ),
         Role::Lead => !matches!(p, ManageUsers | ManageTokens | IngestMail),
         Role::Admin => !matches!(p, IngestMail),
@@ -219,6 +231,7 @@ mod tests {
                 LinkCases,
                 ManageEvidence,
                 MergeCases,
+                ReadRoster,
             ],
             Role::Analyst => &[
                 ReadCases,
@@ -234,6 +247,7 @@ mod tests {
                 LinkCases,
                 ManageEvidence,
                 ShareIntel,
+                ReadRoster,
             ],
             Role::Lead => &[
                 ReadCases,
@@ -262,6 +276,11 @@ mod tests {
                 ManageEvidence,
                 MergeCases,
                 ShareIntel,
+                ReadRoster,
+                ManageRoster,
+                Oversee,
+                LeadCases,
+                ExportBeneficiary,
             ],
             Role::Admin => &[
                 ReadCases,
@@ -292,6 +311,11 @@ mod tests {
                 ManageEvidence,
                 MergeCases,
                 ShareIntel,
+                ReadRoster,
+                ManageRoster,
+                Oversee,
+                LeadCases,
+                ExportBeneficiary,
             ],
             Role::Integration => &[],
         }

@@ -360,6 +360,24 @@ pub struct Case {
     pub closed_at: Option<DateTime<Utc>>,
     /// The case this one was merged into: its log now lives there.
     pub merged_into: Option<CaseId>,
+    /// How the beneficiary first reached the helpline for this case.
+    pub channel: Option<crate::log::Channel>,
+    /// Where the vetting of the beneficiary stands ("vetting pending" until verified).
+    pub vetting: crate::workflow::Vetting,
+    /// First outbound message due (by the urgency's target, from opening).
+    pub first_response_due_at: DateTime<Utc>,
+    /// Whether the first response came, or is, late (see [`Case::assess`]).
+    pub first_response_breached: bool,
+    /// Resolution due.
+    pub resolution_due_at: DateTime<Utc>,
+    /// Whether the resolution came, or is, late (see [`Case::assess`]).
+    pub resolution_breached: bool,
+    /// Put before the leads: why and since when.
+    pub escalation: Option<crate::workflow::Escalation>,
+    /// A lead's reason to keep the case from retention, if held.
+    pub legal_hold: Option<crate::text::Note>,
+    /// When retention removed its names, bodies and evidence.
+    pub anonymized_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version, served as the `ETag`.
     pub version: i64,
 }
@@ -401,6 +419,20 @@ impl Case {
         }
         self.status = to;
         Ok(())
+    }
+
+    /// Marks the response and resolution targets broken or not as of `now`.
+    pub fn assess(&mut self, now: DateTime<Utc>) {
+        let sla = crate::workflow::Sla::of(self, now);
+        self.first_response_breached = sla.first_response_breached;
+        self.resolution_breached = sla.resolution_breached;
+    }
+
+    /// Sets the promised times from the urgency's targets, counted from opening.
+    pub fn schedule(&mut self, targets: &crate::workflow::SlaTargets) {
+        let (response, resolution) = targets.due(self.urgency, self.created_at);
+        self.first_response_due_at = response;
+        self.resolution_due_at = resolution;
     }
 
     /// Sets urgency and impact, re-deriving the priority unless a lead overrode it.

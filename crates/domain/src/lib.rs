@@ -21,8 +21,10 @@ pub mod indicator;
 pub mod log;
 pub mod mail;
 pub mod party;
+pub mod search;
 pub mod taxonomy;
 pub mod text;
 pub mod user;
+pub mod workflow;
 
 pub use error::DomainError;

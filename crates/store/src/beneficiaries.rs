@@ -264,6 +264,7 @@ pub fn list(
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 
@@ -447,6 +448,15 @@ pub fn verify(
             decided_at: to_db(tx.now),
         })
         .execute(tx.conn)?;
+    // The vetting marker on every case of theirs follows the decision.
+    diesel::update(
+        crate::schema::cases::table.filter(crate::schema::cases::beneficiary_id.eq(id.to_string())),
+    )
+    .set(
+        crate::schema::cases::vetting
+            .eq(helpline_domain::workflow::Vetting::from(rec.status).as_str()),
+    )
+    .execute(tx.conn)?;
     let from = x.verification;
     let version = x.version;
     x.verification = rec.status;

@@ -138,6 +138,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
     if m.direction == Direction::Outbound && m.counterpart == Counterpart::Beneficiary {
         crate::cases::mark_first_response(tx, case, m.occurred_at)?;
     }
+    crate::search::reindex(tx, case)?;
     Ok(m)
 }
 
@@ -188,6 +189,7 @@ pub fn messages(
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 
@@ -234,6 +236,7 @@ pub fn add_comment(tx: &mut Tx<'_>, case: CaseId, body: Body) -> Result<Comment>
         })
         .execute(tx.conn)?;
     tx.audit("comment.create", "comment", x.id, Some(case), json!({}));
+    crate::search::reindex(tx, case)?;
     Ok(x)
 }
 
@@ -257,6 +260,7 @@ pub fn comments(
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 
@@ -346,6 +350,7 @@ pub fn actions(
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 
@@ -559,6 +564,7 @@ pub fn next_steps(
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 
@@ -644,6 +650,8 @@ pub enum TimelineItem {
     NextStep(NextStep),
     /// A party involved.
     Party(CaseParty),
+    /// A change of hands, with the note to the next handler.
+    Handoff(helpline_domain::workflow::Handoff),
     /// A change on record.
     Audit(AuditEvent),
 }
@@ -691,6 +699,12 @@ pub fn timeline(conn: &mut DbConnection, case: CaseId) -> Result<Vec<TimelineEnt
         out.push(TimelineEntry {
             at: p.added_at,
             item: TimelineItem::Party(p),
+        });
+    }
+    for h in crate::workflow::handoffs(conn, case)? {
+        out.push(TimelineEntry {
+            at: h.handed_at,
+            item: TimelineItem::Handoff(h),
         });
     }
     for e in crate::audit::for_case(conn, case)? {

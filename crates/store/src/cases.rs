@@ -8,18 +8,21 @@ use helpline_domain::case::{
     Case, CaseLocator, CaseRef, CaseStatus, Impact, Priority, Tag, Urgency,
 };
 use helpline_domain::ids::{BeneficiaryId, CaseId, UserId};
+use helpline_domain::log::Channel;
 use helpline_domain::taxonomy::TaxonomyTerm;
-use helpline_domain::text::{Description, Summary};
+use helpline_domain::text::{Description, Note, Summary};
+use helpline_domain::workflow::{Escalation, EscalationReason, Vetting};
 use serde_json::{json, Map, Value};
 
 use crate::convert::{corrupt, from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{beneficiaries, case_access, case_tags, cases as c};
+use crate::workflow::Policy;
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
-#[derive(Queryable, Insertable, Clone)]
+#[derive(Queryable, QueryableByName, Insertable, Clone)]
 #[diesel(table_name = c)]
-struct Row {
+pub(crate) struct Row {
     id: String,
     reference: i64,
     beneficiary_id: String,
@@ -42,10 +45,19 @@ struct Row {
     closed_at: Option<NaiveDateTime>,
     version: i64,
     merged_into: Option<String>,
+    channel: Option<String>,
+    vetting: String,
+    first_response_due_at: NaiveDateTime,
+    resolution_due_at: NaiveDateTime,
+    escalation_reason: Option<String>,
+    escalated_at: Option<NaiveDateTime>,
+    escalation_acknowledged_at: Option<NaiveDateTime>,
+    legal_hold: Option<String>,
+    anonymized_at: Option<NaiveDateTime>,
 }
 
 impl Row {
-    fn into_case(self) -> Result<Case> {
+    pub(crate) fn into_case(self) -> Result<Case> {
         let tags: Vec<String> = crate::convert::from_json(&self.tags)?;
         let tags = tags
             .iter()
@@ -83,6 +95,31 @@ impl Row {
                 .map(CaseId::parse)
                 .transpose()
                 .map_err(corrupt)?,
+            channel: self
+                .channel
+                .as_deref()
+                .map(Channel::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            vetting: stored(Vetting::parse(&self.vetting))?,
+            first_response_due_at: from_db(self.first_response_due_at),
+            first_response_breached: false,
+            resolution_due_at: from_db(self.resolution_due_at),
+            resolution_breached: false,
+            escalation: match (self.escalation_reason, self.escalated_at) {
+                (Some(r), Some(at)) => Some(Escalation {
+                    reason: stored(EscalationReason::parse(&r))?,
+                    escalated_at: from_db(at),
+                    acknowledged_at: self.escalation_acknowledged_at.map(from_db),
+                }),
+                _ => None,
+            },
+            legal_hold: self
+                .legal_hold
+                .map(Note::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            anonymized_at: self.anonymized_at.map(from_db),
             version: self.version,
         })
     }
@@ -111,6 +148,18 @@ impl Row {
             closed_at: x.closed_at.map(to_db),
             version: x.version,
             merged_into: x.merged_into.map(|m| m.to_string()),
+            channel: x.channel.map(|c| c.as_str().to_owned()),
+            vetting: x.vetting.as_str().to_owned(),
+            first_response_due_at: to_db(x.first_response_due_at),
+            resolution_due_at: to_db(x.resolution_due_at),
+            escalation_reason: x.escalation.as_ref().map(|e| e.reason.as_str().to_owned()),
+            escalated_at: x.escalation.as_ref().map(|e| to_db(e.escalated_at)),
+            escalation_acknowledged_at: x
+                .escalation
+                .as_ref()
+                .and_then(|e| e.acknowledged_at.map(to_db)),
+            legal_hold: x.legal_hold.as_ref().map(|n| n.as_str().to_owned()),
+            anonymized_at: x.anonymized_at.map(to_db),
         })
     }
 }
@@ -142,6 +191,8 @@ pub struct NewCase {
     pub tags: Vec<Tag>,
     /// Confidential.
     pub confidential: bool,
+    /// How the beneficiary reached the helpline.
+    pub channel: Option<Channel>,
 }
 
 #[derive(QueryableByName)]
@@ -169,11 +220,28 @@ fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
     crate::convert::referenced(crate::users::get(tx.conn, id), "assignee_id", "user")
 }
 
-/// Opens a case, status `new`.
-pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
+/// Opens a case, status `new`: its promised times set by its urgency, the beneficiary's
+/// vetting shown on it, escalated if critical or if the beneficiary was rejected, assigned by
+/// the roster if nobody was named, indexed for search, and announced.
+pub fn create(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case> {
     if let Some(a) = new.assignee_id {
         check_user(tx, a)?;
     }
+    // The beneficiary must exist; a missing one is the caller's error, not a 404.
+    let verification: Option<String> = beneficiaries::table
+        .find(new.beneficiary_id.to_string())
+        .select(beneficiaries::verification)
+        .first(tx.conn)
+        .optional()?;
+    let Some(verification) = verification else {
+        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+            "beneficiary_id",
+            "no such beneficiary",
+        )));
+    };
+    let vetting = Vetting::from(stored(
+        helpline_domain::beneficiary::VerificationStatus::parse(&verification),
+    )?);
     let reference = next_ref(tx)?;
     let mut x = Case {
         id: CaseId::new(),
@@ -197,27 +265,26 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
         resolved_at: None,
         closed_at: None,
         merged_into: None,
+        channel: new.channel,
+        vetting,
+        first_response_due_at: tx.now,
+        first_response_breached: false,
+        resolution_due_at: tx.now,
+        resolution_breached: false,
+        escalation: None,
+        legal_hold: None,
+        anonymized_at: None,
         version: 1,
     };
     if new.priority_override.is_some() {
         x.override_priority(new.priority_override);
     }
+    crate::workflow::apply_rules(&mut x, None, policy, tx.now);
     x.tags.sort();
     x.tags.dedup();
     diesel::insert_into(c::table)
         .values(Row::from_case(&x)?)
-        .execute(tx.conn)
-        .map_err(|e| {
-            // The beneficiary must exist; a missing one is the caller's error, not a 404.
-            if StoreError::is_foreign_key_violation(&e) {
-                StoreError::Domain(helpline_domain::DomainError::invalid(
-                    "beneficiary_id",
-                    "no such beneficiary",
-                ))
-            } else {
-                e.into()
-            }
-        })?;
+        .execute(tx.conn)?;
     insert_tags(tx, x.id, &x.tags)?;
     tx.audit(
         "case.create",
@@ -228,8 +295,12 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase) -> Result<Case> {
             "ref": x.reference, "status": x.status, "urgency": x.urgency, "impact": x.impact,
             "priority": x.priority, "service_type": x.service_type, "assignee_id": x.assignee_id,
             "confidential": x.confidential, "tags": x.tags, "beneficiary_id": x.beneficiary_id,
+            "channel": x.channel, "vetting": x.vetting, "escalation": x.escalation,
         }),
     );
+    crate::search::reindex(tx, x.id)?;
+    crate::workflow::after_open(tx, &mut x, policy)?;
+    x.assess(tx.now);
     Ok(x)
 }
 
@@ -327,6 +398,8 @@ pub struct CaseFilter {
     pub updated_from: Option<DateTime<Utc>>,
     /// Updated before.
     pub updated_to: Option<DateTime<Utc>>,
+    /// Where the vetting stands.
+    pub vetting: Option<Vetting>,
 }
 
 /// The order of a case list.
@@ -343,6 +416,154 @@ pub enum CaseSort {
     UpdatedAsc,
 }
 
+/// A value bound into hand-written SQL.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Text(String),
+    Bool(bool),
+    Time(NaiveDateTime),
+    Int(i64),
+}
+
+/// Hand-written SQL with its binds, numbered `$1, $2, …` in order of appearance (read the same
+/// way by SQLite and Postgres).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sql {
+    pub(crate) text: String,
+    pub(crate) binds: Vec<Bind>,
+}
+
+impl Sql {
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+    pub(crate) fn bind(&mut self, b: Bind) -> &mut Self {
+        self.binds.push(b);
+        self.text.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+    fn bind_list(&mut self, items: impl IntoIterator<Item = String>) -> &mut Self {
+        self.push("(");
+        for (i, v) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::Text(v));
+        }
+        self.push(")")
+    }
+    /// Runs a statement; returns the rows it changed.
+    pub(crate) fn execute(self, conn: &mut DbConnection) -> Result<usize> {
+        Ok(self.boxed().execute(conn)?)
+    }
+
+    fn boxed(
+        self,
+    ) -> diesel::query_builder::BoxedSqlQuery<
+        'static,
+        <DbConnection as diesel::Connection>::Backend,
+        diesel::query_builder::SqlQuery,
+    > {
+        use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+        let mut q = diesel::sql_query(self.text).into_boxed();
+        for b in self.binds {
+            q = match b {
+                Bind::Text(v) => q.bind::<Text, _>(v),
+                Bind::Bool(v) => q.bind::<Bool, _>(v),
+                Bind::Time(v) => q.bind::<Timestamp, _>(v),
+                Bind::Int(v) => q.bind::<BigInt, _>(v),
+            };
+        }
+        q
+    }
+
+    /// Runs the query and reads its rows.
+    pub(crate) fn load<T>(self, conn: &mut DbConnection) -> Result<Vec<T>>
+    where
+        T: diesel::deserialize::QueryableByName<<DbConnection as diesel::Connection>::Backend>
+            + 'static,
+    {
+        Ok(self.boxed().load(conn)?)
+    }
+}
+
+/// `AND …` conditions on `c` (the cases table) for what `who` may see and what `f` asks for.
+pub(crate) fn where_clause(sql: &mut Sql, who: &Principal, f: &CaseFilter) {
+    if !who.may(Permission::SeeAllConfidential) {
+        // The visibility rule of `can_see_case`, as SQL: confidential cases only where the
+        // caller is the assignee or was granted access.
+        sql.push(" AND (c.confidential = ").bind(Bind::Bool(false));
+        if let Some(me) = who.actor.user_id() {
+            sql.push(" OR c.assignee_id = ")
+                .bind(Bind::Text(me.to_string()));
+            sql.push(" OR c.id IN (SELECT case_id FROM case_access WHERE user_id = ")
+                .bind(Bind::Text(me.to_string()))
+                .push(")");
+        }
+        sql.push(")");
+    }
+    let names = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    if !f.status.is_empty() {
+        sql.push(" AND c.status IN ")
+            .bind_list(names(f.status.iter().map(|s| s.as_str()).collect()));
+    }
+    if !f.urgency.is_empty() {
+        sql.push(" AND c.urgency IN ")
+            .bind_list(names(f.urgency.iter().map(|s| s.as_str()).collect()));
+    }
+    if !f.priority.is_empty() {
+        sql.push(" AND c.priority IN ")
+            .bind_list(names(f.priority.iter().map(|s| s.as_str()).collect()));
+    }
+    match f.assignee {
+        Some(AssigneeFilter::Unassigned) => {
+            sql.push(" AND c.assignee_id IS NULL");
+        }
+        Some(AssigneeFilter::User(u)) => {
+            sql.push(" AND c.assignee_id = ")
+                .bind(Bind::Text(u.to_string()));
+        }
+        None => {}
+    }
+    if let Some(s) = &f.service_type {
+        sql.push(" AND c.service_type = ")
+            .bind(Bind::Text(s.clone()));
+    }
+    if let Some(a) = &f.audience {
+        sql.push(" AND c.beneficiary_id IN (SELECT id FROM beneficiaries WHERE audience = ")
+            .bind(Bind::Text(a.clone()))
+            .push(")");
+    }
+    if let Some(t) = &f.tag {
+        sql.push(" AND c.id IN (SELECT case_id FROM case_tags WHERE tag = ")
+            .bind(Bind::Text(t.as_str().to_owned()))
+            .push(")");
+    }
+    if let Some(b) = f.beneficiary {
+        sql.push(" AND c.beneficiary_id = ")
+            .bind(Bind::Text(b.to_string()));
+    }
+    if let Some(conf) = f.confidential {
+        sql.push(" AND c.confidential = ").bind(Bind::Bool(conf));
+    }
+    if let Some(v) = f.vetting {
+        sql.push(" AND c.vetting = ")
+            .bind(Bind::Text(v.as_str().to_owned()));
+    }
+    for (col, op, t) in [
+        ("created_at", ">=", f.created_from),
+        ("created_at", "<", f.created_to),
+        ("updated_at", ">=", f.updated_from),
+        ("updated_at", "<", f.updated_to),
+    ] {
+        if let Some(t) = t {
+            sql.push(&format!(" AND c.{col} {op} "))
+                .bind(Bind::Time(to_db(t)));
+        }
+    }
+}
+
 /// Cases the caller may see, filtered and sorted, a page at a time (keyset on the sort key and
 /// the UUIDv7 id).
 pub fn list(
@@ -353,99 +574,33 @@ pub fn list(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<Case>> {
-    let mut q = c::table.into_boxed();
-    if !who.may(Permission::SeeAllConfidential) {
-        // The visibility rule of `can_see_case`, as SQL: confidential cases only where the
-        // caller is the assignee or was granted access.
-        match who.actor.user_id() {
-            Some(me) => {
-                let me = me.to_string();
-                q = q.filter(
-                    c::confidential
-                        .eq(false)
-                        .or(c::assignee_id.eq(me.clone()))
-                        .or(c::id.eq_any(
-                            case_access::table
-                                .filter(case_access::user_id.eq(me))
-                                .select(case_access::case_id),
-                        )),
-                );
-            }
-            None => q = q.filter(c::confidential.eq(false)),
-        }
-    }
-    if !f.status.is_empty() {
-        q = q.filter(c::status.eq_any(f.status.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
-    }
-    if !f.urgency.is_empty() {
-        q = q.filter(c::urgency.eq_any(f.urgency.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
-    }
-    if !f.priority.is_empty() {
-        q = q.filter(c::priority.eq_any(f.priority.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
-    }
-    match f.assignee {
-        Some(AssigneeFilter::Unassigned) => q = q.filter(c::assignee_id.is_null()),
-        Some(AssigneeFilter::User(u)) => q = q.filter(c::assignee_id.eq(u.to_string())),
-        None => {}
-    }
-    if let Some(s) = &f.service_type {
-        q = q.filter(c::service_type.eq(s.clone()));
-    }
-    if let Some(a) = &f.audience {
-        q = q.filter(
-            c::beneficiary_id.eq_any(
-                beneficiaries::table
-                    .filter(beneficiaries::audience.eq(a.clone()))
-                    .select(beneficiaries::id),
-            ),
-        );
-    }
-    if let Some(t) = &f.tag {
-        q = q.filter(
-            c::id.eq_any(
-                case_tags::table
-                    .filter(case_tags::tag.eq(t.as_str().to_owned()))
-                    .select(case_tags::case_id),
-            ),
-        );
-    }
-    if let Some(b) = f.beneficiary {
-        q = q.filter(c::beneficiary_id.eq(b.to_string()));
-    }
-    if let Some(conf) = f.confidential {
-        q = q.filter(c::confidential.eq(conf));
-    }
-    if let Some(t) = f.created_from {
-        q = q.filter(c::created_at.ge(to_db(t)));
-    }
-    if let Some(t) = f.created_to {
-        q = q.filter(c::created_at.lt(to_db(t)));
-    }
-    if let Some(t) = f.updated_from {
-        q = q.filter(c::updated_at.ge(to_db(t)));
-    }
-    if let Some(t) = f.updated_to {
-        q = q.filter(c::updated_at.lt(to_db(t)));
-    }
+    let mut sql = Sql::default();
+    // `ref` is read by the Row's field name.
+    sql.push("SELECT c.*, c.ref AS reference FROM cases c WHERE 1 = 1");
+    where_clause(&mut sql, who, f);
     let by_updated = matches!(sort, CaseSort::UpdatedAsc | CaseSort::UpdatedDesc);
     if let Some(cur) = cursor {
-        let id = cur.id.clone();
+        let id = Bind::Text(cur.id.clone());
         match (sort, cur.key) {
-            (CaseSort::CreatedDesc, _) => q = q.filter(c::id.lt(id)),
-            (CaseSort::CreatedAsc, _) => q = q.filter(c::id.gt(id)),
-            (CaseSort::UpdatedDesc, Some(k)) => {
-                q = q.filter(
-                    c::updated_at
-                        .lt(k)
-                        .or(c::updated_at.eq(k).and(c::id.lt(id))),
-                )
+            (CaseSort::CreatedDesc, _) => {
+                sql.push(" AND c.id < ").bind(id);
             }
-            (CaseSort::UpdatedAsc, Some(k)) => {
-                q = q.filter(
-                    c::updated_at
-                        .gt(k)
-                        .or(c::updated_at.eq(k).and(c::id.gt(id))),
-                )
+            (CaseSort::CreatedAsc, _) => {
+                sql.push(" AND c.id > ").bind(id);
+            }
+            (CaseSort::UpdatedDesc | CaseSort::UpdatedAsc, Some(k)) => {
+                let op = if sort == CaseSort::UpdatedDesc {
+                    "<"
+                } else {
+                    ">"
+                };
+                sql.push(&format!(" AND (c.updated_at {op} "))
+                    .bind(Bind::Time(k))
+                    .push(" OR (c.updated_at = ")
+                    .bind(Bind::Time(k))
+                    .push(&format!(" AND c.id {op} "))
+                    .bind(id)
+                    .push("))");
             }
             (_, None) => {
                 return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
@@ -455,17 +610,19 @@ pub fn list(
             }
         }
     }
-    q = match sort {
-        CaseSort::CreatedDesc => q.order(c::id.desc()),
-        CaseSort::CreatedAsc => q.order(c::id.asc()),
-        CaseSort::UpdatedDesc => q.order((c::updated_at.desc(), c::id.desc())),
-        CaseSort::UpdatedAsc => q.order((c::updated_at.asc(), c::id.asc())),
-    };
-    let rows: Vec<Row> = q.limit(limit + 1).load(conn)?;
+    sql.push(match sort {
+        CaseSort::CreatedDesc => " ORDER BY c.id DESC",
+        CaseSort::CreatedAsc => " ORDER BY c.id ASC",
+        CaseSort::UpdatedDesc => " ORDER BY c.updated_at DESC, c.id DESC",
+        CaseSort::UpdatedAsc => " ORDER BY c.updated_at ASC, c.id ASC",
+    });
+    sql.push(" LIMIT ").bind(Bind::Int(limit + 1));
+    let rows: Vec<Row> = sql.load(conn)?;
     let items = into_cases(rows)?;
     Ok(paginate(items, limit, |x| Cursor {
         key: by_updated.then(|| to_db(x.updated_at)),
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 
@@ -487,11 +644,33 @@ pub fn diff(before: &Value, after: &Value) -> Value {
 }
 
 /// Applies `change` to the case if it is still at `expected_version`, saves it with the next
-/// version, and records what changed. `change` holds the rules (status transitions, priority).
+/// version, and records what changed. `change` holds the rules (status transitions, priority);
+/// the workflow follows (new targets for a new urgency, escalation, hand-off records).
 pub fn update(
     tx: &mut Tx<'_>,
     id: CaseId,
     expected_version: i64,
+    policy: &Policy,
+    change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
+) -> Result<Case> {
+    update_with(tx, id, expected_version, Some(policy), change)
+}
+
+/// [`update`] for changes the workflow has nothing to add to (its own markers).
+pub(crate) fn update_quiet(
+    tx: &mut Tx<'_>,
+    id: CaseId,
+    expected_version: i64,
+    change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
+) -> Result<Case> {
+    update_with(tx, id, expected_version, None, change)
+}
+
+fn update_with(
+    tx: &mut Tx<'_>,
+    id: CaseId,
+    expected_version: i64,
+    policy: Option<&Policy>,
     change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
 ) -> Result<Case> {
     let mut x = locate(tx.conn, CaseLocator::Id(id))?;
@@ -501,15 +680,20 @@ pub fn update(
             current: x.version,
         });
     }
+    let before = x.clone();
     let before_value = serde_json::to_value(&x).unwrap_or_default();
     change(&mut x, tx.now)?;
+    if let Some(p) = policy {
+        crate::workflow::apply_rules(&mut x, Some(before.urgency), p, tx.now);
+    }
     x.tags.sort();
     x.tags.dedup();
     if let Some(a) = x.assignee_id {
         check_user(tx, a)?;
     }
-    let changes = diff(&before_value, &serde_json::to_value(&x).unwrap_or_default());
+    let mut changes = diff(&before_value, &serde_json::to_value(&x).unwrap_or_default());
     if changes.as_object().is_some_and(|m| m.is_empty()) {
+        x.assess(tx.now);
         return Ok(x);
     }
     x.version += 1;
@@ -520,7 +704,22 @@ pub fn update(
             .execute(tx.conn)?;
         insert_tags(tx, id, &x.tags)?;
     }
+    // The trail outlives retention: it says that the texts changed, never what they said.
+    let mut texts_changed = false;
+    for k in ["summary", "description"] {
+        if let Some(v) = changes.get_mut(k) {
+            *v = json!({"changed": true});
+            texts_changed = true;
+        }
+    }
     tx.audit("case.update", "case", id, Some(id), changes);
+    if texts_changed {
+        crate::search::reindex(tx, id)?;
+    }
+    if let Some(p) = policy {
+        crate::workflow::after_update(tx, &before, &mut x, p)?;
+    }
+    x.assess(tx.now);
     Ok(x)
 }
 
@@ -544,6 +743,14 @@ fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
             c::resolved_at.eq(r.resolved_at),
             c::closed_at.eq(r.closed_at),
             c::version.eq(r.version),
+            c::vetting.eq(&r.vetting),
+            c::first_response_due_at.eq(r.first_response_due_at),
+            c::resolution_due_at.eq(r.resolution_due_at),
+            c::escalation_reason.eq(&r.escalation_reason),
+            c::escalated_at.eq(r.escalated_at),
+            c::escalation_acknowledged_at.eq(r.escalation_acknowledged_at),
+            c::legal_hold.eq(&r.legal_hold),
+            c::anonymized_at.eq(r.anonymized_at),
         ))
         .execute(tx.conn)?;
     if n == 0 {

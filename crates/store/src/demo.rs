@@ -266,7 +266,7 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
             beneficiary_emails::beneficiary_id.eq(id.clone()),
             beneficiary_emails::position.eq(0),
         ));
-        bens.push((id, at));
+        bens.push((id, at, verification));
     }
     for c in chunked(&brows, 12) {
         batch!(conn, beneficiaries::table, c);
@@ -293,6 +293,14 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
     let mut case_ids: Vec<String> = Vec::with_capacity(n);
     let batch = 2_000;
     let first_ref: i64 = 1001;
+    // The search document of a case is the folded words of its texts; the texts come from
+    // small fixed sets, so each is folded once.
+    let fold_all =
+        |v: &[&str]| -> Vec<String> { v.iter().map(|t| crate::search::folded([*t])).collect() };
+    let folded_summaries = fold_all(&SUMMARIES);
+    let folded_bodies = fold_all(&BODIES);
+    let folded_comments = fold_all(&COMMENTS);
+    let targets = helpline_domain::workflow::SlaTargets::default();
     for from in (0..n).step_by(batch) {
         let to = (from + batch).min(n);
         let mut crows = Vec::with_capacity(to - from);
@@ -302,10 +310,11 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
         let mut irows = Vec::new();
         let mut cirows = Vec::new();
         let mut lrows = Vec::new();
+        let mut docs: Vec<(i64, String)> = Vec::with_capacity(to - from);
         for k in from..to {
             let created = start + Duration::seconds(span * k as i64 / n as i64);
             let id = rng.uuid(created);
-            let (bid, bat) = &bens[rng.below(nb as u64) as usize];
+            let (bid, bat, bver) = &bens[rng.below(nb as u64) as usize];
             let created = created.max(*bat);
             let age_days = (now - created).num_days();
             let status = if age_days > 60 {
@@ -333,6 +342,14 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
                 .then(|| created + Duration::hours(2 + rng.below(400) as i64));
             let closed =
                 (status == "closed").then(|| resolved.unwrap_or(created) + Duration::days(3));
+            let channel = *rng.pick(&["email", "email", "email", "signal", "phone", "web"]);
+            let (response_due, resolution_due) = targets.due(
+                helpline_domain::case::Urgency::parse(urgency)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                created,
+            );
+            let summary = rng.below(SUMMARIES.len() as u64) as usize;
+            let mut doc = folded_summaries[summary].clone();
             crows.push((
                 (
                     cases::id.eq(id.clone()),
@@ -343,7 +360,7 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
                     cases::impact.eq(impact),
                     cases::priority.eq(priority),
                     cases::priority_overridden.eq(false),
-                    cases::summary.eq(*rng.pick(&SUMMARIES)),
+                    cases::summary.eq(SUMMARIES[summary]),
                     cases::description.eq(""),
                     cases::service_type.eq(service),
                 ),
@@ -359,6 +376,16 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
                     cases::closed_at.eq(closed.map(to_db)),
                     cases::version.eq(1i64),
                 ),
+                (
+                    cases::channel.eq(Some(channel)),
+                    cases::vetting.eq(match *bver {
+                        "verified" => "verified",
+                        "rejected" => "rejected",
+                        _ => "pending",
+                    }),
+                    cases::first_response_due_at.eq(to_db(response_due)),
+                    cases::resolution_due_at.eq(to_db(resolution_due)),
+                ),
             ));
             for t in &tags {
                 trows.push((case_tags::case_id.eq(id.clone()), case_tags::tag.eq(*t)));
@@ -367,6 +394,10 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
             for m in 0..nm {
                 let at = created + Duration::minutes((m as i64) * (20 + rng.below(600) as i64));
                 let inbound = m % 2 == 0;
+                let body = rng.below(BODIES.len() as u64) as usize;
+                let reference = first_ref + k as i64;
+                doc.push_str(&format!(" case {reference} "));
+                doc.push_str(&folded_bodies[body]);
                 mrows.push((
                     messages::id.eq(rng.uuid(at)),
                     messages::case_id.eq(id.clone()),
@@ -374,7 +405,7 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
                     messages::channel
                         .eq(*rng.pick(&["email", "email", "email", "signal", "phone"])),
                     messages::subject.eq(Some(format!("Case #{}", first_ref + k as i64))),
-                    messages::body.eq(*rng.pick(&BODIES)),
+                    messages::body.eq(BODIES[body]),
                     messages::occurred_at.eq(to_db(at)),
                     messages::recorded_by.eq(format!("user:{assignee}")),
                     messages::created_at.eq(to_db(at)),
@@ -382,11 +413,14 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
             }
             report.messages += nm as usize;
             if rng.below(2) == 0 {
+                let comment = rng.below(COMMENTS.len() as u64) as usize;
+                doc.push(' ');
+                doc.push_str(&folded_comments[comment]);
                 comrows.push((
                     comments::id.eq(rng.uuid(created)),
                     comments::case_id.eq(id.clone()),
                     comments::author.eq(format!("user:{assignee}")),
-                    comments::body.eq(*rng.pick(&COMMENTS)),
+                    comments::body.eq(COMMENTS[comment]),
                     comments::created_at.eq(to_db(created + Duration::hours(1))),
                 ));
             }
@@ -452,9 +486,13 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
                     case_links::created_at.eq(to_db(created)),
                 ));
             }
+            docs.push((first_ref + k as i64, doc));
             case_ids.push(id);
         }
-        for c in chunked(&crows, 21) {
+        for c in docs.chunks(500) {
+            crate::search::put_many(conn, c)?;
+        }
+        for c in chunked(&crows, 25) {
             batch!(conn, cases::table, c);
         }
         for c in chunked(&trows, 2) {
@@ -481,6 +519,13 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
         report.case_links += lrows.len();
     }
     report.cases = n;
+    diesel::delete(crate::schema::settings::table.find("search_index")).execute(conn)?;
+    diesel::insert_into(crate::schema::settings::table)
+        .values((
+            crate::schema::settings::name.eq("search_index"),
+            crate::schema::settings::value.eq("1"),
+        ))
+        .execute(conn)?;
     let last = first_ref + n as i64 - 1;
     match conn {
         DbConnection::Pg(_) => {

@@ -68,3 +68,11 @@ pub fn save(tx: &mut Tx<'_>, k: &IdempotencyKey, resp: &StoredResponse) -> Resul
         })?;
     Ok(())
 }
+
+/// Forgets the answers kept for retries of requests made before `cutoff`.
+pub fn forget_before(tx: &mut Tx<'_>, cutoff: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+    Ok(
+        diesel::delete(ik::table.filter(ik::created_at.lt(crate::convert::to_db(cutoff))))
+            .execute(tx.conn)?,
+    )
+}

@@ -24,9 +24,13 @@ pub mod mail;
 pub mod merge;
 pub mod page;
 pub mod parties;
+pub mod retention;
 pub mod schema;
+pub mod search;
+pub mod stats;
 pub mod tokens;
 pub mod users;
+pub mod workflow;
 mod writer;
 
 pub use conn::{

@@ -358,6 +358,7 @@ pub fn quarantine(
     Ok(paginate(items, limit, |m| Cursor {
         id: m.id.to_string(),
         key: None,
+        offset: None,
     }))
 }
 

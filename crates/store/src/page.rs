@@ -25,6 +25,9 @@ pub struct Cursor {
     /// The id of the last item of the previous page.
     #[serde(rename = "i")]
     pub id: String,
+    /// Results already handed out, for orders without a key (ranked search).
+    #[serde(rename = "o", skip_serializing_if = "Option::is_none", default)]
+    pub offset: Option<i64>,
 }
 
 impl Cursor {
@@ -80,6 +83,7 @@ mod tests {
         let c = Cursor {
             key: None,
             id: "0192f3a0-0000-7000-8000-000000000000".into(),
+            offset: None,
         };
         assert_eq!(Cursor::decode(&c.encode()).ok(), Some(c));
         for bad in ["", "!!", "e30", "eyJpIjoiMSJ9"] {

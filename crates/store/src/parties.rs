@@ -131,6 +131,7 @@ pub fn list(
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
+        offset: None,
     }))
 }
 

@@ -91,6 +91,15 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         version -> BigInt,
         merged_into -> Nullable<Text>,
+        channel -> Nullable<Text>,
+        vetting -> Text,
+        first_response_due_at -> Timestamp,
+        resolution_due_at -> Timestamp,
+        escalation_reason -> Nullable<Text>,
+        escalated_at -> Nullable<Timestamp>,
+        escalation_acknowledged_at -> Nullable<Timestamp>,
+        legal_hold -> Nullable<Text>,
+        anonymized_at -> Nullable<Timestamp>,
     }
 }
 
@@ -387,6 +396,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shifts (id) {
+        id -> Text,
+        user_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    absences (id) {
+        id -> Text,
+        user_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    handoffs (id) {
+        id -> Text,
+        case_id -> Text,
+        from_user -> Nullable<Text>,
+        to_user -> Nullable<Text>,
+        note -> Text,
+        automatic -> Bool,
+        handed_by -> Text,
+        handed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sla_announcements (case_id, target) {
+        case_id -> Text,
+        target -> Text,
+        announced_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        url -> Text,
+        event -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -418,4 +492,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_links,
     custody_events,
     case_merges,
+    shifts,
+    absences,
+    settings,
+    handoffs,
+    sla_announcements,
+    webhook_deliveries,
 );

@@ -6,8 +6,12 @@ use chrono::{DateTime, Utc};
 use helpline_domain::access::Permission;
 use helpline_domain::case::{CaseStatus, Impact, Priority, Tag, Urgency};
 use helpline_domain::ids::{BeneficiaryId, UserId};
+use helpline_domain::log::Channel;
+use helpline_domain::search::Query;
 use helpline_domain::text::{Description, Summary};
+use helpline_domain::workflow::Vetting;
 use helpline_store::cases::{self as store_cases, AssigneeFilter, CaseFilter, CaseSort, NewCase};
+use helpline_store::search;
 use helpline_store::StoreError;
 use serde::Deserialize;
 
@@ -54,6 +58,8 @@ struct ListQuery {
     created_to: Option<DateTime<Utc>>,
     updated_from: Option<DateTime<Utc>>,
     updated_to: Option<DateTime<Utc>>,
+    vetting: Option<Vetting>,
+    q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
@@ -127,6 +133,7 @@ async fn list(
         created_to: q.created_to,
         updated_from: q.updated_from,
         updated_to: q.updated_to,
+        vetting: q.vetting,
     };
     let sort = match q.sort.as_deref() {
         None | Some("-created") => CaseSort::CreatedDesc,
@@ -141,9 +148,26 @@ async fn list(
         }
     };
     let who = auth.0.clone();
-    let page = state
+    let now = state.now();
+    if let Some(text) = q.q.as_deref() {
+        // Ranked by relevance: a sort order does not apply.
+        if q.sort.is_some() {
+            return Err(ApiError::field(
+                "sort",
+                "search results come best first; drop sort or q",
+            ));
+        }
+        let query = Query::parse(text).map_err(ApiError::from)?;
+        let mut page = state
+            .read(move |c| search::search(c, &who, &filter, &query, cursor.as_ref(), limit))
+            .await?;
+        page.items.iter_mut().for_each(|h| h.case.assess(now));
+        return Ok(HttpResponse::Ok().json(page));
+    }
+    let mut page = state
         .read(move |c| store_cases::list(c, &who, &filter, sort, cursor.as_ref(), limit))
         .await?;
+    page.items.iter_mut().for_each(|c| c.assess(now));
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -163,6 +187,7 @@ struct CreateCase {
     tags: Vec<Tag>,
     #[serde(default)]
     confidential: bool,
+    channel: Option<Channel>,
 }
 
 /// Opens a case, for an existing beneficiary or one described inline.
@@ -201,6 +226,7 @@ async fn create(
     };
     let me = auth.actor().user_id();
     let sees_all = auth.0.may(Permission::SeeAllConfidential);
+    let policy = state.policy.clone();
     let new = move |beneficiary_id| NewCase {
         beneficiary_id,
         urgency: b.urgency,
@@ -212,6 +238,7 @@ async fn create(
         assignee_id: b.assignee_id,
         tags: b.tags,
         confidential: b.confidential,
+        channel: b.channel,
     };
     state
         .create(&auth, idem, Some("/api/v1/cases".into()), move |tx| {
@@ -219,7 +246,7 @@ async fn create(
                 Who::Existing(id) => id,
                 Who::Inline(nb) => helpline_store::beneficiaries::create(tx, nb)?.id,
             };
-            let case = store_cases::create(tx, new(beneficiary_id))?;
+            let case = store_cases::create(tx, new(beneficiary_id), &policy)?;
             keep_sight(tx, &case, me, sees_all)?;
             Ok(case)
         })
@@ -309,9 +336,10 @@ async fn update(
     let me = auth.actor().user_id();
     let sees_all = auth.0.may(Permission::SeeAllConfidential);
     let case_id = case.id;
+    let policy = state.policy.clone();
     let updated = state
         .write(&auth, move |tx| {
-            let updated = store_cases::update(tx, case_id, expected, |c, now| {
+            let updated = store_cases::update(tx, case_id, expected, &policy, |c, now| {
                 if let Some(s) = p.status {
                     c.change_status(s, now)?;
                 }

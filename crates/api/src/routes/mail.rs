@@ -114,7 +114,7 @@ async fn inbound(
     }
     let sha_key = hex::encode(Sha256::digest(&body));
     let opened = open(&state, body.clone()).await?;
-    let how = Threading::of(&state.mail);
+    let how = Threading::of(&state.mail, &state.policy);
     let size = body.len();
     let sha = sha_key.clone();
     // Whether the bytes were received before is asked inside the write (a re-post, rare, is
@@ -292,7 +292,7 @@ async fn retry(
         .reload(&state.config)
         .map_err(|e| ApiError::Unavailable(format!("the key files cannot be read: {e}")))?;
     let opened = open(&state, web::Bytes::from(raw)).await?;
-    let how = Threading::of(&state.mail);
+    let how = Threading::of(&state.mail, &state.policy);
     let record = state
         .write(&auth, move |tx| {
             let mail = match opened {
@@ -349,7 +349,7 @@ async fn assign(
         })?;
     let (m, raw) = load_quarantined(&state, id).await?;
     let opened = open(&state, web::Bytes::from(raw)).await?;
-    let how = Threading::of(&state.mail);
+    let how = Threading::of(&state.mail, &state.policy);
     let reason = m.reason.clone().unwrap_or_default();
     let record = state
         .write(&auth, move |tx| {

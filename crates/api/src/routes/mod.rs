@@ -20,6 +20,7 @@ mod mail;
 mod parties;
 mod tokens;
 mod users;
+mod workflow;
 
 /// A resource whose unsupported methods answer 405 as problem+json.
 pub(crate) fn resource(path: &str) -> Resource {
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(mail::configure)
             .configure(analysis::configure)
             .configure(evidence::configure)
+            .configure(workflow::configure)
             .service(resource("/taxonomies").route(web::get().to(taxonomies))),
     );
 }
@@ -75,9 +77,14 @@ pub(crate) async fn visible_case(
     auth.require(helpline_domain::access::Permission::ReadCases)?;
     let at = path_id(CaseLocator::parse(id))?;
     let who = auth.0.clone();
+    let now = state.now();
     state
         .read(move |c| helpline_store::cases::get_visible(c, at, &who))
         .await
+        .map(|mut case| {
+            case.assess(now);
+            case
+        })
 }
 
 /// The case named in the path, if the caller may see it and it can still change: a case merged

@@ -1,0 +1,502 @@
+//! The team's routines: the duty roster and auto-assignment, hand-offs, caseloads, the leads'
+//! queue (escalations, legal holds), statistics, the data-protection export, webhook
+//! deliveries.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use helpline_domain::access::Permission;
+use helpline_domain::ids::{BeneficiaryId, UserId};
+use helpline_domain::text::Note;
+use helpline_store::stats::{self, Dimension, Period};
+use helpline_store::workflow as wf;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{json_with_etag, path_id, resource, visible_case, writable_case};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{if_match, ApiJson, ApiQuery};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/roster").route(web::get().to(roster)))
+        .service(resource("/roster/settings").route(web::put().to(settings)))
+        .service(resource("/roster/shifts").route(web::post().to(add_shift)))
+        .service(resource("/roster/rotation").route(web::post().to(rotation)))
+        .service(resource("/roster/shifts/{id}").route(web::delete().to(remove_shift)))
+        .service(resource("/roster/absences").route(web::post().to(add_absence)))
+        .service(resource("/roster/absences/{id}").route(web::delete().to(remove_absence)))
+        .service(resource("/cases/{id}/handoff").route(web::post().to(hand_off)))
+        .service(resource("/cases/{id}/handoffs").route(web::get().to(handoffs)))
+        .service(resource("/cases/{id}/escalation/acknowledge").route(web::post().to(acknowledge)))
+        .service(
+            resource("/cases/{id}/legal-hold")
+                .route(web::put().to(hold))
+                .route(web::delete().to(release)),
+        )
+        .service(resource("/workload").route(web::get().to(workload)))
+        .service(resource("/escalations").route(web::get().to(escalations)))
+        .service(resource("/stats").route(web::get().to(statistics)))
+        .service(resource("/beneficiaries/{id}/export").route(web::get().to(export)))
+        .service(resource("/webhooks/deliveries").route(web::get().to(deliveries)));
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RosterQuery {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+/// Who is on duty now, the shifts and absences of a period (default: this week and the
+/// next), and whether auto-assignment is on.
+async fn roster(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<RosterQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ReadRoster)?;
+    let now = state.now();
+    let q = q.into_inner();
+    let from = q.from.unwrap_or(now - Duration::days(7));
+    let to = q.to.unwrap_or(now + Duration::days(14));
+    helpline_domain::workflow::check_period(from, to)?;
+    let body = state
+        .read(move |c| {
+            Ok(json!({
+                "auto_assign": wf::auto_assign(c)?,
+                "on_duty": wf::on_duty(c, now)?,
+                "shifts": wf::shifts(c, from, to)?,
+                "absences": wf::absences(c, from, to)?,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    auto_assign: bool,
+}
+
+/// Turns auto-assignment on or off.
+async fn settings(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<SettingsBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageRoster)?;
+    let on = body.value.auto_assign;
+    let on = state
+        .write(&auth, move |tx| wf::set_auto_assign(tx, on))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "auto_assign": on })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodBody {
+    user_id: UserId,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+}
+
+/// Puts someone on duty for a period.
+async fn add_shift(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<PeriodBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageRoster)?;
+    let b = body.value;
+    state
+        .create(
+            &auth,
+            None,
+            Some("/api/v1/roster/shifts".into()),
+            move |tx| wf::add_shift(tx, b.user_id, b.starts_at, b.ends_at),
+        )
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotationBody {
+    /// Who rotates, in order.
+    user_ids: Vec<UserId>,
+    /// The first period starts here.
+    starts_at: DateTime<Utc>,
+    /// `week` or `day`, or a shift length in hours.
+    period: String,
+    /// How many periods to plan.
+    periods: u32,
+    /// How many people are on duty in each period.
+    per_period: usize,
+}
+
+/// Plans a rotation: period after period, the next `per_period` people of the list are on
+/// duty, wrapping around.
+async fn rotation(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<RotationBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageRoster)?;
+    let b = body.value;
+    let length = match b.period.as_str() {
+        "week" => Duration::days(7),
+        "day" => Duration::days(1),
+        h => match h.strip_suffix('h').and_then(|n| n.parse::<i64>().ok()) {
+            Some(n) if (1..=168).contains(&n) => Duration::hours(n),
+            _ => {
+                return Err(ApiError::field(
+                    "period",
+                    "must be week, day, or a shift length such as 8h",
+                ))
+            }
+        },
+    };
+    if b.user_ids.is_empty() || b.user_ids.len() > 200 {
+        return Err(ApiError::field("user_ids", "give 1 to 200 people"));
+    }
+    if b.per_period == 0 || b.per_period > b.user_ids.len() {
+        return Err(ApiError::field(
+            "per_period",
+            "must be between 1 and the number of people",
+        ));
+    }
+    if b.periods == 0 || b.periods > 366 {
+        return Err(ApiError::field("periods", "must be 1 to 366"));
+    }
+    let shifts = state
+        .write(&auth, move |tx| {
+            let mut out = Vec::new();
+            let mut next = 0;
+            for p in 0..b.periods {
+                let starts = b.starts_at + length * i32::try_from(p).unwrap_or(0);
+                for _ in 0..b.per_period {
+                    let who = b.user_ids[next % b.user_ids.len()];
+                    next += 1;
+                    out.push(wf::add_shift(tx, who, starts, starts + length)?);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "items": shifts })))
+}
+
+fn uuid_path(s: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::try_parse(s).map_err(|_| ApiError::BadRequest("path: expected a UUID".into()))
+}
+
+/// Takes a period off the roster.
+async fn remove_shift(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageRoster)?;
+    let id = uuid_path(&id)?;
+    state
+        .write(&auth, move |tx| wf::remove_shift(tx, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Records an absence; anyone may record their own, leads anyone's.
+async fn add_absence(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<PeriodBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    if auth.actor().user_id() != Some(b.user_id) {
+        auth.require(Permission::ManageRoster)?;
+    } else {
+        auth.require(Permission::ReadRoster)?;
+    }
+    state
+        .create(
+            &auth,
+            None,
+            Some("/api/v1/roster/absences".into()),
+            move |tx| wf::add_absence(tx, b.user_id, b.starts_at, b.ends_at),
+        )
+        .await
+}
+
+/// Removes an absence.
+async fn remove_absence(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageRoster)?;
+    let id = uuid_path(&id)?;
+    state
+        .write(&auth, move |tx| wf::remove_absence(tx, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoffBody {
+    to: UserId,
+    note: Note,
+}
+
+/// Hands a case to the next handler with a note; `If-Match` names the version.
+async fn hand_off(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<HandoffBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::AssignCase)?;
+    let expected = if_match(&req)?;
+    let case = writable_case(&state, &auth, &id).await?;
+    let b = body.value;
+    if b.note.as_str().trim().is_empty() {
+        return Err(ApiError::field(
+            "note",
+            "a hand-off tells the next handler where things stand",
+        ));
+    }
+    let policy = state.policy.clone();
+    let (case, handoff) = state
+        .write(&auth, move |tx| {
+            wf::hand_off(tx, case.id, expected, b.to, b.note, &policy)
+        })
+        .await?;
+    Ok(json_with_etag(
+        &json!({ "case": case, "handoff": handoff }),
+        case.version,
+    ))
+}
+
+/// Every change of hands on a case.
+async fn handoffs(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let items = state.read(move |c| wf::handoffs(c, case.id)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// A lead takes an escalated case in hand.
+async fn acknowledge(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::LeadCases)?;
+    let expected = if_match(&req)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let case = state
+        .write(&auth, move |tx| wf::acknowledge(tx, case.id, expected))
+        .await?;
+    Ok(json_with_etag(&case, case.version))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldBody {
+    reason: Note,
+}
+
+/// Puts a case under legal hold: retention never touches it.
+async fn hold(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ApiJson<HoldBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::LeadCases)?;
+    let expected = if_match(&req)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let reason = body.value.reason;
+    if reason.as_str().trim().is_empty() {
+        return Err(ApiError::field("reason", "a legal hold needs its reason"));
+    }
+    let case = state
+        .write(&auth, move |tx| {
+            wf::set_legal_hold(tx, case.id, expected, Some(reason))
+        })
+        .await?;
+    Ok(json_with_etag(&case, case.version))
+}
+
+/// Lifts a legal hold.
+async fn release(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::LeadCases)?;
+    let expected = if_match(&req)?;
+    let case = visible_case(&state, &auth, &id).await?;
+    let case = state
+        .write(&auth, move |tx| {
+            wf::set_legal_hold(tx, case.id, expected, None)
+        })
+        .await?;
+    Ok(json_with_etag(&case, case.version))
+}
+
+/// Open cases per person by urgency and age.
+async fn workload(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::Oversee)?;
+    let now = state.now();
+    let weights = state.policy.weights;
+    let items = state.read(move |c| wf::workload(c, now, &weights)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "weights": weights })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitQuery {
+    limit: Option<usize>,
+}
+
+/// What needs a lead now.
+async fn escalations(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<LimitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::Oversee)?;
+    let limit = q.into_inner().limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 500"));
+    }
+    let now = state.now();
+    let who = auth.0.clone();
+    let (items, total) = state
+        .read(move |c| wf::escalations(c, &who, now, limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "total": total })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: Option<String>,
+    format: Option<String>,
+}
+
+/// The numbers of a period, as JSON or CSV.
+async fn statistics(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<StatsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::Oversee)?;
+    let q = q.into_inner();
+    if q.to <= q.from {
+        return Err(ApiError::field("to", "must be after from"));
+    }
+    if q.to - q.from > Duration::days(366 * 10) {
+        return Err(ApiError::field("to", "a report covers at most ten years"));
+    }
+    let mut dims = Vec::new();
+    let mut period = None;
+    match q.group_by.as_deref() {
+        None => dims.extend(Dimension::ALL),
+        Some(list) => {
+            for g in list.split(',').map(str::trim) {
+                match (g, Dimension::parse(g)) {
+                    (_, Some(d)) => dims.push(d),
+                    ("week", None) => period = Some(Period::Week),
+                    ("month", None) => period = Some(Period::Month),
+                    _ => {
+                        return Err(ApiError::field(
+                            "group_by",
+                            format!(
+                                "`{}` is not one of status, service_type, audience, urgency, \
+                                 priority, channel, country, week, month",
+                                g.chars().take(40).collect::<String>()
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    dims.sort();
+    dims.dedup();
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::field("format", "must be json or csv")),
+    };
+    let now = state.now();
+    let (from, to) = (q.from, q.to);
+    let report = state
+        .read(move |c| stats::report(c, from, to, &dims, period, now))
+        .await?;
+    if csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"helpline-stats.csv\"",
+            ))
+            .body(stats::csv(&report)));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Everything held about a beneficiary (data-protection request); the export is audited.
+async fn export(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ExportBeneficiary)?;
+    let who = path_id(BeneficiaryId::parse(&id))?;
+    let doc = state
+        .write(&auth, move |tx| {
+            let doc = helpline_store::retention::export(tx.conn, who)?;
+            tx.audit(
+                "beneficiary.export",
+                "beneficiary",
+                who,
+                None,
+                json!({"cases": doc["cases"].as_array().map_or(0, Vec::len)}),
+            );
+            Ok(doc)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"beneficiary-export.json\"",
+        ))
+        .json(doc))
+}
+
+/// The latest webhook calls and how they went.
+async fn deliveries(
+    state: web::Data<AppState>,
+    auth: Auth,
+    q: ApiQuery<LimitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::ManageTokens)?;
+    let limit = q.into_inner().limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 500"));
+    }
+    let items = state.read(move |c| wf::deliveries(c, limit as i64)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}

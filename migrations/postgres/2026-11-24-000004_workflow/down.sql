@@ -1,0 +1,16 @@
+DROP TABLE webhook_deliveries;
+DROP TABLE sla_announcements;
+DROP TABLE handoffs;
+DROP TABLE settings;
+DROP TABLE absences;
+DROP TABLE shifts;
+DROP TABLE case_search;
+ALTER TABLE cases DROP COLUMN anonymized_at;
+ALTER TABLE cases DROP COLUMN legal_hold;
+ALTER TABLE cases DROP COLUMN escalation_acknowledged_at;
+ALTER TABLE cases DROP COLUMN escalated_at;
+ALTER TABLE cases DROP COLUMN escalation_reason;
+ALTER TABLE cases DROP COLUMN resolution_due_at;
+ALTER TABLE cases DROP COLUMN first_response_due_at;
+ALTER TABLE cases DROP COLUMN vetting;
+ALTER TABLE cases DROP COLUMN channel;

@@ -99,6 +99,12 @@ impl Query {
             .join(" AND ")
     }
 
+    /// The `to_tsquery('simple', …)` text for any one of the words (words are letters and
+    /// digits only, so nothing in them is query syntax).
+    pub fn any(&self) -> String {
+        self.0.join(" | ")
+    }
+
     /// The text Postgres's `plainto_tsquery('simple', …)` reads: the words, all required.
     pub fn plain(&self) -> String {
         self.0.join(" ")

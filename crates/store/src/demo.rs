@@ -310,7 +310,7 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
         let mut irows = Vec::new();
         let mut cirows = Vec::new();
         let mut lrows = Vec::new();
-        let mut docs: Vec<(i64, String)> = Vec::with_capacity(to - from);
+        let mut docs: Vec<(i64, String, String)> = Vec::with_capacity(to - from);
         for k in from..to {
             let created = start + Duration::seconds(span * k as i64 / n as i64);
             let id = rng.uuid(created);
@@ -486,7 +486,7 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
                     case_links::created_at.eq(to_db(created)),
                 ));
             }
-            docs.push((first_ref + k as i64, doc));
+            docs.push((first_ref + k as i64, doc, folded_summaries[summary].clone()));
             case_ids.push(id);
         }
         for c in docs.chunks(500) {

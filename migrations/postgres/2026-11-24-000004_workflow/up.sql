@@ -22,12 +22,16 @@ UPDATE cases SET
         WHEN 'medium' THEN interval '7 days' ELSE interval '30 days' END;
 
 -- One document per case (summary, description, messages, comments), its words folded by
--- Helpline (domain::search) so that both backends match alike.
+-- Helpline (domain::search) so that both backends match alike. `head` holds the summary and
+-- description alone: it ranks the matches (ts_rank over whole documents would read every
+-- matching document, tens of thousands for common words).
 CREATE TABLE case_search (
     ref BIGINT PRIMARY KEY NOT NULL,
-    doc tsvector NOT NULL
+    doc tsvector NOT NULL,
+    head tsvector NOT NULL
 );
 CREATE INDEX case_search_doc ON case_search USING GIN (doc);
+CREATE INDEX case_search_head ON case_search USING GIN (head);
 -- The duty roster: who takes new cases when, and who is away.
 CREATE TABLE shifts (
     id TEXT PRIMARY KEY NOT NULL,

@@ -5,6 +5,7 @@ DROP TABLE settings;
 DROP TABLE absences;
 DROP TABLE shifts;
 DROP TABLE case_search;
+DROP INDEX cases_search_filters;
 ALTER TABLE cases DROP COLUMN anonymized_at;
 ALTER TABLE cases DROP COLUMN legal_hold;
 ALTER TABLE cases DROP COLUMN escalation_acknowledged_at;

@@ -89,3 +89,8 @@ CREATE TABLE webhook_deliveries (
     delivered_at TIMESTAMP
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+
+-- Search joins its matches to their cases by reference and filters them: this index answers
+-- the join and every list filter without reading the case rows.
+CREATE INDEX cases_search_filters ON cases (ref, confidential, status, urgency, priority,
+    assignee_id, service_type, beneficiary_id, vetting, created_at, updated_at, id);

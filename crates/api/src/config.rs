@@ -440,6 +440,29 @@ mod tests {
     }
 
     #[test]
+    fn workflow_targets_parse_and_are_checked() {
+        assert_eq!(seconds("90s"), Ok(90));
+        assert_eq!(seconds("4h"), Ok(14_400));
+        assert_eq!(seconds("3d"), Ok(259_200));
+        assert!(seconds("3w").is_err());
+        assert!(seconds("h").is_err());
+        let mut c = Config::defaults().unwrap_or_else(|e| panic!("{e}"));
+        let p = c.workflow.policy().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.targets, helpline_domain::workflow::SlaTargets::default());
+        // A response promised later than the resolution is refused.
+        c.workflow.first_response.low = "40d".into();
+        assert!(c.workflow.policy().is_err());
+        // Webhooks need a real secret.
+        let mut c = Config::defaults().unwrap_or_else(|e| panic!("{e}"));
+        c.workflow.webhooks.urls = vec!["https://hooks.example/helpline".into()];
+        assert!(c.workflow.policy().is_err());
+        c.workflow.webhooks.secret = Secret::new("a-long-enough-webhook-secret");
+        assert!(c.workflow.policy().is_ok());
+        c.workflow.webhooks.urls = vec!["file:///etc/passwd".into()];
+        assert!(c.workflow.policy().is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let r: Result<Config, _> = Figment::new()
             .merge(Toml::string(DEFAULT_TOML))

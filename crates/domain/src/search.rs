@@ -21,6 +21,10 @@ fn is_word_char(c: char) -> bool {
 
 /// The folded form of one word: accents dropped, lower case (`Sécurité` → `securite`).
 pub fn fold(word: &str) -> String {
+    // Most words are plain ASCII: nothing to decompose.
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
     word.nfkd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
@@ -32,8 +36,12 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !is_word_char(c))
         .filter(|w| !w.is_empty())
         .flat_map(|w| {
-            fold(w)
-                .split(|c: char| !c.is_alphanumeric())
+            let f = fold(w);
+            if w.is_ascii() {
+                // An ASCII word is letters and digits only: it folds to one word.
+                return vec![f];
+            }
+            f.split(|c: char| !c.is_alphanumeric())
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned)
                 .collect::<Vec<_>>()

@@ -270,6 +270,8 @@ pub struct Tx<'c> {
     /// The instant of the change (microsecond precision, UTC).
     pub now: DateTime<Utc>,
     pub(crate) events: Vec<PendingEvent>,
+    /// Cases whose search document is rebuilt once, at the end of the transaction's work.
+    pub(crate) search_dirty: Vec<CaseId>,
 }
 
 impl Tx<'_> {
@@ -281,6 +283,7 @@ impl Tx<'_> {
     ) -> crate::Result<T> {
         use diesel::RunQueryDsl;
         let events = self.events.len();
+        let dirty = self.search_dirty.len();
         diesel::sql_query("SAVEPOINT hl_attempt").execute(self.conn)?;
         match f(self) {
             Ok(v) => {
@@ -291,6 +294,7 @@ impl Tx<'_> {
                 diesel::sql_query("ROLLBACK TO SAVEPOINT hl_attempt").execute(self.conn)?;
                 diesel::sql_query("RELEASE SAVEPOINT hl_attempt").execute(self.conn)?;
                 self.events.truncate(events);
+                self.search_dirty.truncate(dirty);
                 Err(e)
             }
         }

@@ -130,16 +130,28 @@ pub fn ensure_index(store: &crate::Store) -> Result<Option<usize>> {
     Ok(Some(n))
 }
 
-/// Rebuilds the search document of a case from its texts, in the caller's transaction.
+/// Marks a case's search document for rebuilding from its texts at the end of the
+/// transaction's work (once, however many of its texts the work touched).
 pub fn reindex(tx: &mut Tx<'_>, case: CaseId) -> Result<()> {
-    let reference: i64 = c::table
-        .find(case.to_string())
-        .select(c::reference)
-        .first(tx.conn)?;
-    let t = texts(tx.conn, case)?;
-    let doc = folded(t.iter().map(String::as_str));
-    let head = folded(t.iter().take(2).map(String::as_str));
-    put(tx.conn, reference, &doc, &head)
+    if !tx.search_dirty.contains(&case) {
+        tx.search_dirty.push(case);
+    }
+    Ok(())
+}
+
+/// Rebuilds the documents marked by [`reindex`]; the writer calls it after each work.
+pub(crate) fn flush(tx: &mut Tx<'_>) -> Result<()> {
+    for case in std::mem::take(&mut tx.search_dirty) {
+        let reference: i64 = c::table
+            .find(case.to_string())
+            .select(c::reference)
+            .first(tx.conn)?;
+        let t = texts(tx.conn, case)?;
+        let doc = folded(t.iter().map(String::as_str));
+        let head = folded(t.iter().take(2).map(String::as_str));
+        put(tx.conn, reference, &doc, &head)?;
+    }
+    Ok(())
 }
 
 /// Rebuilds every case's document, a batch per transaction; for databases from before search
@@ -198,7 +210,7 @@ struct Scored {
 }
 
 /// Matches the filters see first (see [`search`]).
-const TOP_MATCHES: i64 = 5_000;
+const TOP_MATCHES: i64 = 2_000;
 
 /// Cases the caller may see that hold every word of `q`, with the list's filters, best first,
 /// a page at a time.
@@ -213,7 +225,7 @@ pub fn search(
     let offset = cursor.and_then(|c| c.offset).unwrap_or(0).max(0);
     // Ranking every match is the index's work and cheap per match; joining every match to its
     // case to apply the filters is not, for common words. So the filters first see the best
-    // `TOP_MATCHES` (enough unless fewer than one in 250 passes), and every match only if too
+    // `TOP_MATCHES` (enough unless fewer than one in 100 passes), and every match only if too
     // few of those pass.
     let mut top = Some(TOP_MATCHES);
     let rows: Vec<Scored> = loop {

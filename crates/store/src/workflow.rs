@@ -573,6 +573,35 @@ pub struct Workload {
     pub by_age: HashMap<String, i64>,
 }
 
+impl Workload {
+    fn empty(
+        user_id: UserId,
+        username: String,
+        role: Role,
+        duty: &[String],
+        away: &[String],
+    ) -> Self {
+        let id = user_id.to_string();
+        Workload {
+            user_id,
+            username,
+            role,
+            on_duty: duty.contains(&id),
+            away: away.contains(&id),
+            open: 0,
+            weighted: 0,
+            by_urgency: Urgency::ALL
+                .iter()
+                .map(|u| (u.as_str().to_owned(), 0))
+                .collect(),
+            by_age: AGES.iter().map(|k| ((*k).to_owned(), 0)).collect(),
+        }
+    }
+}
+
+/// Age buckets of open cases, since opening.
+const AGES: [&str; 4] = ["under_1d", "1d_to_7d", "7d_to_30d", "over_30d"];
+
 /// Open cases per person by urgency and age, heaviest first: who is overloaded.
 pub fn workload(
     conn: &mut DbConnection,
@@ -597,59 +626,18 @@ pub fn workload(
         .select(absences::user_id)
         .load(conn)?;
     let mut out: HashMap<String, Workload> = HashMap::new();
-    let mut entry = |id: &str, name: String, role: Role| -> Result<()> {
-        if !out.contains_key(id) {
-            out.insert(
-                id.to_owned(),
-                Workload {
-                    user_id: stored(UserId::parse(id))?,
-                    username: name,
-                    role,
-                    on_duty: duty.iter().any(|d| d == id),
-                    away: away.iter().any(|d| d == id),
-                    open: 0,
-                    weighted: 0,
-                    by_urgency: Urgency::ALL
-                        .iter()
-                        .map(|u| (u.as_str().to_owned(), 0))
-                        .collect(),
-                    by_age: ["under_1d", "1d_to_7d", "7d_to_30d", "over_30d"]
-                        .iter()
-                        .map(|k| ((*k).to_owned(), 0))
-                        .collect(),
-                },
-            );
-        }
-        Ok(())
-    };
     for (id, name, role) in staff {
-        entry(&id, name, stored(Role::parse(&role))?)?;
+        let user = stored(UserId::parse(&id))?;
+        let w = Workload::empty(user, name, stored(Role::parse(&role))?, &duty, &away);
+        out.insert(id, w);
     }
     for (assignee, urgency, created) in rows {
         let Some(a) = assignee else { continue };
         if !out.contains_key(&a) {
             // Someone no longer on the team still holds cases: show them too.
             let u = crate::users::get(conn, stored(UserId::parse(&a))?)?;
-            out.insert(
-                a.clone(),
-                Workload {
-                    user_id: u.id,
-                    username: u.username.as_str().to_owned(),
-                    role: u.role,
-                    on_duty: false,
-                    away: away.contains(&a),
-                    open: 0,
-                    weighted: 0,
-                    by_urgency: Urgency::ALL
-                        .iter()
-                        .map(|u| (u.as_str().to_owned(), 0))
-                        .collect(),
-                    by_age: ["under_1d", "1d_to_7d", "7d_to_30d", "over_30d"]
-                        .iter()
-                        .map(|k| ((*k).to_owned(), 0))
-                        .collect(),
-                },
-            );
+            let w = Workload::empty(u.id, u.username.as_str().to_owned(), u.role, &duty, &away);
+            out.insert(a.clone(), w);
         }
         let Some(w) = out.get_mut(&a) else { continue };
         let u = stored(Urgency::parse(&urgency))?;
@@ -658,13 +646,13 @@ pub fn workload(
         *w.by_urgency.entry(urgency).or_default() += 1;
         let age = now - from_db(created);
         let bucket = if age < Duration::days(1) {
-            "under_1d"
+            AGES[0]
         } else if age < Duration::days(7) {
-            "1d_to_7d"
+            AGES[1]
         } else if age < Duration::days(30) {
-            "7d_to_30d"
+            AGES[2]
         } else {
-            "over_30d"
+            AGES[3]
         };
         *w.by_age.entry(bucket.to_owned()).or_default() += 1;
     }
@@ -825,6 +813,10 @@ pub fn set_legal_hold(
 
 // ---- promised times ----
 
+/// Most broken targets announced by one pass (the rest go at the next): the first pass over an
+/// old database must not become one enormous transaction.
+const BREACHES_PER_PASS: i64 = 500;
+
 /// Announces, once each, the targets broken by `tx.now` on active cases. Returns how many.
 pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
     let at = to_db(tx.now);
@@ -841,6 +833,7 @@ pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
             ),
         )
         .select(c::id)
+        .limit(BREACHES_PER_PASS)
         .load(tx.conn)?;
     found.extend(response.into_iter().map(|id| (id, "first_response")));
     let resolution: Vec<String> = c::table
@@ -854,6 +847,7 @@ pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
             ),
         )
         .select(c::id)
+        .limit(BREACHES_PER_PASS)
         .load(tx.conn)?;
     found.extend(resolution.into_iter().map(|id| (id, "resolution")));
     for (id, target) in &found {

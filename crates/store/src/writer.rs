@@ -52,7 +52,8 @@ impl WriterHandle {
         reply: impl FnOnce(Result<T>) + Send + 'static,
     ) {
         let run = Box::new(move |tx: &mut Tx<'_>| {
-            let result = f(tx);
+            // Search documents touched by the work are rebuilt once each, in its savepoint.
+            let result = f(tx).and_then(|v| crate::search::flush(tx).map(|()| v));
             let ok = result.is_ok();
             let answer: Box<dyn FnOnce(Option<String>) + Send> = Box::new(move |failed| {
                 reply(match failed {
@@ -176,6 +177,7 @@ fn commit_group(conn: &mut DbConnection, group: Vec<Job>) {
             actor: job.actor,
             now: job.now,
             events: Vec::new(),
+            search_dirty: Vec::new(),
         };
         let ran = catch_unwind(AssertUnwindSafe(|| (job.run)(&mut tx)));
         let job_events = std::mem::take(&mut tx.events);

@@ -22,9 +22,10 @@ UPDATE cases SET
 
 -- One document per case (summary, description, messages, comments), its words folded by
 -- Helpline (domain::search) so that both backends match alike; rowid is the case reference.
--- Contentless: the text lives in its tables, not twice.
+-- Contentless: the text lives in its tables, not twice. The words arrive folded and
+-- space-separated, so the plainest tokenizer splits them as Helpline did, fastest.
 CREATE VIRTUAL TABLE case_search USING fts5 (
-    body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+    body, content = '', contentless_delete = 1, tokenize = 'ascii'
 );
 -- The duty roster: who takes new cases when, and who is away.
 CREATE TABLE shifts (

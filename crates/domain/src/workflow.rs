@@ -240,12 +240,13 @@ pub fn next_assignee(candidates: &[Candidate]) -> Option<UserId> {
         .map(|c| c.user)
 }
 
-/// A stretch of time a handler is on duty (a week of a rotation, or one shift).
+/// A stretch of time: on duty (a week of a rotation, or one shift), or away (no new case
+/// even on duty).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Shift {
+pub struct Period {
     /// Stable id.
     pub id: uuid::Uuid,
-    /// Who is on duty.
+    /// Whose.
     pub user_id: UserId,
     /// From.
     pub starts_at: DateTime<Utc>,
@@ -255,20 +256,11 @@ pub struct Shift {
     pub created_by: crate::user::Actor,
 }
 
-/// A stretch of time a person is away: they get no new case, even on duty.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Absence {
-    /// Stable id.
-    pub id: uuid::Uuid,
-    /// Who is away.
-    pub user_id: UserId,
-    /// From.
-    pub starts_at: DateTime<Utc>,
-    /// Until (exclusive).
-    pub ends_at: DateTime<Utc>,
-    /// Who recorded it.
-    pub created_by: crate::user::Actor,
-}
+/// A period on duty.
+pub type Shift = Period;
+
+/// A period away.
+pub type Absence = Period;
 
 /// A change of hands on a case, with the note to the next handler.
 #[derive(Debug, Clone, PartialEq, Serialize)]

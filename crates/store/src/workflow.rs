@@ -11,12 +11,13 @@ use helpline_domain::ids::{CaseId, UserId};
 use helpline_domain::text::Note;
 use helpline_domain::user::Role;
 use helpline_domain::workflow::{
-    check_period, next_assignee, Absence, Candidate, CaseloadWeights, Handoff, Shift, SlaTargets,
-    Vetting,
+    check_period, next_assignee, Absence, Candidate, CaseloadWeights, Handoff, Period, Shift,
+    SlaTargets, Vetting,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::cases::{Bind, Sql};
 use crate::convert::{from_db, stored, to_db};
 use crate::schema::{
     absences, cases as c, handoffs, settings, shifts, sla_announcements, users,
@@ -85,29 +86,134 @@ pub fn set_auto_assign(tx: &mut Tx<'_>, on: bool) -> Result<bool> {
 
 // ---- roster ----
 
-type PeriodRow = (String, String, NaiveDateTime, NaiveDateTime, String);
+/// The two kinds of period: on duty and away, each in its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Shift,
+    Absence,
+}
 
-/// A period as read: id, person, from, until, who set it.
-type Period = (
-    uuid::Uuid,
-    UserId,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    helpline_domain::user::Actor,
-);
+impl Kind {
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Shift => "shifts",
+            Kind::Absence => "absences",
+        }
+    }
+    fn entity(self) -> &'static str {
+        match self {
+            Kind::Shift => "shift",
+            Kind::Absence => "absence",
+        }
+    }
+}
 
-fn period_parts(r: PeriodRow) -> Result<Period> {
-    Ok((
-        uuid::Uuid::parse_str(&r.0).map_err(crate::convert::corrupt)?,
-        stored(UserId::parse(&r.1))?,
-        from_db(r.2),
-        from_db(r.3),
-        stored(r.4.parse())?,
-    ))
+#[derive(QueryableByName)]
+struct PeriodRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    user_id: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    starts_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Timestamp)]
+    ends_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    created_by: String,
 }
 
 fn check_staff(tx: &mut Tx<'_>, user: UserId) -> Result<()> {
     crate::convert::referenced(crate::users::get(tx.conn, user), "user_id", "user").map(|_| ())
+}
+
+fn add_period(
+    tx: &mut Tx<'_>,
+    kind: Kind,
+    user: UserId,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<Period> {
+    check_period(starts_at, ends_at)?;
+    check_staff(tx, user)?;
+    let p = Period {
+        id: uuid::Uuid::now_v7(),
+        user_id: user,
+        starts_at: crate::convert::truncate(starts_at),
+        ends_at: crate::convert::truncate(ends_at),
+        created_by: tx.actor,
+    };
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "INSERT INTO {} (id, user_id, starts_at, ends_at, created_by, created_at) VALUES (",
+        kind.table()
+    ))
+    .bind(Bind::Text(p.id.to_string()))
+    .push(", ")
+    .bind(Bind::Text(user.to_string()))
+    .push(", ")
+    .bind(Bind::Time(to_db(p.starts_at)))
+    .push(", ")
+    .bind(Bind::Time(to_db(p.ends_at)))
+    .push(", ")
+    .bind(Bind::Text(tx.actor.to_string()))
+    .push(", ")
+    .bind(Bind::Time(to_db(tx.now)))
+    .push(")");
+    sql.execute(tx.conn)?;
+    tx.audit(
+        &format!("roster.{}_add", kind.entity()),
+        kind.entity(),
+        p.id,
+        None,
+        json!({"user_id": user, "starts_at": p.starts_at, "ends_at": p.ends_at}),
+    );
+    Ok(p)
+}
+
+fn remove_period(tx: &mut Tx<'_>, kind: Kind, id: uuid::Uuid) -> Result<()> {
+    let mut sql = Sql::default();
+    sql.push(&format!("DELETE FROM {} WHERE id = ", kind.table()))
+        .bind(Bind::Text(id.to_string()));
+    if sql.execute(tx.conn)? == 0 {
+        return Err(StoreError::not_found(kind.entity()));
+    }
+    tx.audit(
+        &format!("roster.{}_remove", kind.entity()),
+        kind.entity(),
+        id,
+        None,
+        json!({}),
+    );
+    Ok(())
+}
+
+fn periods(
+    conn: &mut DbConnection,
+    kind: Kind,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Period>> {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT id, user_id, starts_at, ends_at, created_by FROM {} WHERE ends_at > ",
+        kind.table()
+    ))
+    .bind(Bind::Time(to_db(from)))
+    .push(" AND starts_at < ")
+    .bind(Bind::Time(to_db(to)))
+    .push(" ORDER BY starts_at, id");
+    let rows: Vec<PeriodRow> = sql.load(conn)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Period {
+                id: uuid::Uuid::parse_str(&r.id).map_err(crate::convert::corrupt)?,
+                user_id: stored(UserId::parse(&r.user_id))?,
+                starts_at: from_db(r.starts_at),
+                ends_at: from_db(r.ends_at),
+                created_by: stored(r.created_by.parse())?,
+            })
+        })
+        .collect()
 }
 
 /// Puts a person on duty for a period (a week of a rotation, or a shift).
@@ -117,43 +223,12 @@ pub fn add_shift(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
 ) -> Result<Shift> {
-    check_period(starts_at, ends_at)?;
-    check_staff(tx, user)?;
-    let s = Shift {
-        id: uuid::Uuid::now_v7(),
-        user_id: user,
-        starts_at: crate::convert::truncate(starts_at),
-        ends_at: crate::convert::truncate(ends_at),
-        created_by: tx.actor,
-    };
-    diesel::insert_into(shifts::table)
-        .values((
-            shifts::id.eq(s.id.to_string()),
-            shifts::user_id.eq(user.to_string()),
-            shifts::starts_at.eq(to_db(s.starts_at)),
-            shifts::ends_at.eq(to_db(s.ends_at)),
-            shifts::created_by.eq(tx.actor.to_string()),
-            shifts::created_at.eq(to_db(tx.now)),
-        ))
-        .execute(tx.conn)?;
-    tx.audit(
-        "roster.shift_add",
-        "shift",
-        s.id,
-        None,
-        json!({"user_id": user, "starts_at": s.starts_at, "ends_at": s.ends_at}),
-    );
-    Ok(s)
+    add_period(tx, Kind::Shift, user, starts_at, ends_at)
 }
 
 /// Takes a period off the roster.
 pub fn remove_shift(tx: &mut Tx<'_>, id: uuid::Uuid) -> Result<()> {
-    let n = diesel::delete(shifts::table.find(id.to_string())).execute(tx.conn)?;
-    if n == 0 {
-        return Err(StoreError::not_found("shift"));
-    }
-    tx.audit("roster.shift_remove", "shift", id, None, json!({}));
-    Ok(())
+    remove_period(tx, Kind::Shift, id)
 }
 
 /// Periods on duty that overlap `[from, to)`.
@@ -162,30 +237,7 @@ pub fn shifts(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Shift>> {
-    let rows: Vec<PeriodRow> = shifts::table
-        .filter(shifts::ends_at.gt(to_db(from)))
-        .filter(shifts::starts_at.lt(to_db(to)))
-        .order((shifts::starts_at.asc(), shifts::id.asc()))
-        .select((
-            shifts::id,
-            shifts::user_id,
-            shifts::starts_at,
-            shifts::ends_at,
-            shifts::created_by,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|r| {
-            let (id, user_id, starts_at, ends_at, created_by) = period_parts(r)?;
-            Ok(Shift {
-                id,
-                user_id,
-                starts_at,
-                ends_at,
-                created_by,
-            })
-        })
-        .collect()
+    periods(conn, Kind::Shift, from, to)
 }
 
 /// Records that a person is away for a period.
@@ -195,43 +247,12 @@ pub fn add_absence(
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
 ) -> Result<Absence> {
-    check_period(starts_at, ends_at)?;
-    check_staff(tx, user)?;
-    let a = Absence {
-        id: uuid::Uuid::now_v7(),
-        user_id: user,
-        starts_at: crate::convert::truncate(starts_at),
-        ends_at: crate::convert::truncate(ends_at),
-        created_by: tx.actor,
-    };
-    diesel::insert_into(absences::table)
-        .values((
-            absences::id.eq(a.id.to_string()),
-            absences::user_id.eq(user.to_string()),
-            absences::starts_at.eq(to_db(a.starts_at)),
-            absences::ends_at.eq(to_db(a.ends_at)),
-            absences::created_by.eq(tx.actor.to_string()),
-            absences::created_at.eq(to_db(tx.now)),
-        ))
-        .execute(tx.conn)?;
-    tx.audit(
-        "roster.absence_add",
-        "absence",
-        a.id,
-        None,
-        json!({"user_id": user, "starts_at": a.starts_at, "ends_at": a.ends_at}),
-    );
-    Ok(a)
+    add_period(tx, Kind::Absence, user, starts_at, ends_at)
 }
 
 /// Removes a recorded absence.
 pub fn remove_absence(tx: &mut Tx<'_>, id: uuid::Uuid) -> Result<()> {
-    let n = diesel::delete(absences::table.find(id.to_string())).execute(tx.conn)?;
-    if n == 0 {
-        return Err(StoreError::not_found("absence"));
-    }
-    tx.audit("roster.absence_remove", "absence", id, None, json!({}));
-    Ok(())
+    remove_period(tx, Kind::Absence, id)
 }
 
 /// Absences that overlap `[from, to)`.
@@ -240,30 +261,7 @@ pub fn absences(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Absence>> {
-    let rows: Vec<PeriodRow> = absences::table
-        .filter(absences::ends_at.gt(to_db(from)))
-        .filter(absences::starts_at.lt(to_db(to)))
-        .order((absences::starts_at.asc(), absences::id.asc()))
-        .select((
-            absences::id,
-            absences::user_id,
-            absences::starts_at,
-            absences::ends_at,
-            absences::created_by,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|r| {
-            let (id, user_id, starts_at, ends_at, created_by) = period_parts(r)?;
-            Ok(Absence {
-                id,
-                user_id,
-                starts_at,
-                ends_at,
-                created_by,
-            })
-        })
-        .collect()
+    periods(conn, Kind::Absence, from, to)
 }
 
 /// Who takes new cases at `now`: active handlers and leads on a shift, not away.

@@ -48,11 +48,12 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         })
 }
 
-/// The document a case is indexed as: its folded words, space-separated.
+/// The document a case is indexed as: its folded words, space-separated. Words longer than a
+/// query may ask for (armour, encoded blobs) are left out: nobody can search for them.
 pub fn document<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
     for t in texts {
-        for w in words(t) {
+        for w in words(t).filter(|w| w.chars().count() <= MAX_TERM_CHARS) {
             if !out.is_empty() {
                 out.push(' ');
             }
@@ -225,6 +226,8 @@ mod tests {
         // Arabic keeps its letters (harakat are marks, dropped); found by the exact word.
         let ar: Vec<String> = words("اختراق الحساب").collect();
         assert_eq!(ar, ["اختراق", "الحساب"]);
+        let long = "x".repeat(MAX_TERM_CHARS + 1);
+        assert_eq!(document(["Two", long.as_str(), "words"]), "two words");
     }
 
     #[test]

@@ -15,37 +15,47 @@ use serde::Serialize;
 
 use crate::cases::{where_clause, Bind, CaseFilter, Sql};
 use crate::page::{paginate, Cursor};
-use crate::schema::{cases as c, comments, messages};
+use crate::schema::cases as c;
 use crate::{DbConnection, Page, Result, Tx};
 
 /// Most bytes of folded words indexed per case: Postgres refuses a `tsvector` over 1 MB, and
 /// what matters of a case is rarely past its first half-megabyte of text.
 const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
-/// The texts of a case, in the order a snippet is looked for: summary, description, messages
-/// (subject and body), comments.
-fn texts(conn: &mut DbConnection, case: CaseId) -> Result<Vec<String>> {
-    let (summary, description): (String, String) = c::table
+#[derive(QueryableByName)]
+struct Text1 {
+    #[diesel(sql_type = Text)]
+    t: String,
+}
+
+/// The case's reference and texts, in the order a snippet is looked for: summary,
+/// description, messages (subject and body) in time order, comments in time order.
+fn texts_of(conn: &mut DbConnection, case: CaseId) -> Result<(i64, Vec<String>)> {
+    let (reference, summary, description): (i64, String, String) = c::table
         .find(case.to_string())
-        .select((c::summary, c::description))
+        .select((c::reference, c::summary, c::description))
         .first(conn)?;
-    let mut out = vec![summary, description];
-    let msgs: Vec<(Option<String>, String)> = messages::table
-        .filter(messages::case_id.eq(case.to_string()))
-        .order(messages::occurred_at.asc())
-        .select((messages::subject, messages::body))
-        .load(conn)?;
-    for (subject, body) in msgs {
-        out.extend(subject);
-        out.push(body);
-    }
-    let notes: Vec<String> = comments::table
-        .filter(comments::case_id.eq(case.to_string()))
-        .order(comments::created_at.asc())
-        .select(comments::body)
-        .load(conn)?;
-    out.extend(notes);
-    Ok(out)
+    // One statement for the log: this runs on the writer for every message.
+    let rows: Vec<Text1> = diesel::sql_query(
+        "SELECT t FROM (\
+         SELECT 0 AS k, occurred_at AS at, id, COALESCE(subject, '') || ' ' || body AS t \
+         FROM messages WHERE case_id = $1 \
+         UNION ALL SELECT 1 AS k, created_at AS at, id, body AS t FROM comments \
+         WHERE case_id = $2) x ORDER BY k, at, id",
+    )
+    .bind::<Text, _>(case.to_string())
+    .bind::<Text, _>(case.to_string())
+    .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len() + 2);
+    out.push(summary);
+    out.push(description);
+    out.extend(rows.into_iter().map(|r| r.t));
+    Ok((reference, out))
+}
+
+/// The texts of a case (see [`texts_of`]).
+fn texts(conn: &mut DbConnection, case: CaseId) -> Result<Vec<String>> {
+    texts_of(conn, case).map(|(_, t)| t)
 }
 
 /// The folded document of the given texts, cut at a word boundary to the size limit.
@@ -63,10 +73,7 @@ pub fn folded<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
 pub(crate) fn put(conn: &mut DbConnection, reference: i64, doc: &str, head: &str) -> Result<()> {
     match conn {
         DbConnection::Sqlite(_) => {
-            diesel::sql_query("DELETE FROM case_search WHERE rowid = $1")
-                .bind::<BigInt, _>(reference)
-                .execute(conn)?;
-            diesel::sql_query("INSERT INTO case_search (rowid, body) VALUES ($1, $2)")
+            diesel::sql_query("INSERT OR REPLACE INTO case_search (rowid, body) VALUES ($1, $2)")
                 .bind::<BigInt, _>(reference)
                 .bind::<Text, _>(doc)
                 .execute(conn)?;
@@ -142,11 +149,7 @@ pub fn reindex(tx: &mut Tx<'_>, case: CaseId) -> Result<()> {
 /// Rebuilds the documents marked by [`reindex`]; the writer calls it after each work.
 pub(crate) fn flush(tx: &mut Tx<'_>) -> Result<()> {
     for case in std::mem::take(&mut tx.search_dirty) {
-        let reference: i64 = c::table
-            .find(case.to_string())
-            .select(c::reference)
-            .first(tx.conn)?;
-        let t = texts(tx.conn, case)?;
+        let (reference, t) = texts_of(tx.conn, case)?;
         let doc = folded(t.iter().map(String::as_str));
         let head = folded(t.iter().take(2).map(String::as_str));
         put(tx.conn, reference, &doc, &head)?;

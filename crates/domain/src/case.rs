@@ -423,9 +423,15 @@ impl Case {
 
     /// Marks the response and resolution targets broken or not as of `now`.
     pub fn assess(&mut self, now: DateTime<Utc>) {
-        let sla = crate::workflow::Sla::of(self, now);
-        self.first_response_breached = sla.first_response_breached;
-        self.resolution_breached = sla.resolution_breached;
+        use crate::workflow::breached;
+        let active = self.status.is_active();
+        self.first_response_breached = breached(
+            self.first_response_at,
+            self.first_response_due_at,
+            active,
+            now,
+        );
+        self.resolution_breached = breached(self.resolved_at, self.resolution_due_at, active, now);
     }
 
     /// Sets the promised times from the urgency's targets, counted from opening.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::beneficiary::VerificationStatus;
-use crate::case::{closed_set, Case, Urgency};
+use crate::case::{closed_set, Urgency};
 use crate::ids::UserId;
 use crate::DomainError;
 
@@ -126,36 +126,12 @@ impl SlaTargets {
     }
 }
 
-/// A case's promised times and whether they are broken, as of an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Sla {
-    /// First outbound message due.
-    pub first_response_due_at: DateTime<Utc>,
-    /// Answered late, or not answered and now past due.
-    pub first_response_breached: bool,
-    /// Resolution due.
-    pub resolution_due_at: DateTime<Utc>,
-    /// Resolved late, or still open and now past due.
-    pub resolution_breached: bool,
-}
-
-impl Sla {
-    /// The state of the case's targets at `now`.
-    pub fn of(case: &Case, now: DateTime<Utc>) -> Sla {
-        let response = case.first_response_due_at;
-        let resolution = case.resolution_due_at;
-        Sla {
-            first_response_due_at: response,
-            first_response_breached: match case.first_response_at {
-                Some(t) => t > response,
-                None => case.status.is_active() && now > response,
-            },
-            resolution_due_at: resolution,
-            resolution_breached: match case.resolved_at {
-                Some(t) => t > resolution,
-                None => case.status.is_active() && now > resolution,
-            },
-        }
+/// Whether a promised time is broken as of `now`: met late, or not met by a case still
+/// needing work and now past due. (A case closed or rejected without it breaks nothing.)
+pub fn breached<T: PartialOrd>(done: Option<T>, due: T, active: bool, now: T) -> bool {
+    match done {
+        Some(t) => t > due,
+        None => active && now > due,
     }
 }
 
@@ -324,6 +300,15 @@ mod tests {
         assert!(SlaTargets::new(|_| 10, |_| 5).is_err());
         assert!(SlaTargets::new(|_| 0, |_| 5).is_err());
         assert!(SlaTargets::new(|_| 5, |_| 10).is_ok());
+    }
+
+    #[test]
+    fn targets_break_late_or_overdue() {
+        assert!(!breached(Some(at(1)), at(2), true, at(9)));
+        assert!(breached(Some(at(3)), at(2), false, at(3)));
+        assert!(!breached(None, at(2), true, at(2)));
+        assert!(breached(None, at(2), true, at(3)));
+        assert!(!breached(None, at(2), false, at(3)));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use helpline_domain::case::CaseStatus;
+use helpline_domain::workflow::breached;
 use serde::Serialize;
 
 use crate::convert::to_db;
@@ -232,10 +233,7 @@ fn figures(
         if let Some(t) = f.resolved {
             resolution.push((t - f.created).num_seconds());
         }
-        let late = |done: Option<NaiveDateTime>, due: NaiveDateTime| match done {
-            Some(t) => t > due,
-            None => f.active() && now > due,
-        };
+        let late = |done, due| breached(done, due, f.active(), now);
         if late(f.first_response, f.response_due) {
             breaches.first_response += 1;
         }

@@ -700,28 +700,26 @@ pub fn escalations(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<(Vec<QueueItem>, usize)> {
+    // One query, with the visibility rule the case lists use.
     let at = to_db(now);
-    let ids: Vec<String> = c::table
-        .filter(c::status.eq_any(ACTIVE))
-        .filter(c::merged_into.is_null())
-        .filter(
-            c::escalated_at
-                .is_not_null()
-                .and(c::escalation_acknowledged_at.is_null())
-                .or(c::vetting.ne(Vetting::Verified.as_str()))
-                .or(c::first_response_at
-                    .is_null()
-                    .and(c::first_response_due_at.lt(at)))
-                .or(c::resolution_due_at.lt(at)),
-        )
-        .select(c::id)
-        .load(conn)?;
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT c.*, c.ref AS reference FROM cases c WHERE c.status IN ('{}') \
+         AND c.merged_into IS NULL AND ((c.escalated_at IS NOT NULL \
+         AND c.escalation_acknowledged_at IS NULL) OR c.vetting <> ",
+        ACTIVE.join("', '")
+    ))
+    .bind(Bind::Text(Vetting::Verified.as_str().to_owned()))
+    .push(" OR (c.first_response_at IS NULL AND c.first_response_due_at < ")
+    .bind(Bind::Time(at))
+    .push(") OR c.resolution_due_at < ")
+    .bind(Bind::Time(at))
+    .push(")");
+    crate::cases::where_clause(&mut sql, who, &crate::cases::CaseFilter::default());
+    let rows: Vec<crate::cases::Row> = sql.load(conn)?;
     let mut items = Vec::new();
-    for id in ids {
-        let mut case = crate::cases::locate(conn, CaseLocator::Id(stored(CaseId::parse(&id))?))?;
-        if !crate::cases::visible_to(conn, &case, who)? {
-            continue;
-        }
+    for row in rows {
+        let mut case = row.into_case()?;
         case.assess(now);
         let mut reasons = Vec::new();
         if let Some(e) = &case.escalation {

@@ -5,10 +5,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use helpline_domain::access::Permission;
+use helpline_domain::case::Case;
 use helpline_domain::ids::{BeneficiaryId, UserId};
 use helpline_domain::text::Note;
 use helpline_store::stats::{self, Dimension, Period};
 use helpline_store::workflow as wf;
+use helpline_store::StoreError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -289,6 +291,29 @@ async fn handoffs(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
+/// A lead's change to a case it may see: `If-Match` names the version; answers the case.
+async fn lead_change(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    req: &HttpRequest,
+    id: &str,
+    change: impl FnOnce(
+            &mut helpline_store::Tx<'_>,
+            helpline_domain::ids::CaseId,
+            i64,
+        ) -> Result<Case, StoreError>
+        + Send
+        + 'static,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Permission::LeadCases)?;
+    let expected = if_match(req)?;
+    let case = visible_case(state, auth, id).await?;
+    let case = state
+        .write(auth, move |tx| change(tx, case.id, expected))
+        .await?;
+    Ok(json_with_etag(&case, case.version))
+}
+
 /// A lead takes an escalated case in hand.
 async fn acknowledge(
     state: web::Data<AppState>,
@@ -296,13 +321,7 @@ async fn acknowledge(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LeadCases)?;
-    let expected = if_match(&req)?;
-    let case = visible_case(&state, &auth, &id).await?;
-    let case = state
-        .write(&auth, move |tx| wf::acknowledge(tx, case.id, expected))
-        .await?;
-    Ok(json_with_etag(&case, case.version))
+    lead_change(&state, &auth, &req, &id, wf::acknowledge).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -319,19 +338,17 @@ async fn hold(
     id: web::Path<String>,
     body: ApiJson<HoldBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LeadCases)?;
-    let expected = if_match(&req)?;
-    let case = visible_case(&state, &auth, &id).await?;
     let reason = body.value.reason;
-    if reason.as_str().trim().is_empty() {
-        return Err(ApiError::field("reason", "a legal hold needs its reason"));
-    }
-    let case = state
-        .write(&auth, move |tx| {
-            wf::set_legal_hold(tx, case.id, expected, Some(reason))
-        })
-        .await?;
-    Ok(json_with_etag(&case, case.version))
+    lead_change(&state, &auth, &req, &id, move |tx, case, expected| {
+        if reason.as_str().trim().is_empty() {
+            return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+                "reason",
+                "a legal hold needs its reason",
+            )));
+        }
+        wf::set_legal_hold(tx, case, expected, Some(reason))
+    })
+    .await
 }
 
 /// Lifts a legal hold.
@@ -341,15 +358,10 @@ async fn release(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LeadCases)?;
-    let expected = if_match(&req)?;
-    let case = visible_case(&state, &auth, &id).await?;
-    let case = state
-        .write(&auth, move |tx| {
-            wf::set_legal_hold(tx, case.id, expected, None)
-        })
-        .await?;
-    Ok(json_with_etag(&case, case.version))
+    lead_change(&state, &auth, &req, &id, |tx, case, expected| {
+        wf::set_legal_hold(tx, case, expected, None)
+    })
+    .await
 }
 
 /// Open cases per person by urgency and age.
@@ -367,6 +379,18 @@ struct LimitQuery {
     limit: Option<usize>,
 }
 
+impl LimitQuery {
+    /// 1 to 500, default 100.
+    fn checked(self) -> Result<usize, ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if (1..=500).contains(&limit) {
+            Ok(limit)
+        } else {
+            Err(ApiError::field("limit", "must be 1 to 500"))
+        }
+    }
+}
+
 /// What needs a lead now.
 async fn escalations(
     state: web::Data<AppState>,
@@ -374,10 +398,7 @@ async fn escalations(
     q: ApiQuery<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::Oversee)?;
-    let limit = q.into_inner().limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field("limit", "must be 1 to 500"));
-    }
+    let limit = q.into_inner().checked()?;
     let now = state.now();
     let who = auth.0.clone();
     let (items, total) = state
@@ -493,10 +514,7 @@ async fn deliveries(
     q: ApiQuery<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageTokens)?;
-    let limit = q.into_inner().limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::field("limit", "must be 1 to 500"));
-    }
+    let limit = q.into_inner().checked()?;
     let items = state.read(move |c| wf::deliveries(c, limit as i64)).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }

@@ -176,6 +176,7 @@ pub struct Application {
     port: u16,
     outbox: Option<crate::outbox::Worker>,
     webhooks: crate::webhooks::Worker,
+    indexer: crate::indexer::Worker,
 }
 
 /// The process-wide Prometheus recorder (metrics macros write to one global recorder).
@@ -268,6 +269,7 @@ impl Application {
             .port();
         let outbox = crate::outbox::Worker::start(store.clone(), config.mail.smtp.clone())
             .map_err(StartError::Io)?;
+        let indexer = crate::indexer::Worker::start(store.clone()).map_err(StartError::Io)?;
         let clock: Clock = clock.unwrap_or_else(|| Arc::new(Utc::now));
         let notifier = crate::webhooks::Notifier::default();
         let webhooks = crate::webhooks::Worker::start(
@@ -318,6 +320,7 @@ impl Application {
             port,
             outbox,
             webhooks,
+            indexer,
         })
     }
 
@@ -336,9 +339,11 @@ impl Application {
         let r = self.server.await;
         let hooks = self.webhooks;
         let outbox = self.outbox;
+        let indexer = self.indexer;
         // Stopping joins the worker threads; do it off the async runtime.
         let _ = web::block(move || {
             hooks.stop();
+            indexer.stop();
             if let Some(w) = outbox {
                 w.stop();
             }

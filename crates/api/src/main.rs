@@ -88,7 +88,9 @@ enum Admin {
     VerifyAudit,
     /// Fill an empty database with a realistic synthetic history (for benchmarks and for
     /// exploring): beneficiaries, cases over seven years, ~10 messages and ~10 indicators per
-    /// case with power-law reuse, links. Refuses a database that already holds cases.
+    /// case with power-law reuse, links. Refuses a database that already holds cases. (Built
+    /// with the `demo` feature, on by default.)
+    #[cfg(feature = "demo")]
     SeedDemo {
         /// How many cases.
         #[arg(long, default_value_t = 1000)]
@@ -339,6 +341,7 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             println!("{secret}");
         }
         Admin::GenKey { user_id, rsa, out } => gen_key(&config, user_id, rsa, out)?,
+        #[cfg(feature = "demo")]
         Admin::SeedDemo { cases, seed } => {
             if cases == 0 || cases > 10_000_000 {
                 bail!("--cases must be 1 to 10,000,000");
@@ -411,7 +414,9 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
                 );
                 Ok(())
             })?;
-            // What was removed must not linger in freed pages, the WAL or the search index.
+            // What was removed must not linger in freed pages, the WAL or the search index:
+            // the anonymized cases' documents are rebuilt now, then the scrub frees the old.
+            helpline_store::search::catch_up(&store)?;
             store.read(helpline_store::retention::scrub)?;
             println!(
                 "anonymized {total} cases closed before {}",

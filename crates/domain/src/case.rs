@@ -382,6 +382,87 @@ pub struct Case {
     pub version: i64,
 }
 
+/// A case as a handler (or a mail) opens it, before it has an id and a reference.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    /// Who asked for help.
+    pub beneficiary_id: BeneficiaryId,
+    /// How soon.
+    pub urgency: Urgency,
+    /// How much harm.
+    pub impact: Impact,
+    /// A lead's priority, or derived.
+    pub priority_override: Option<Priority>,
+    /// One line.
+    pub summary: Summary,
+    /// Longer account.
+    pub description: Description,
+    /// Service type, checked against the taxonomy by the caller.
+    pub service_type: TaxonomyTerm,
+    /// Handler in charge.
+    pub assignee_id: Option<UserId>,
+    /// Labels.
+    pub tags: Vec<Tag>,
+    /// Confidential.
+    pub confidential: bool,
+    /// How the beneficiary reached the helpline.
+    pub channel: Option<crate::log::Channel>,
+}
+
+impl Case {
+    /// A case as opened: status `new`, version 1, priority derived (or a lead's), tags in
+    /// order, the beneficiary's vetting shown on it. Targets and escalation are the workflow's
+    /// to set ([`crate::workflow::follow_rules`]).
+    pub fn open(
+        new: NewCase,
+        reference: CaseRef,
+        vetting: crate::workflow::Vetting,
+        created_by: Actor,
+        now: DateTime<Utc>,
+    ) -> Case {
+        let mut tags = new.tags;
+        tags.sort();
+        tags.dedup();
+        let mut x = Case {
+            id: CaseId::new(),
+            reference,
+            beneficiary_id: new.beneficiary_id,
+            status: CaseStatus::New,
+            urgency: new.urgency,
+            impact: new.impact,
+            priority: Priority::derive(new.urgency, new.impact),
+            priority_overridden: false,
+            summary: new.summary,
+            description: new.description,
+            service_type: new.service_type,
+            assignee_id: new.assignee_id,
+            tags,
+            confidential: new.confidential,
+            created_by,
+            created_at: now,
+            updated_at: now,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            merged_into: None,
+            channel: new.channel,
+            vetting,
+            first_response_due_at: now,
+            first_response_breached: false,
+            resolution_due_at: now,
+            resolution_breached: false,
+            escalation: None,
+            legal_hold: None,
+            anonymized_at: None,
+            version: 1,
+        };
+        if new.priority_override.is_some() {
+            x.override_priority(new.priority_override);
+        }
+        x
+    }
+}
+
 impl Case {
     /// Moves the case to `to`, stamping resolution and closure times, or refuses with the
     /// statuses that would be allowed.

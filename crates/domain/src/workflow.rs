@@ -53,6 +53,38 @@ pub struct Escalation {
     pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
+/// The rules every write of a case follows: the promised times follow the urgency (set when
+/// it is opened, `previous_urgency` = `None`, or when its urgency changes), and a case is
+/// escalated once when it is critical and still active, or when it is opened for a rejected
+/// beneficiary.
+pub fn follow_rules(
+    case: &mut crate::case::Case,
+    previous_urgency: Option<Urgency>,
+    targets: &SlaTargets,
+    now: DateTime<Utc>,
+) {
+    if previous_urgency != Some(case.urgency) {
+        case.schedule(targets);
+    }
+    if case.escalation.is_some() {
+        return;
+    }
+    let reason = if case.urgency == Urgency::Critical && case.status.is_active() {
+        Some(EscalationReason::Critical)
+    } else if previous_urgency.is_none() && case.vetting == Vetting::Rejected {
+        Some(EscalationReason::RejectedBeneficiary)
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        case.escalation = Some(Escalation {
+            reason,
+            escalated_at: now,
+            acknowledged_at: None,
+        });
+    }
+}
+
 /// Promised times, per urgency: to the first answer and to resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlaTargets {

@@ -15,8 +15,9 @@ use helpline_domain::user::Actor;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::cases::{Bind, Sql};
 use crate::convert::{from_db, stored, to_db};
-use crate::schema::{case_access, case_indicators as ci, case_links as cl, cases, indicators};
+use crate::schema::{case_indicators as ci, case_links as cl, indicators};
 use crate::{DbConnection, Result, StoreError, Tx};
 
 /// Ids per query: far below SQLite's and Postgres's limits on bound parameters.
@@ -397,19 +398,19 @@ pub fn capped_counts(
 ) -> Result<HashMap<IndicatorId, i64>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        // The ids are parsed UUIDs (hex and hyphens only), safe to inline; SQL binds would need
-        // one type per list length.
-        let list = chunk
-            .iter()
-            .map(|i| format!("'{i}'"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let rows: Vec<CappedCount> = diesel::sql_query(format!(
+        let mut sql = Sql::default();
+        sql.push(
             "SELECT i.id AS id, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
-             WHERE ci.indicator_id = i.id AND ci.state <> 'false_positive' LIMIT {cap}) AS x) AS n \
-             FROM indicators i WHERE i.id IN ({list})"
+             WHERE ci.indicator_id = i.id AND ci.state <> ",
+        )
+        .bind(Bind::Text(
+            IndicatorState::FalsePositive.as_str().to_owned(),
         ))
-        .load(conn)?;
+        .push(" LIMIT ")
+        .bind(Bind::Int(cap))
+        .push(") AS x) AS n FROM indicators i WHERE i.id IN ")
+        .bind_list(chunk.iter().map(ToString::to_string));
+        let rows: Vec<CappedCount> = sql.load(conn)?;
         for r in rows {
             out.insert(stored(IndicatorId::parse(&r.id))?, r.n);
         }
@@ -424,31 +425,20 @@ pub fn visible_holders(
     who: &Principal,
     cap: i64,
 ) -> Result<i64> {
-    let mut q = ci::table
-        .inner_join(cases::table.on(cases::id.eq(ci::case_id)))
-        .filter(ci::indicator_id.eq(id.to_string()))
-        .filter(ci::state.ne(IndicatorState::FalsePositive.as_str()))
-        .select(ci::case_id)
-        .limit(cap)
-        .into_boxed();
-    if !who.may(Permission::SeeAllConfidential) {
-        match who.actor.user_id().map(|u| u.to_string()) {
-            Some(me) => {
-                q = q.filter(
-                    cases::confidential
-                        .eq(false)
-                        .or(cases::assignee_id.eq(me.clone()))
-                        .or(cases::id.eq_any(
-                            case_access::table
-                                .filter(case_access::user_id.eq(me))
-                                .select(case_access::case_id),
-                        )),
-                );
-            }
-            None => q = q.filter(cases::confidential.eq(false)),
-        }
+    #[derive(QueryableByName)]
+    struct Holder {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[allow(dead_code)]
+        id: String,
     }
-    Ok(q.load::<String>(conn)?.len() as i64)
+    let mut sql = Sql::default();
+    sql.push("SELECT c.id FROM case_indicators ci JOIN cases c ON c.id = ci.case_id WHERE ci.indicator_id = ")
+        .bind(Bind::Text(id.to_string()))
+        .push(" AND ci.state <> ")
+        .bind(Bind::Text(IndicatorState::FalsePositive.as_str().to_owned()));
+    crate::visibility::visible(&mut sql, who, "c");
+    sql.push(" LIMIT ").bind(Bind::Int(cap));
+    Ok(sql.load::<Holder>(conn)?.len() as i64)
 }
 
 /// A case as a correlation shows it.
@@ -471,45 +461,36 @@ pub fn visible_briefs(
     ids: &[String],
     who: &Principal,
 ) -> Result<HashMap<String, CaseBrief>> {
-    let all = who.may(Permission::SeeAllConfidential);
-    let me = who.actor.user_id().map(|u| u.to_string());
+    #[derive(QueryableByName)]
+    struct BriefRow {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        reference: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        summary: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+    }
     let mut out = HashMap::new();
+    if !who.may(Permission::ReadCases) {
+        return Ok(out);
+    }
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(String, i64, String, String, bool, Option<String>)> = cases::table
-            .filter(cases::id.eq_any(chunk))
-            .select((
-                cases::id,
-                cases::reference,
-                cases::summary,
-                cases::status,
-                cases::confidential,
-                cases::assignee_id,
-            ))
-            .load(conn)?;
-        let granted: HashSet<String> = match (&me, all) {
-            (Some(me), false) if rows.iter().any(|r| r.4) => case_access::table
-                .filter(case_access::user_id.eq(me))
-                .filter(case_access::case_id.eq_any(chunk))
-                .select(case_access::case_id)
-                .load::<String>(conn)?
-                .into_iter()
-                .collect(),
-            _ => HashSet::new(),
-        };
-        for (id, reference, summary, status, confidential, assignee) in rows {
-            let sees =
-                !confidential || all || (me.is_some() && assignee == me) || granted.contains(&id);
-            if sees && who.may(Permission::ReadCases) {
-                out.insert(
-                    id.clone(),
-                    CaseBrief {
-                        id: stored(CaseId::parse(&id))?,
-                        reference,
-                        summary,
-                        status,
-                    },
-                );
-            }
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT c.id, c.ref AS reference, c.summary, c.status FROM cases c WHERE c.id IN ",
+        )
+        .bind_list(chunk.iter().cloned());
+        crate::visibility::visible(&mut sql, who, "c");
+        for r in sql.load::<BriefRow>(conn)? {
+            let brief = CaseBrief {
+                id: stored(CaseId::parse(&r.id))?,
+                reference: r.reference,
+                summary: r.summary,
+                status: r.status,
+            };
+            out.insert(r.id, brief);
         }
     }
     Ok(out)

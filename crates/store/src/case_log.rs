@@ -138,7 +138,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
     if m.direction == Direction::Outbound && m.counterpart == Counterpart::Beneficiary {
         crate::cases::mark_first_response(tx, case, m.occurred_at)?;
     }
-    crate::search::reindex(tx, case)?;
+    tx.texts_changed(case);
     Ok(m)
 }
 
@@ -236,7 +236,7 @@ pub fn add_comment(tx: &mut Tx<'_>, case: CaseId, body: Body) -> Result<Comment>
         })
         .execute(tx.conn)?;
     tx.audit("comment.create", "comment", x.id, Some(case), json!({}));
-    crate::search::reindex(tx, case)?;
+    tx.texts_changed(case);
     Ok(x)
 }
 

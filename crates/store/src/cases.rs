@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use helpline_domain::access::Permission;
 use helpline_domain::access::{can_see_case, CaseVisibility, Principal};
 use helpline_domain::case::{
     Case, CaseLocator, CaseRef, CaseStatus, Impact, Priority, Tag, Urgency,
@@ -17,7 +16,6 @@ use serde_json::{json, Map, Value};
 use crate::convert::{corrupt, from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{beneficiaries, case_access, case_tags, cases as c};
-use crate::workflow::Policy;
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, QueryableByName, Insertable, Clone)]
@@ -168,32 +166,7 @@ fn into_cases(rows: Vec<Row>) -> Result<Vec<Case>> {
     rows.into_iter().map(Row::into_case).collect()
 }
 
-/// A case as opened, before it has an id and a reference.
-#[derive(Debug, Clone)]
-pub struct NewCase {
-    /// Who asked for help.
-    pub beneficiary_id: BeneficiaryId,
-    /// How soon.
-    pub urgency: Urgency,
-    /// How much harm.
-    pub impact: Impact,
-    /// A lead's priority, or derived.
-    pub priority_override: Option<Priority>,
-    /// One line.
-    pub summary: Summary,
-    /// Longer account.
-    pub description: Description,
-    /// Service type, checked against the taxonomy by the caller.
-    pub service_type: TaxonomyTerm,
-    /// Handler in charge.
-    pub assignee_id: Option<UserId>,
-    /// Labels.
-    pub tags: Vec<Tag>,
-    /// Confidential.
-    pub confidential: bool,
-    /// How the beneficiary reached the helpline.
-    pub channel: Option<Channel>,
-}
+pub use helpline_domain::case::NewCase;
 
 #[derive(QueryableByName)]
 struct Counter {
@@ -203,7 +176,7 @@ struct Counter {
 
 /// Takes the next case reference. The counter row's lock makes references unique and
 /// increasing across concurrent transactions and API nodes.
-fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
+pub fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
     if let DbConnection::Pg(_) = tx.conn {
         let c: Counter =
             diesel::sql_query("SELECT nextval('case_ref_seq') AS value").get_result(tx.conn)?;
@@ -220,18 +193,13 @@ fn check_user(tx: &mut Tx<'_>, id: UserId) -> Result<()> {
     crate::convert::referenced(crate::users::get(tx.conn, id), "assignee_id", "user")
 }
 
-/// Opens a case, status `new`: its promised times set by its urgency, the beneficiary's
-/// vetting shown on it, escalated if critical or if the beneficiary was rejected, assigned by
-/// the roster if nobody was named, indexed for search, and announced.
-pub fn create(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case> {
-    if let Some(a) = new.assignee_id {
-        check_user(tx, a)?;
-    }
-    // The beneficiary must exist; a missing one is the caller's error, not a 404.
+/// The vetting a new case of this beneficiary shows; a missing beneficiary is the caller's
+/// error (422 on `beneficiary_id`), not a 404.
+pub fn vetting_of(conn: &mut DbConnection, beneficiary: BeneficiaryId) -> Result<Vetting> {
     let verification: Option<String> = beneficiaries::table
-        .find(new.beneficiary_id.to_string())
+        .find(beneficiary.to_string())
         .select(beneficiaries::verification)
-        .first(tx.conn)
+        .first(conn)
         .optional()?;
     let Some(verification) = verification else {
         return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
@@ -239,51 +207,18 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case> {
             "no such beneficiary",
         )));
     };
-    let vetting = Vetting::from(stored(
+    Ok(Vetting::from(stored(
         helpline_domain::beneficiary::VerificationStatus::parse(&verification),
-    )?);
-    let reference = next_ref(tx)?;
-    let mut x = Case {
-        id: CaseId::new(),
-        reference,
-        beneficiary_id: new.beneficiary_id,
-        status: CaseStatus::New,
-        urgency: new.urgency,
-        impact: new.impact,
-        priority: Priority::derive(new.urgency, new.impact),
-        priority_overridden: false,
-        summary: new.summary,
-        description: new.description,
-        service_type: new.service_type,
-        assignee_id: new.assignee_id,
-        tags: new.tags,
-        confidential: new.confidential,
-        created_by: tx.actor,
-        created_at: tx.now,
-        updated_at: tx.now,
-        first_response_at: None,
-        resolved_at: None,
-        closed_at: None,
-        merged_into: None,
-        channel: new.channel,
-        vetting,
-        first_response_due_at: tx.now,
-        first_response_breached: false,
-        resolution_due_at: tx.now,
-        resolution_breached: false,
-        escalation: None,
-        legal_hold: None,
-        anonymized_at: None,
-        version: 1,
-    };
-    if new.priority_override.is_some() {
-        x.override_priority(new.priority_override);
+    )?))
+}
+
+/// Stores a case just opened (see `Case::open`), with its tags, and records it.
+pub fn insert(tx: &mut Tx<'_>, x: &Case) -> Result<()> {
+    if let Some(a) = x.assignee_id {
+        check_user(tx, a)?;
     }
-    crate::workflow::apply_rules(&mut x, None, policy, tx.now);
-    x.tags.sort();
-    x.tags.dedup();
     diesel::insert_into(c::table)
-        .values(Row::from_case(&x)?)
+        .values(Row::from_case(x)?)
         .execute(tx.conn)?;
     insert_tags(tx, x.id, &x.tags)?;
     tx.audit(
@@ -298,10 +233,24 @@ pub fn create(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case> {
             "channel": x.channel, "vetting": x.vetting, "escalation": x.escalation,
         }),
     );
-    crate::search::reindex(tx, x.id)?;
-    crate::workflow::after_open(tx, &mut x, policy)?;
-    x.assess(tx.now);
-    Ok(x)
+    tx.texts_changed(x.id);
+    Ok(())
+}
+
+/// Sets the assignee of a case the roster chose right after opening it (no new version: the
+/// case was created in this same transaction).
+pub fn set_first_assignee(tx: &mut Tx<'_>, id: CaseId, to: UserId) -> Result<()> {
+    diesel::update(c::table.find(id.to_string()))
+        .set(c::assignee_id.eq(to.to_string()))
+        .execute(tx.conn)?;
+    tx.audit(
+        "case.auto_assign",
+        "case",
+        id,
+        Some(id),
+        json!({"assignee_id": to}),
+    );
+    Ok(())
 }
 
 fn insert_tags(tx: &mut Tx<'_>, id: CaseId, tags: &[Tag]) -> Result<()> {
@@ -443,7 +392,7 @@ impl Sql {
         self.text.push_str(&format!("${}", self.binds.len()));
         self
     }
-    fn bind_list(&mut self, items: impl IntoIterator<Item = String>) -> &mut Self {
+    pub(crate) fn bind_list(&mut self, items: impl IntoIterator<Item = String>) -> &mut Self {
         self.push("(");
         for (i, v) in items.into_iter().enumerate() {
             if i > 0 {
@@ -490,19 +439,7 @@ impl Sql {
 
 /// `AND …` conditions on `c` (the cases table) for what `who` may see and what `f` asks for.
 pub(crate) fn where_clause(sql: &mut Sql, who: &Principal, f: &CaseFilter) {
-    if !who.may(Permission::SeeAllConfidential) {
-        // The visibility rule of `can_see_case`, as SQL: confidential cases only where the
-        // caller is the assignee or was granted access.
-        sql.push(" AND (c.confidential = ").bind(Bind::Bool(false));
-        if let Some(me) = who.actor.user_id() {
-            sql.push(" OR c.assignee_id = ")
-                .bind(Bind::Text(me.to_string()));
-            sql.push(" OR c.id IN (SELECT case_id FROM case_access WHERE user_id = ")
-                .bind(Bind::Text(me.to_string()))
-                .push(")");
-        }
-        sql.push(")");
-    }
+    crate::visibility::visible(sql, who, "c");
     let names = |v: Vec<&str>| v.into_iter().map(str::to_owned).collect::<Vec<_>>();
     if !f.status.is_empty() {
         sql.push(" AND c.status IN ")
@@ -643,36 +580,24 @@ pub fn diff(before: &Value, after: &Value) -> Value {
     Value::Object(out)
 }
 
+/// A case before and after a change.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    /// As it was read.
+    pub before: Case,
+    /// As it was saved (the same as `before` when the change changed nothing).
+    pub after: Case,
+}
+
 /// Applies `change` to the case if it is still at `expected_version`, saves it with the next
-/// version, and records what changed. `change` holds the rules (status transitions, priority);
-/// the workflow follows (new targets for a new urgency, escalation, hand-off records).
+/// version, and records what changed. `change` holds the rules (status transitions, priority,
+/// the workflow's targets); a change that changes nothing saves nothing.
 pub fn update(
     tx: &mut Tx<'_>,
     id: CaseId,
     expected_version: i64,
-    policy: &Policy,
     change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
-) -> Result<Case> {
-    update_with(tx, id, expected_version, Some(policy), change)
-}
-
-/// [`update`] for changes the workflow has nothing to add to (its own markers).
-pub(crate) fn update_quiet(
-    tx: &mut Tx<'_>,
-    id: CaseId,
-    expected_version: i64,
-    change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
-) -> Result<Case> {
-    update_with(tx, id, expected_version, None, change)
-}
-
-fn update_with(
-    tx: &mut Tx<'_>,
-    id: CaseId,
-    expected_version: i64,
-    policy: Option<&Policy>,
-    change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
-) -> Result<Case> {
+) -> Result<Changed> {
     let mut x = locate(tx.conn, CaseLocator::Id(id))?;
     if x.version != expected_version {
         return Err(StoreError::VersionMismatch {
@@ -683,9 +608,6 @@ fn update_with(
     let before = x.clone();
     let before_value = serde_json::to_value(&x).unwrap_or_default();
     change(&mut x, tx.now)?;
-    if let Some(p) = policy {
-        crate::workflow::apply_rules(&mut x, Some(before.urgency), p, tx.now);
-    }
     x.tags.sort();
     x.tags.dedup();
     if let Some(a) = x.assignee_id {
@@ -693,8 +615,7 @@ fn update_with(
     }
     let mut changes = diff(&before_value, &serde_json::to_value(&x).unwrap_or_default());
     if changes.as_object().is_some_and(|m| m.is_empty()) {
-        x.assess(tx.now);
-        return Ok(x);
+        return Ok(Changed { before, after: x });
     }
     x.version += 1;
     x.updated_at = tx.now;
@@ -714,13 +635,9 @@ fn update_with(
     }
     tx.audit("case.update", "case", id, Some(id), changes);
     if texts_changed {
-        crate::search::reindex(tx, id)?;
+        tx.texts_changed(id);
     }
-    if let Some(p) = policy {
-        crate::workflow::after_update(tx, &before, &mut x, p)?;
-    }
-    x.assess(tx.now);
-    Ok(x)
+    Ok(Changed { before, after: x })
 }
 
 fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {

@@ -247,6 +247,11 @@ impl Store {
         self.writer
             .submit(actor, crate::convert::truncate(now), f, reply);
     }
+
+    /// Waits until a write queued cases for the search indexer, or `timeout` passes.
+    pub fn wait_for_search_work(&self, timeout: Duration) {
+        self.writer.texts_queued.wait(timeout);
+    }
 }
 
 /// The per-connection set-up of SQLite connections.
@@ -270,7 +275,8 @@ pub struct Tx<'c> {
     /// The instant of the change (microsecond precision, UTC).
     pub now: DateTime<Utc>,
     pub(crate) events: Vec<PendingEvent>,
-    /// Cases whose search document is rebuilt once, at the end of the transaction's work.
+    /// Cases whose searchable texts this work changed: queued for the search indexer when the
+    /// work ends, in its transaction.
     pub(crate) search_dirty: Vec<CaseId>,
 }
 
@@ -297,6 +303,15 @@ impl Tx<'_> {
                 self.search_dirty.truncate(dirty);
                 Err(e)
             }
+        }
+    }
+
+    /// Notes that a case's searchable texts (summary, description, messages, comments)
+    /// changed; its search document is rebuilt off the write path, once however often it is
+    /// noted.
+    pub fn texts_changed(&mut self, case: CaseId) {
+        if !self.search_dirty.contains(&case) {
+            self.search_dirty.push(case);
         }
     }
 

@@ -16,6 +16,7 @@ pub mod case_log;
 pub mod cases;
 mod conn;
 mod convert;
+#[cfg(feature = "demo")]
 pub mod demo;
 mod error;
 pub mod evidence;
@@ -30,6 +31,7 @@ pub mod search;
 pub mod stats;
 pub mod tokens;
 pub mod users;
+mod visibility;
 pub mod workflow;
 mod writer;
 

@@ -262,8 +262,8 @@ pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeRep
         Some(target),
         json!({"from": source, "moved": n}),
     );
-    crate::search::reindex(tx, source)?;
-    crate::search::reindex(tx, target)?;
+    tx.texts_changed(source);
+    tx.texts_changed(target);
     Ok(MergeReport {
         source,
         target,
@@ -372,8 +372,8 @@ pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
         Some(target_id),
         json!({"restored_to": source, "restored": n}),
     );
-    crate::search::reindex(tx, source)?;
-    crate::search::reindex(tx, target_id)?;
+    tx.texts_changed(source);
+    tx.texts_changed(target_id);
     Ok(MergeReport {
         source,
         target: target_id,

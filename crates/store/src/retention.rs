@@ -162,7 +162,7 @@ pub fn anonymize(tx: &mut Tx<'_>, id: CaseId) -> Result<()> {
     for sha in items.iter().map(|(_, s)| s).chain(&raw).chain(&sent) {
         drop_blob(tx, sha)?;
     }
-    crate::search::reindex(tx, id)?;
+    tx.texts_changed(id);
     let beneficiary_cleared = clear_beneficiary(tx, case.beneficiary_id)?;
     tx.audit(
         "case.anonymize",

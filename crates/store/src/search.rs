@@ -94,6 +94,7 @@ pub(crate) fn put(conn: &mut DbConnection, reference: i64, doc: &str, head: &str
 }
 
 /// Writes many new documents at once (bulk loads: the seeding): (reference, doc, head).
+#[cfg(feature = "demo")]
 pub(crate) fn put_many(conn: &mut DbConnection, docs: &[(i64, String, String)]) -> Result<()> {
     if docs.is_empty() {
         return Ok(());
@@ -137,28 +138,95 @@ pub fn ensure_index(store: &crate::Store) -> Result<Option<usize>> {
     Ok(Some(n))
 }
 
-/// Marks a case's search document for rebuilding from its texts at the end of the
-/// transaction's work (once, however many of its texts the work touched).
-pub fn reindex(tx: &mut Tx<'_>, case: CaseId) -> Result<()> {
-    if !tx.search_dirty.contains(&case) {
-        tx.search_dirty.push(case);
+/// Queues the cases whose texts the transaction's work changed (see `Tx::texts_changed`); the
+/// writer calls it after each work, in its savepoint. Returns how many were noted.
+pub(crate) fn enqueue(tx: &mut Tx<'_>) -> Result<usize> {
+    let dirty = std::mem::take(&mut tx.search_dirty);
+    for case in &dirty {
+        diesel::sql_query(
+            "INSERT INTO search_queue (ref) SELECT ref FROM cases WHERE id = $1 \
+             ON CONFLICT (ref) DO NOTHING",
+        )
+        .bind::<Text, _>(case.to_string())
+        .execute(tx.conn)?;
     }
-    Ok(())
+    Ok(dirty.len())
 }
 
-/// Rebuilds the documents marked by [`reindex`]; the writer calls it after each work.
-pub(crate) fn flush(tx: &mut Tx<'_>) -> Result<()> {
-    for case in std::mem::take(&mut tx.search_dirty) {
-        let (reference, t) = texts_of(tx.conn, case)?;
-        let doc = folded(t.iter().map(String::as_str));
-        let head = folded(t.iter().take(2).map(String::as_str));
-        put(tx.conn, reference, &doc, &head)?;
-    }
-    Ok(())
+#[derive(QueryableByName)]
+struct Queued {
+    #[diesel(sql_type = BigInt)]
+    r: i64,
 }
 
-/// Rebuilds every case's document, a batch per transaction; for databases from before search
-/// existed. Returns how many cases were indexed.
+/// Rebuilds the documents of up to `limit` queued cases and takes them off the queue, in the
+/// caller's transaction; returns how many. On Postgres the rows are claimed with `SKIP
+/// LOCKED`, so two nodes draining at once never build the same document twice.
+pub fn drain(tx: &mut Tx<'_>, limit: i64) -> Result<usize> {
+    let claim = match tx.conn {
+        DbConnection::Sqlite(_) => "SELECT ref AS r FROM search_queue ORDER BY ref LIMIT $1",
+        DbConnection::Pg(_) => {
+            "SELECT ref AS r FROM search_queue ORDER BY ref LIMIT $1 FOR UPDATE SKIP LOCKED"
+        }
+    };
+    let refs: Vec<Queued> = diesel::sql_query(claim)
+        .bind::<BigInt, _>(limit)
+        .load(tx.conn)?;
+    for q in &refs {
+        let id: Option<String> = c::table
+            .filter(c::reference.eq(q.r))
+            .select(c::id)
+            .first(tx.conn)
+            .optional()?;
+        if let Some(id) = id {
+            let case = crate::convert::stored(CaseId::parse(&id))?;
+            let (reference, t) = texts_of(tx.conn, case)?;
+            let doc = folded(t.iter().map(String::as_str));
+            let head = folded(t.iter().take(2).map(String::as_str));
+            put(tx.conn, reference, &doc, &head)?;
+        }
+        diesel::sql_query("DELETE FROM search_queue WHERE ref = $1")
+            .bind::<BigInt, _>(q.r)
+            .execute(tx.conn)?;
+    }
+    Ok(refs.len())
+}
+
+/// Whether documents wait to be rebuilt.
+pub fn pending(conn: &mut DbConnection) -> Result<bool> {
+    #[derive(QueryableByName)]
+    struct One {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let rows: Vec<One> = diesel::sql_query("SELECT 1 AS n FROM search_queue LIMIT 1").load(conn)?;
+    Ok(rows.iter().any(|o| o.n == 1))
+}
+
+/// Cases rebuilt per transaction by the indexer.
+pub const DRAIN_BATCH: i64 = 256;
+
+/// Rebuilds every queued document now, a batch per write; for a reader that must see every
+/// committed change (a search, a scrub after retention). Returns how many were rebuilt.
+pub fn catch_up(store: &crate::Store) -> Result<usize> {
+    let mut done = 0;
+    while store.read(pending)? {
+        let n = store.write(
+            helpline_domain::user::Actor::System,
+            chrono::Utc::now(),
+            |tx| drain(tx, DRAIN_BATCH),
+        )?;
+        // Nothing claimable: another drain (another node's) holds what is left.
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
+/// Queues every case's document for rebuilding, a batch per transaction; for databases from
+/// before search existed. Returns how many cases were queued.
 pub fn reindex_all(store: &crate::Store) -> Result<usize> {
     let mut after = String::new();
     let mut done = 0;
@@ -181,7 +249,7 @@ pub fn reindex_all(store: &crate::Store) -> Result<usize> {
             chrono::Utc::now(),
             move |tx| {
                 for id in &ids {
-                    reindex(tx, crate::convert::stored(CaseId::parse(id))?)?;
+                    tx.texts_changed(crate::convert::stored(CaseId::parse(id))?);
                 }
                 Ok(())
             },

@@ -11,7 +11,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -41,6 +41,33 @@ struct Ran {
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
     queue: Sender<Job>,
+    /// Raised when a write queued cases for the search indexer.
+    pub(crate) texts_queued: Signal,
+}
+
+/// A flag one side raises and another waits on (with a timeout, so a lost wake-up only delays).
+#[derive(Clone, Default)]
+pub(crate) struct Signal(Arc<(Mutex<bool>, Condvar)>);
+
+impl Signal {
+    pub(crate) fn raise(&self) {
+        let (lock, cv) = &*self.0;
+        let mut up = lock.lock().unwrap_or_else(|p| p.into_inner());
+        *up = true;
+        cv.notify_all();
+    }
+
+    pub(crate) fn wait(&self, timeout: std::time::Duration) {
+        let (lock, cv) = &*self.0;
+        let mut up = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !*up {
+            up = cv
+                .wait_timeout(up, timeout)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+        *up = false;
+    }
 }
 
 impl WriterHandle {
@@ -51,9 +78,20 @@ impl WriterHandle {
         f: impl FnOnce(&mut Tx<'_>) -> Result<T> + Send + 'static,
         reply: impl FnOnce(Result<T>) + Send + 'static,
     ) {
+        let texts_queued = self.texts_queued.clone();
         let run = Box::new(move |tx: &mut Tx<'_>| {
-            // Search documents touched by the work are rebuilt once each, in its savepoint.
-            let result = f(tx).and_then(|v| crate::search::flush(tx).map(|()| v));
+            // Cases whose texts the work changed are queued for the indexer in its savepoint:
+            // committed with the change, or not at all.
+            let result = f(tx).and_then(|v| crate::search::enqueue(tx).map(|n| (v, n)));
+            let result = match result {
+                Ok((v, queued)) => {
+                    if queued > 0 {
+                        texts_queued.raise();
+                    }
+                    Ok(v)
+                }
+                Err(e) => Err(e),
+            };
             let ok = result.is_ok();
             let answer: Box<dyn FnOnce(Option<String>) + Send> = Box::new(move |failed| {
                 reply(match failed {
@@ -87,7 +125,10 @@ pub(crate) fn spawn(
             .spawn(move || run(&rx, conn, &manager, backend, pragmas))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
     }
-    Ok(WriterHandle { queue })
+    Ok(WriterHandle {
+        queue,
+        texts_queued: Signal::default(),
+    })
 }
 
 /// Takes the next group: waits for one write, then everything already queued behind it.

@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
+use crate::service;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -158,6 +159,11 @@ async fn list(
             ));
         }
         let query = Query::parse(text).map_err(ApiError::from)?;
+        // A search sees every committed change: documents still queued are rebuilt first.
+        let st = state.clone();
+        web::block(move || search::catch_up(&st.store))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
         let mut page = state
             .read(move |c| search::search(c, &who, &filter, &query, cursor.as_ref(), limit))
             .await?;
@@ -246,7 +252,7 @@ async fn create(
                 Who::Existing(id) => id,
                 Who::Inline(nb) => helpline_store::beneficiaries::create(tx, nb)?.id,
             };
-            let case = store_cases::create(tx, new(beneficiary_id), &policy)?;
+            let case = service::cases::open(tx, new(beneficiary_id), &policy)?;
             keep_sight(tx, &case, me, sees_all)?;
             Ok(case)
         })
@@ -339,7 +345,7 @@ async fn update(
     let policy = state.policy.clone();
     let updated = state
         .write(&auth, move |tx| {
-            let updated = store_cases::update(tx, case_id, expected, &policy, |c, now| {
+            let updated = service::cases::change(tx, case_id, expected, &policy, |c, now| {
                 if let Some(s) = p.status {
                     c.change_status(s, now)?;
                 }

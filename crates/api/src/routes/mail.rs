@@ -10,7 +10,6 @@ use helpline_domain::mail::{CryptoOutcome, EmailDetails};
 use helpline_domain::text::Body;
 use helpline_store::case_log::{self, NewMessage};
 use helpline_store::mail as mailstore;
-use helpline_store::StoreError;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -19,7 +18,8 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, PageParams};
-use crate::mail::{inbound_facts, quarantine_reason, thread, IngestOutcome, Threading};
+use crate::mail::IngestOutcome;
+use crate::service::intake::{self, Receipt, Threading};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/pgp/key").route(web::get().to(public_key)))
@@ -115,64 +115,19 @@ async fn inbound(
     let sha_key = hex::encode(Sha256::digest(&body));
     let opened = open(&state, body.clone()).await?;
     let how = Threading::of(&state.mail, &state.policy);
-    let size = body.len();
     let sha = sha_key.clone();
     // Whether the bytes were received before is asked inside the write (a re-post, rare, is
-    // opened for nothing; every other message saves a round trip), and the case's reference
-    // comes back from the transaction that threads it.
+    // opened for nothing; every other message saves a round trip).
     let written = state
         .write(&auth, move |tx| {
-            if let Some(prev) = mailstore::inbound_by_sha256(tx.conn, &sha)? {
-                let reference = match prev.case_id {
-                    Some(c) => Some(
-                        helpline_store::cases::locate(tx.conn, CaseLocator::Id(c))?
-                            .reference
-                            .get(),
-                    ),
-                    None => None,
-                };
-                return Ok((prev, reference, true));
-            }
-            let sha = mailstore::put_blob(tx, &body)?;
-            let mail = match opened {
-                Err(reason) => {
-                    return mailstore::record_quarantined(
-                        tx,
-                        inbound_facts(sha, size, None),
-                        reason,
-                    )
-                    .map(|r| (r, None, false));
-                }
-                Ok(m) => m,
-            };
-            if let Some(reason) = quarantine_reason(&mail) {
-                return mailstore::record_quarantined(
-                    tx,
-                    inbound_facts(sha, size, Some(&mail)),
-                    reason,
-                )
-                .map(|r| (r, None, false));
-            }
-            match tx.attempt(|tx| thread(tx, &mail, &how, None)) {
-                Ok((case, reference, message, new_case)) => mailstore::record_threaded(
-                    tx,
-                    inbound_facts(sha, size, Some(&mail)),
-                    case,
-                    message,
-                    new_case,
-                )
-                .map(|r| (r, Some(reference), false)),
-                Err(StoreError::Domain(e)) => mailstore::record_quarantined(
-                    tx,
-                    inbound_facts(sha, size, Some(&mail)),
-                    e.to_string(),
-                )
-                .map(|r| (r, None, false)),
-                Err(e) => Err(e),
-            }
+            intake::receive(tx, &body, &sha, opened, &how)
         })
         .await;
-    let (record, reference, duplicate) = match written {
+    let Receipt {
+        record,
+        reference,
+        duplicate,
+    } = match written {
         Ok(r) => r,
         // The same bytes posted twice at once: the other request stored them.
         Err(ApiError::Conflict(m)) => {
@@ -294,30 +249,7 @@ async fn retry(
     let opened = open(&state, web::Bytes::from(raw)).await?;
     let how = Threading::of(&state.mail, &state.policy);
     let record = state
-        .write(&auth, move |tx| {
-            let mail = match opened {
-                Err(reason) => return mailstore::requarantine(tx, id, reason, None),
-                Ok(m) => m,
-            };
-            if let Some(reason) = quarantine_reason(&mail) {
-                return mailstore::requarantine(tx, id, reason, Some(mail.crypto.clone()));
-            }
-            match tx.attempt(|tx| thread(tx, &mail, &how, None)) {
-                Ok((case, _, message, new_case)) => mailstore::resolve_quarantined(
-                    tx,
-                    id,
-                    Some(mail.crypto.clone()),
-                    case,
-                    message,
-                    new_case,
-                    "retry",
-                ),
-                Err(StoreError::Domain(e)) => {
-                    mailstore::requarantine(tx, id, e.to_string(), Some(mail.crypto.clone()))
-                }
-                Err(e) => Err(e),
-            }
-        })
+        .write(&auth, move |tx| intake::retry(tx, id, opened, &how))
         .await?;
     let reference = reference_of(&state, &record).await?;
     Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
@@ -353,50 +285,7 @@ async fn assign(
     let reason = m.reason.clone().unwrap_or_default();
     let record = state
         .write(&auth, move |tx| {
-            if let Ok(mail) = &opened {
-                if quarantine_reason(mail).is_none() {
-                    let (c, _, message, _) = thread(tx, mail, &how, Some(case.id))?;
-                    return mailstore::resolve_quarantined(
-                        tx,
-                        id,
-                        Some(mail.crypto.clone()),
-                        c,
-                        message,
-                        false,
-                        "assign",
-                    );
-                }
-            }
-            // Unreadable: the log says so; the raw bytes stay retrievable.
-            let crypto = opened.as_ref().ok().map(|m| m.crypto.clone());
-            let msg = case_log::add_message(
-                tx,
-                case.id,
-                NewMessage {
-                    direction: Direction::Inbound,
-                    channel: Channel::Email,
-                    counterpart: Counterpart::Beneficiary,
-                    subject: None,
-                    body: Body::parse(format!(
-                        "(this message could not be read: {reason}; its raw bytes are kept with the received mail {id})"
-                    ))?,
-                    occurred_at: None,
-                    email: Some(EmailDetails {
-                        message_id: opened.as_ref().ok().and_then(|m| m.message_id.clone()),
-                        from: opened
-                            .as_ref()
-                            .ok()
-                            .and_then(|m| m.from.as_ref())
-                            .map(|f| f.address.to_lowercase()),
-                        to: Vec::new(),
-                        crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
-                        attachments: Vec::new(),
-                        delivery: None,
-                        encrypted_to: Vec::new(),
-                    }),
-                },
-            )?;
-            mailstore::resolve_quarantined(tx, id, crypto, case.id, msg.id, false, "assign")
+            intake::assign(tx, id, case.id, opened, &reason, &how)
         })
         .await?;
     let reference = reference_of(&state, &record).await?;

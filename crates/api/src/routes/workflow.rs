@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{if_match, ApiJson, ApiQuery};
+use crate::service;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/roster").route(web::get().to(roster)))
@@ -271,7 +272,7 @@ async fn hand_off(
     let policy = state.policy.clone();
     let (case, handoff) = state
         .write(&auth, move |tx| {
-            wf::hand_off(tx, case.id, expected, b.to, b.note, &policy)
+            service::cases::hand_off(tx, case.id, expected, b.to, b.note, &policy)
         })
         .await?;
     Ok(json_with_etag(
@@ -321,7 +322,7 @@ async fn acknowledge(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    lead_change(&state, &auth, &req, &id, wf::acknowledge).await
+    lead_change(&state, &auth, &req, &id, service::cases::acknowledge).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,7 +347,7 @@ async fn hold(
                 "a legal hold needs its reason",
             )));
         }
-        wf::set_legal_hold(tx, case, expected, Some(reason))
+        service::cases::set_legal_hold(tx, case, expected, Some(reason))
     })
     .await
 }
@@ -359,7 +360,7 @@ async fn release(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     lead_change(&state, &auth, &req, &id, |tx, case, expected| {
-        wf::set_legal_hold(tx, case, expected, None)
+        service::cases::set_legal_hold(tx, case, expected, None)
     })
     .await
 }

@@ -1,0 +1,153 @@
+//! Cases: opening one and changing one, with everything that follows from it — the promised
+//! times and escalation (the domain's rules), the roster's assignment, hand-off records and
+//! the webhooks. The store saves; this module decides what happens next.
+
+use chrono::{DateTime, Utc};
+use helpline_domain::case::{Case, NewCase};
+use helpline_domain::ids::{CaseId, UserId};
+use helpline_domain::text::Note;
+use helpline_domain::workflow::{follow_rules, next_assignee, Handoff};
+use helpline_domain::DomainError;
+use helpline_store::cases::{self, Changed};
+use helpline_store::workflow::{self as wf, Policy};
+use helpline_store::{StoreError, Tx};
+use serde_json::json;
+
+/// Opens a case, status `new`: its promised times set by its urgency, the beneficiary's
+/// vetting shown on it, escalated if critical or if the beneficiary was rejected, assigned by
+/// the roster if nobody was named (and auto-assignment is on), queued for search, announced.
+pub fn open(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, StoreError> {
+    let vetting = cases::vetting_of(tx.conn, new.beneficiary_id)?;
+    let reference = cases::next_ref(tx)?;
+    let mut case = Case::open(new, reference, vetting, tx.actor, tx.now);
+    follow_rules(&mut case, None, &policy.targets, tx.now);
+    cases::insert(tx, &case)?;
+    wf::announce(tx, policy, "case.created", &case);
+    if case.escalation.is_some() {
+        wf::announce(tx, policy, "case.escalated", &case);
+    }
+    match case.assignee_id {
+        Some(to) => {
+            wf::record_handoff(tx, case.id, None, Some(to), Note::empty(), false)?;
+            wf::announce(tx, policy, "case.assigned", &case);
+        }
+        None if wf::auto_assign(tx.conn)? => {
+            let candidates = wf::candidates(tx.conn, tx.now, &policy.weights)?;
+            if let Some(to) = next_assignee(&candidates) {
+                cases::set_first_assignee(tx, case.id, to)?;
+                case.assignee_id = Some(to);
+                wf::record_handoff(tx, case.id, None, Some(to), Note::empty(), true)?;
+                wf::announce(tx, policy, "case.assigned", &case);
+            }
+        }
+        None => {}
+    }
+    case.assess(tx.now);
+    Ok(case)
+}
+
+/// Changes a case if it is still at `expected_version`: `edit` holds the caller's change (the
+/// case's own rules refuse an illegal one), then the workflow's rules follow (new targets for a
+/// new urgency, an escalation when it becomes critical), a change of hands is recorded, and
+/// the webhooks hear of an assignment or an escalation.
+pub fn change(
+    tx: &mut Tx<'_>,
+    id: CaseId,
+    expected_version: i64,
+    policy: &Policy,
+    edit: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<(), StoreError>,
+) -> Result<Case, StoreError> {
+    let targets = policy.targets;
+    let Changed { before, mut after } = cases::update(tx, id, expected_version, |c, now| {
+        let urgency = c.urgency;
+        edit(c, now)?;
+        follow_rules(c, Some(urgency), &targets, now);
+        Ok(())
+    })?;
+    if before.assignee_id != after.assignee_id {
+        wf::record_handoff(
+            tx,
+            id,
+            before.assignee_id,
+            after.assignee_id,
+            Note::empty(),
+            false,
+        )?;
+        if after.assignee_id.is_some() {
+            wf::announce(tx, policy, "case.assigned", &after);
+        }
+    }
+    if before.escalation.is_none() && after.escalation.is_some() {
+        wf::announce(tx, policy, "case.escalated", &after);
+    }
+    after.assess(tx.now);
+    Ok(after)
+}
+
+/// Hands a case to the next handler with a note (shown on the timeline); audited and
+/// announced.
+pub fn hand_off(
+    tx: &mut Tx<'_>,
+    id: CaseId,
+    expected_version: i64,
+    to: UserId,
+    note: Note,
+    policy: &Policy,
+) -> Result<(Case, Handoff), StoreError> {
+    // The update records the plain change of assignee; the note goes on its own record.
+    let Changed { before, mut after } = cases::update(tx, id, expected_version, |c, _| {
+        if c.assignee_id == Some(to) {
+            return Err(StoreError::Domain(DomainError::invalid(
+                "to",
+                "the case is already with this person",
+            )));
+        }
+        c.assignee_id = Some(to);
+        Ok(())
+    })?;
+    let h = wf::record_handoff(tx, id, before.assignee_id, Some(to), note, false)?;
+    tx.audit(
+        "case.handoff",
+        "case",
+        id,
+        Some(id),
+        json!({"from": before.assignee_id, "to": to, "handoff_id": h.id}),
+    );
+    wf::announce(tx, policy, "case.assigned", &after);
+    after.assess(tx.now);
+    Ok((after, h))
+}
+
+/// A lead takes an escalated case in hand: it leaves the queue (if nothing else keeps it).
+pub fn acknowledge(tx: &mut Tx<'_>, id: CaseId, expected_version: i64) -> Result<Case, StoreError> {
+    let changed = cases::update(tx, id, expected_version, |c, now| match &mut c.escalation {
+        Some(e) if e.acknowledged_at.is_none() => {
+            e.acknowledged_at = Some(now);
+            Ok(())
+        }
+        _ => Err(StoreError::Domain(DomainError::invalid(
+            "escalation",
+            "the case has no escalation waiting",
+        ))),
+    })?;
+    Ok(assessed(changed.after, tx.now))
+}
+
+/// Puts a case under legal hold (retention never touches it), or lifts it (`None`).
+pub fn set_legal_hold(
+    tx: &mut Tx<'_>,
+    id: CaseId,
+    expected_version: i64,
+    reason: Option<Note>,
+) -> Result<Case, StoreError> {
+    let changed = cases::update(tx, id, expected_version, move |c, _| {
+        c.legal_hold = reason;
+        Ok(())
+    })?;
+    Ok(assessed(changed.after, tx.now))
+}
+
+fn assessed(mut case: Case, now: DateTime<Utc>) -> Case {
+    case.assess(now);
+    case
+}

@@ -1,0 +1,464 @@
+//! Intake: a mail arrives. Its raw bytes are stored first (nothing lost, even if everything
+//! after fails); a readable message is threaded into the case it names (subject tag,
+//! plus-address) or answers (In-Reply-To / References), else opens a case for its sender;
+//! its attachments become evidence; anything that cannot be read or threaded waits in the
+//! quarantine with the reason. A lead can later retry a quarantined message (with the keys
+//! read again) or assign it to a case by hand.
+//!
+//! The message is opened (MIME, decryption, signatures) before the write, off the writer:
+//! these functions receive what the opener made of it.
+
+use helpline_domain::beneficiary::EmailAddress;
+use helpline_domain::case::{CaseLocator, Impact, NewCase, Tag, Urgency};
+use helpline_domain::ids::{CaseId, InboundMailId, MessageId};
+use helpline_domain::log::{Channel, Counterpart, Direction};
+use helpline_domain::mail::{AttachmentRef, CryptoOutcome, EmailDetails};
+use helpline_domain::taxonomy::TaxonomyTerm;
+use helpline_domain::text::{Body, Description, Name, Note, Summary, Title};
+use helpline_mail::InboundMail;
+use helpline_store::beneficiaries::{self, NewBeneficiary};
+use helpline_store::case_log::{self, NewMessage};
+use helpline_store::cases;
+use helpline_store::mail::{self as mailstore, InboundMail as Received};
+use helpline_store::{StoreError, Tx};
+
+use crate::mail::{inbound_facts, quarantine_reason};
+
+/// What opening a message gave: the message, or why it cannot be read.
+pub type Opened = Result<InboundMail, String>;
+
+/// A gateway's message, recorded: threaded or quarantined.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The inbound record.
+    pub record: Received,
+    /// The reference of the case it joined.
+    pub reference: Option<i64>,
+    /// The same bytes were received before: nothing was added.
+    pub duplicate: bool,
+}
+
+/// A message from a gateway: stored byte for byte, then threaded into a case or quarantined
+/// with the reason. Bytes received before are answered with the first record.
+pub fn receive(
+    tx: &mut Tx<'_>,
+    raw: &[u8],
+    sha256: &str,
+    opened: Opened,
+    how: &Threading,
+) -> Result<Receipt, StoreError> {
+    if let Some(prev) = mailstore::inbound_by_sha256(tx.conn, sha256)? {
+        let reference = match prev.case_id {
+            Some(c) => Some(cases::locate(tx.conn, CaseLocator::Id(c))?.reference.get()),
+            None => None,
+        };
+        return Ok(Receipt {
+            record: prev,
+            reference,
+            duplicate: true,
+        });
+    }
+    let sha = mailstore::put_blob(tx, raw)?;
+    let size = raw.len();
+    let quarantined = |tx: &mut Tx<'_>, mail: Option<&InboundMail>, reason: String| {
+        let record =
+            mailstore::record_quarantined(tx, inbound_facts(sha.clone(), size, mail), reason)?;
+        Ok(Receipt {
+            record,
+            reference: None,
+            duplicate: false,
+        })
+    };
+    let mail = match opened {
+        Err(reason) => return quarantined(tx, None, reason),
+        Ok(m) => m,
+    };
+    if let Some(reason) = quarantine_reason(&mail) {
+        return quarantined(tx, Some(&mail), reason);
+    }
+    // Threading runs in a savepoint: a message it refuses (no usable sender, say) leaves
+    // nothing behind but its quarantine record.
+    match tx.attempt(|tx| thread(tx, &mail, how, None)) {
+        Ok(t) => {
+            let record = mailstore::record_threaded(
+                tx,
+                inbound_facts(sha.clone(), size, Some(&mail)),
+                t.case_id,
+                t.message_id,
+                t.new_case,
+            )?;
+            Ok(Receipt {
+                record,
+                reference: Some(t.reference),
+                duplicate: false,
+            })
+        }
+        Err(StoreError::Domain(e)) => quarantined(tx, Some(&mail), e.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a quarantined message again: threaded if it can now be read, else kept with the new
+/// reason.
+pub fn retry(
+    tx: &mut Tx<'_>,
+    id: InboundMailId,
+    opened: Opened,
+    how: &Threading,
+) -> Result<Received, StoreError> {
+    let mail = match opened {
+        Err(reason) => return mailstore::requarantine(tx, id, reason, None),
+        Ok(m) => m,
+    };
+    let crypto = Some(mail.crypto.clone());
+    if let Some(reason) = quarantine_reason(&mail) {
+        return mailstore::requarantine(tx, id, reason, crypto);
+    }
+    match tx.attempt(|tx| thread(tx, &mail, how, None)) {
+        Ok(t) => mailstore::resolve_quarantined(
+            tx,
+            id,
+            crypto,
+            t.case_id,
+            t.message_id,
+            t.new_case,
+            "retry",
+        ),
+        Err(StoreError::Domain(e)) => mailstore::requarantine(tx, id, e.to_string(), crypto),
+        Err(e) => Err(e),
+    }
+}
+
+/// Attaches a quarantined message to a case by hand: threaded there if readable; if not, the
+/// case's log says so and the raw bytes stay retrievable.
+pub fn assign(
+    tx: &mut Tx<'_>,
+    id: InboundMailId,
+    case: CaseId,
+    opened: Opened,
+    reason: &str,
+    how: &Threading,
+) -> Result<Received, StoreError> {
+    if let Ok(mail) = &opened {
+        if quarantine_reason(mail).is_none() {
+            let t = thread(tx, mail, how, Some(case))?;
+            let crypto = Some(mail.crypto.clone());
+            return mailstore::resolve_quarantined(
+                tx,
+                id,
+                crypto,
+                t.case_id,
+                t.message_id,
+                false,
+                "assign",
+            );
+        }
+    }
+    let mail = opened.as_ref().ok();
+    let crypto = mail.map(|m| m.crypto.clone());
+    let msg = case_log::add_message(
+        tx,
+        case,
+        NewMessage {
+            direction: Direction::Inbound,
+            channel: Channel::Email,
+            counterpart: Counterpart::Beneficiary,
+            subject: None,
+            body: Body::parse(format!(
+                "(this message could not be read: {reason}; its raw bytes are kept with the received mail {id})"
+            ))?,
+            occurred_at: None,
+            email: Some(EmailDetails {
+                message_id: mail.and_then(|m| m.message_id.clone()),
+                from: mail
+                    .and_then(|m| m.from.as_ref())
+                    .map(|f| f.address.to_lowercase()),
+                to: Vec::new(),
+                crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
+                attachments: Vec::new(),
+                delivery: None,
+                encrypted_to: Vec::new(),
+            }),
+        },
+    )?;
+    mailstore::resolve_quarantined(tx, id, crypto, case, msg.id, false, "assign")
+}
+
+/// Where a message goes: the case it names or answers, else a new case for its sender.
+pub struct Threading {
+    /// Subject tag.
+    pub tag: helpline_mail::SubjectTag,
+    /// Plus address.
+    pub plus: Option<helpline_mail::PlusAddress>,
+    /// Service type for new cases.
+    pub service_type: TaxonomyTerm,
+    /// Promised times, assignment, webhooks for the cases mail opens.
+    pub policy: helpline_store::workflow::Policy,
+}
+
+impl Threading {
+    /// From the mail state.
+    pub fn of(m: &crate::mail::MailState, policy: &helpline_store::workflow::Policy) -> Self {
+        Self {
+            tag: m.tag.clone(),
+            plus: m.plus.clone(),
+            service_type: m.service_type.clone(),
+            policy: policy.clone(),
+        }
+    }
+}
+
+/// Where a threaded message went.
+#[derive(Debug, Clone, Copy)]
+pub struct Threaded {
+    /// The case it joined.
+    pub case_id: CaseId,
+    /// That case's reference.
+    pub reference: i64,
+    /// The log message it became.
+    pub message_id: MessageId,
+    /// Whether it opened the case.
+    pub new_case: bool,
+}
+
+/// Threads a readable message into a case (`into` given: that case) and records it in the
+/// log with its attachments as evidence.
+fn thread(
+    tx: &mut Tx<'_>,
+    mail: &InboundMail,
+    how: &Threading,
+    into: Option<CaseId>,
+) -> Result<Threaded, StoreError> {
+    let mut found = into;
+    if found.is_none() {
+        if let Some(r) = mail.subject.as_deref().and_then(|s| how.tag.find_ref(s)) {
+            found = cases::locate(tx.conn, CaseLocator::Ref(r))
+                .ok()
+                .map(|c| c.id);
+        }
+    }
+    if found.is_none() {
+        if let Some(plus) = &how.plus {
+            if let Some(r) = mail
+                .to
+                .iter()
+                .chain(&mail.cc)
+                .find_map(|m| plus.find_ref(&m.address))
+            {
+                found = cases::locate(tx.conn, CaseLocator::Ref(r))
+                    .ok()
+                    .map(|c| c.id);
+            }
+        }
+    }
+    if found.is_none() {
+        let ids: Vec<String> = mail
+            .in_reply_to
+            .iter()
+            .chain(mail.references.iter().rev())
+            .cloned()
+            .collect();
+        found = mailstore::case_for_message_ids(tx.conn, &ids)?;
+    }
+    let sender = mail.from.as_ref().ok_or_else(|| {
+        StoreError::Domain(helpline_domain::DomainError::invalid(
+            "from",
+            "no sender address",
+        ))
+    })?;
+    let (case, new_case) = match found {
+        Some(id) => {
+            // A case merged into another hands its mail on to where its log went.
+            let mut case = cases::locate(tx.conn, CaseLocator::Id(id))?;
+            for _ in 0..8 {
+                match case.merged_into {
+                    Some(next) => case = cases::locate(tx.conn, CaseLocator::Id(next))?,
+                    None => break,
+                }
+            }
+            (case, false)
+        }
+        None => {
+            let beneficiary = beneficiary_for(tx, sender)?;
+            let summary = mail
+                .subject
+                .as_deref()
+                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|s| !s.is_empty())
+                .map(|s| s.chars().take(300).collect::<String>())
+                .and_then(|s| Summary::parse(s).ok())
+                .map_or_else(|| Summary::parse("Email without a subject"), Ok)?;
+            let case = super::cases::open(
+                tx,
+                NewCase {
+                    beneficiary_id: beneficiary,
+                    urgency: Urgency::Medium,
+                    impact: Impact::Medium,
+                    priority_override: None,
+                    summary,
+                    description: Description::empty(),
+                    service_type: how.service_type.clone(),
+                    assignee_id: None,
+                    tags: Tag::parse("email").into_iter().collect(),
+                    confidential: false,
+                    channel: Some(Channel::Email),
+                },
+                &how.policy,
+            )?;
+            (case, true)
+        }
+    };
+    let mut attachments = Vec::new();
+    let body_text = mail
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let body = Body::parse(
+        body_text
+            .map(|t| t.chars().take(1_000_000).collect::<String>())
+            .unwrap_or_else(|| "(no text)".into()),
+    )?;
+    let subject = mail
+        .subject
+        .as_deref()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .and_then(|s| Title::parse(s.chars().take(300).collect::<String>()).ok());
+    let details = EmailDetails {
+        message_id: mail.message_id.clone(),
+        from: Some(sender.address.to_lowercase()),
+        to: mail.to.iter().map(|m| m.address.clone()).collect(),
+        crypto: mail.crypto.clone(),
+        attachments: Vec::new(),
+        delivery: None,
+        encrypted_to: Vec::new(),
+    };
+    let m = case_log::add_message(
+        tx,
+        case.id,
+        NewMessage {
+            direction: Direction::Inbound,
+            channel: Channel::Email,
+            counterpart: Counterpart::Beneficiary,
+            subject,
+            body,
+            occurred_at: None,
+            email: Some(details.clone()),
+        },
+    )?;
+    for a in &mail.attachments {
+        let e = mailstore::add_attachment(
+            tx,
+            case.id,
+            m.id,
+            a.filename.clone(),
+            &a.media_type,
+            &a.bytes,
+        )?;
+        attachments.push(AttachmentRef {
+            evidence_id: e.id,
+            filename: e.filename,
+            media_type: e.media_type,
+            size: u64::try_from(e.size).unwrap_or(0),
+            sha256: e.sha256,
+        });
+    }
+    if !attachments.is_empty() {
+        let details = EmailDetails {
+            attachments,
+            ..details
+        };
+        case_log::set_email(tx, m.id, &details)?;
+    }
+    if let Some(id) = &mail.message_id {
+        mailstore::remember_message_id(tx, id, case.id, Some(m.id))?;
+    }
+    learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
+    Ok(Threaded {
+        case_id: case.id,
+        reference: case.reference.get(),
+        message_id: m.id,
+        new_case,
+    })
+}
+
+/// The beneficiary who owns the sender address, or a new `unverified` one.
+fn beneficiary_for(
+    tx: &mut Tx<'_>,
+    sender: &helpline_mail::Mailbox,
+) -> Result<helpline_domain::ids::BeneficiaryId, StoreError> {
+    let email = EmailAddress::parse(&sender.address).map_err(|_| {
+        StoreError::Domain(helpline_domain::DomainError::invalid(
+            "from",
+            "the sender address is not valid",
+        ))
+    })?;
+    if let Some(id) = beneficiaries::find_by_email(tx.conn, &email)? {
+        return Ok(id);
+    }
+    let name = sender
+        .name
+        .as_deref()
+        .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(200).collect::<String>())
+        .and_then(|n| Name::parse(n).ok())
+        .or_else(|| Name::parse(sender.address.split('@').next().unwrap_or("unknown")).ok())
+        .ok_or_else(|| {
+            StoreError::Domain(helpline_domain::DomainError::invalid(
+                "from",
+                "no usable sender name",
+            ))
+        })?;
+    Ok(beneficiaries::create(
+        tx,
+        NewBeneficiary {
+            name,
+            emails: vec![email],
+            channels: Vec::new(),
+            preferred_language: None,
+            organisation: None,
+            country: None,
+            audience: None,
+            notes: Note::empty(),
+        },
+    )?
+    .id)
+}
+
+/// Stores certificates the message offered (Autocrypt, attached keys) as unconfirmed; a sender
+/// whose key differs from the one held is flagged on the case, never silently swapped.
+fn learn_certificates(
+    tx: &mut Tx<'_>,
+    mail: &InboundMail,
+    beneficiary: helpline_domain::ids::BeneficiaryId,
+    case: CaseId,
+    policy: &helpline_store::workflow::Policy,
+) -> Result<(), StoreError> {
+    if mail.candidate_certs.is_empty() {
+        return Ok(());
+    }
+    let held = mailstore::certificates_of(tx.conn, beneficiary)?;
+    for c in &mail.candidate_certs {
+        let fingerprint = c.cert.fingerprint().to_hex();
+        if held.iter().any(|h| h.fingerprint == fingerprint) {
+            continue;
+        }
+        if !held.is_empty() {
+            // Trust on first use: a different key for someone we hold a key for is a warning.
+            let x = cases::locate(tx.conn, CaseLocator::Id(case))?;
+            let flag = Tag::parse("pgp-key-changed")?;
+            if !x.tags.contains(&flag) {
+                super::cases::change(tx, case, x.version, policy, move |c, _| {
+                    c.tags.push(flag);
+                    Ok(())
+                })?;
+            }
+        }
+        let new = crate::mail::certificate_record(&c.cert, beneficiary, c.source, false)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        mailstore::add_certificate(tx, new)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! The rule "who may see a case" as SQL, written once. The rule itself is the domain's
+//! (`access::can_see_case`: a confidential case is seen only by its assignee, by users granted
+//! access, and by those who see every confidential case); every list, search, correlation,
+//! statistic and export of cases filters through [`visible`], so there is one place where a
+//! leak could be, and one place to fix it.
+
+use helpline_domain::access::{Permission, Principal};
+
+use crate::cases::{Bind, Sql};
+
+/// Appends `AND (…)` limiting the cases table aliased `alias` to those `who` may see.
+pub(crate) fn visible(sql: &mut Sql, who: &Principal, alias: &str) {
+    if who.may(Permission::SeeAllConfidential) {
+        return;
+    }
+    sql.push(&format!(" AND ({alias}.confidential = "))
+        .bind(Bind::Bool(false));
+    if let Some(me) = who.actor.user_id() {
+        sql.push(&format!(" OR {alias}.assignee_id = "))
+            .bind(Bind::Text(me.to_string()));
+        sql.push(&format!(
+            " OR {alias}.id IN (SELECT case_id FROM case_access WHERE user_id = "
+        ))
+        .bind(Bind::Text(me.to_string()))
+        .push(")");
+    }
+    sql.push(")");
+}

@@ -1,0 +1,77 @@
+//! Broken targets: each broken promise announced once.
+
+use diesel::prelude::*;
+use helpline_domain::case::CaseLocator;
+use helpline_domain::ids::CaseId;
+use serde_json::json;
+
+use super::Policy;
+use crate::convert::{stored, to_db};
+use crate::schema::{cases as c, sla_announcements};
+use crate::{Result, Tx};
+
+/// Most broken targets announced by one pass (the rest go at the next): the first pass over an
+/// old database must not become one enormous transaction.
+const BREACHES_PER_PASS: i64 = 500;
+
+/// Announces, once each, the targets broken by `tx.now` on active cases. Returns how many.
+pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
+    let at = to_db(tx.now);
+    let mut found: Vec<(String, &'static str)> = Vec::new();
+    let response: Vec<String> = c::table
+        .filter(c::status.eq_any(super::active()))
+        .filter(c::first_response_at.is_null())
+        .filter(c::first_response_due_at.lt(at))
+        .filter(
+            c::id.ne_all(
+                sla_announcements::table
+                    .filter(sla_announcements::target.eq("first_response"))
+                    .select(sla_announcements::case_id),
+            ),
+        )
+        .select(c::id)
+        .limit(BREACHES_PER_PASS)
+        .load(tx.conn)?;
+    found.extend(response.into_iter().map(|id| (id, "first_response")));
+    let resolution: Vec<String> = c::table
+        .filter(c::status.eq_any(super::active()))
+        .filter(c::resolution_due_at.lt(at))
+        .filter(
+            c::id.ne_all(
+                sla_announcements::table
+                    .filter(sla_announcements::target.eq("resolution"))
+                    .select(sla_announcements::case_id),
+            ),
+        )
+        .select(c::id)
+        .limit(BREACHES_PER_PASS)
+        .load(tx.conn)?;
+    found.extend(resolution.into_iter().map(|id| (id, "resolution")));
+    for (id, target) in &found {
+        diesel::insert_into(sla_announcements::table)
+            .values((
+                sla_announcements::case_id.eq(id),
+                sla_announcements::target.eq(*target),
+                sla_announcements::announced_at.eq(at),
+            ))
+            .execute(tx.conn)?;
+        let cid = stored(CaseId::parse(id))?;
+        let mut case = crate::cases::locate(tx.conn, CaseLocator::Id(cid))?;
+        case.assess(tx.now);
+        tx.audit(
+            "case.sla_breach",
+            "case",
+            cid,
+            Some(cid),
+            json!({"target": target}),
+        );
+        super::webhooks::announce_with(
+            tx,
+            policy,
+            "case.sla_breached",
+            &case,
+            json!({"target": target}),
+        );
+    }
+    Ok(found.len())
+}

@@ -12,4 +12,5 @@ mod evidence;
 mod lifecycle;
 mod mail;
 mod openapi;
+mod visibility;
 mod workflow;

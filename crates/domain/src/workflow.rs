@@ -334,6 +334,69 @@ mod tests {
         assert!(SlaTargets::new(|_| 5, |_| 10).is_ok());
     }
 
+    fn opened(urgency: Urgency, vetting: Vetting) -> crate::case::Case {
+        use crate::case::{Case, CaseRef, Impact, NewCase};
+        let new = NewCase {
+            beneficiary_id: crate::ids::BeneficiaryId::new(),
+            urgency,
+            impact: Impact::Medium,
+            priority_override: None,
+            summary: crate::text::Summary::parse("Hijacked account".to_owned())
+                .unwrap_or_else(|e| panic!("{e}")),
+            description: crate::text::Description::empty(),
+            service_type: crate::taxonomy::TaxonomyTerm::from_stored("account_security".into()),
+            assignee_id: None,
+            tags: Vec::new(),
+            confidential: false,
+            channel: None,
+        };
+        let reference = CaseRef::new(1001).unwrap_or_else(|e| panic!("{e}"));
+        Case::open(new, reference, vetting, crate::user::Actor::System, at(0))
+    }
+
+    #[test]
+    fn rules_schedule_and_escalate_once() {
+        let t = SlaTargets::default();
+        // Opened: targets from the urgency; a critical case is escalated at once.
+        let mut c = opened(Urgency::Critical, Vetting::Verified);
+        follow_rules(&mut c, None, &t, at(0));
+        assert_eq!(c.first_response_due_at, at(1));
+        assert_eq!(c.resolution_due_at, at(24));
+        let e = c
+            .escalation
+            .clone()
+            .unwrap_or_else(|| panic!("not escalated"));
+        assert_eq!(
+            (e.reason, e.escalated_at),
+            (EscalationReason::Critical, at(0))
+        );
+        // Escalated once: a later write keeps the first escalation.
+        follow_rules(&mut c, Some(Urgency::Critical), &t, at(5));
+        assert_eq!(c.escalation.map(|e| e.escalated_at), Some(at(0)));
+
+        // A rejected beneficiary's new case goes to the leads; an edit of an old one does not.
+        let mut r = opened(Urgency::Low, Vetting::Rejected);
+        follow_rules(&mut r, None, &t, at(0));
+        assert_eq!(
+            r.escalation.map(|e| e.reason),
+            Some(EscalationReason::RejectedBeneficiary)
+        );
+        let mut old = opened(Urgency::Low, Vetting::Rejected);
+        old.schedule(&t);
+        follow_rules(&mut old, Some(Urgency::Low), &t, at(2));
+        assert!(old.escalation.is_none());
+
+        // Raising the urgency moves the targets (counted from opening) and escalates.
+        let mut m = opened(Urgency::Medium, Vetting::Verified);
+        follow_rules(&mut m, None, &t, at(0));
+        assert!(m.escalation.is_none());
+        assert_eq!(m.first_response_due_at, at(24));
+        m.urgency = Urgency::Critical;
+        follow_rules(&mut m, Some(Urgency::Medium), &t, at(3));
+        assert_eq!(m.first_response_due_at, at(1));
+        assert_eq!(m.escalation.map(|e| e.escalated_at), Some(at(3)));
+    }
+
     #[test]
     fn targets_break_late_or_overdue() {
         assert!(!breached(Some(at(1)), at(2), true, at(9)));

@@ -194,13 +194,9 @@ pub fn drain(tx: &mut Tx<'_>, limit: i64) -> Result<usize> {
 
 /// Whether documents wait to be rebuilt.
 pub fn pending(conn: &mut DbConnection) -> Result<bool> {
-    #[derive(QueryableByName)]
-    struct One {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let rows: Vec<One> = diesel::sql_query("SELECT 1 AS n FROM search_queue LIMIT 1").load(conn)?;
-    Ok(rows.iter().any(|o| o.n == 1))
+    let rows: Vec<Queued> =
+        diesel::sql_query("SELECT ref AS r FROM search_queue LIMIT 1").load(conn)?;
+    Ok(!rows.is_empty())
 }
 
 /// Cases rebuilt per transaction by the indexer.

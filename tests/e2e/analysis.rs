@@ -213,6 +213,18 @@ fn indicators_relate_cases(backend: Backend) {
     put(&app, &analyst, &b, "domain", "gmail.com");
     let limited = related(&app, &bob, &a, "depth=2");
     assert_eq!(refs(&limited), vec![rb, rc, rf]);
+    assert_eq!(limited["total"], json!(3));
+    // The answer is capped at `limit`, strongest first, and says how many were reached.
+    let capped = related(&app, &bob, &a, "depth=2&limit=2");
+    assert_eq!(capped["total"], json!(3));
+    assert_eq!(
+        capped["related"],
+        json!(limited["related"].as_array().map(|r| r[..2].to_vec()))
+    );
+    app.get(&format!("/api/v1/cases/{a}/related?limit=0"), &bob)
+        .expect(400);
+    app.get(&format!("/api/v1/cases/{a}/related?limit=501"), &bob)
+        .expect(400);
     let cut: Vec<&Value> = limited["not_followed"]
         .as_array()
         .into_iter()

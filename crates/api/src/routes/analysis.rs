@@ -370,7 +370,13 @@ async fn unlink(
 struct RelatedQuery {
     depth: Option<usize>,
     via: Option<String>,
+    limit: Option<usize>,
 }
+
+/// The strongest related cases answered by default, and at most: the walk is bounded by depth
+/// and fan-out, the answer by this cap (`total` says how many were reached).
+const RELATED_DEFAULT: usize = 100;
+const RELATED_MAX: usize = 500;
 
 /// Every case reachable through links and shared indicators, with the path that explains it.
 async fn related(
@@ -385,6 +391,12 @@ async fn related(
     let depth = q.depth.unwrap_or(2);
     if depth == 0 || depth > max {
         return Err(ApiError::BadRequest(format!("depth must be 1 to {max}")));
+    }
+    let limit = q.limit.unwrap_or(RELATED_DEFAULT);
+    if limit == 0 || limit > RELATED_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1 to {RELATED_MAX}"
+        )));
     }
     let (mut links, mut indicators) = (q.via.is_none(), q.via.is_none());
     for v in q
@@ -432,14 +444,19 @@ async fn related(
         case: serde_json::Value,
         depth: usize,
         fan_out_limit: i64,
+        total: usize,
         related: Vec<analysis::Related>,
         not_followed: Vec<analysis::NotFollowed>,
     }
+    let mut related = answer.related;
+    let total = related.len();
+    related.truncate(limit);
     Ok(HttpResponse::Ok().json(Answer {
         case: serde_json::json!({"id": case.id, "ref": case.reference.get()}),
         depth,
         fan_out_limit: fan_out,
-        related: answer.related,
+        total,
+        related,
         not_followed: answer.not_followed,
     }))
 }

@@ -132,6 +132,31 @@ fn indicators_relate_cases(backend: Backend) {
     held.sort_unstable();
     assert_eq!(held, vec![ra, rb, rc]);
     assert!(!holders.text.contains("surveillance"));
+    // Paged: a page boundary, then a cursor that reaches the end; together the whole list.
+    let first = app
+        .get(&format!("/api/v1/indicators/{ind}/cases?limit=2"), &bob)
+        .expect(200);
+    assert_eq!(first.json["items"].as_array().map(Vec::len), Some(2));
+    let cursor = first.json["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!cursor.is_empty(), "a next page");
+    let rest = app
+        .get(
+            &format!("/api/v1/indicators/{ind}/cases?limit=2&cursor={cursor}"),
+            &bob,
+        )
+        .expect(200);
+    assert_eq!(rest.json["items"].as_array().map(Vec::len), Some(1));
+    assert!(rest.json["next_cursor"].is_null(), "the last page");
+    let mut paged: Vec<i64> = [&first.json, &rest.json]
+        .iter()
+        .flat_map(|p| p["items"].as_array().cloned().unwrap_or_default())
+        .filter_map(|i| i["case"]["ref"].as_i64())
+        .collect();
+    paged.sort_unstable();
+    assert_eq!(paged, held);
 
     // Links: C is a duplicate of F; F sees the inverse. D (confidential) is the parent of G.
     let l = app

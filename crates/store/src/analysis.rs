@@ -17,7 +17,9 @@ use serde_json::json;
 
 use crate::cases::{Bind, Sql};
 use crate::convert::{from_db, stored, to_db};
+use crate::page::{paginate, Cursor};
 use crate::schema::{case_indicators as ci, case_links as cl, indicators};
+use crate::Page;
 use crate::{DbConnection, Result, StoreError, Tx};
 
 /// Ids per query: far below SQLite's and Postgres's limits on bound parameters.
@@ -425,12 +427,6 @@ pub fn visible_holders(
     who: &Principal,
     cap: i64,
 ) -> Result<i64> {
-    #[derive(QueryableByName)]
-    struct Holder {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        #[allow(dead_code)]
-        id: String,
-    }
     let mut sql = Sql::default();
     sql.push("SELECT c.id FROM case_indicators ci JOIN cases c ON c.id = ci.case_id WHERE ci.indicator_id = ")
         .bind(Bind::Text(id.to_string()))
@@ -438,7 +434,7 @@ pub fn visible_holders(
         .bind(Bind::Text(IndicatorState::FalsePositive.as_str().to_owned()));
     crate::visibility::visible(&mut sql, who, "c");
     sql.push(" LIMIT ").bind(Bind::Int(cap));
-    Ok(sql.load::<Holder>(conn)?.len() as i64)
+    Ok(sql.load::<IdRow>(conn)?.len() as i64)
 }
 
 /// A case as a correlation shows it.
@@ -496,27 +492,51 @@ pub fn visible_briefs(
     Ok(out)
 }
 
-/// The cases holding an indicator that `who` may see, with the indicator's context on each.
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The cases holding an indicator that `who` may see, with the indicator's context on each, a
+/// page at a time in the order the cases were opened (a public provider's domain can be held
+/// by tens of thousands of cases).
 pub fn cases_of(
     conn: &mut DbConnection,
     id: IndicatorId,
     who: &Principal,
-) -> Result<Vec<(CaseBrief, CaseIndicator)>> {
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<(CaseBrief, CaseIndicator)>> {
     let s = indicator(conn, id)?;
-    let rows = ci::table
+    let mut sql = Sql::default();
+    sql.push("SELECT c.id FROM case_indicators ci JOIN cases c ON c.id = ci.case_id WHERE ci.indicator_id = ")
+        .bind(Bind::Text(id.to_string()));
+    if let Some(cur) = cursor {
+        sql.push(" AND c.id > ").bind(Bind::Text(cur.id.clone()));
+    }
+    crate::visibility::visible(&mut sql, who, "c");
+    sql.push(" ORDER BY c.id LIMIT ").bind(Bind::Int(limit + 1));
+    let ids: Vec<String> = sql.load::<IdRow>(conn)?.into_iter().map(|r| r.id).collect();
+    let mut contexts: HashMap<String, ContextRow> = ci::table
         .filter(ci::indicator_id.eq(id.to_string()))
-        .order(ci::added_at.asc())
+        .filter(ci::case_id.eq_any(&ids))
         .select((ci::case_id, context_columns()))
-        .load::<(String, ContextRow)>(conn)?;
-    let ids: Vec<String> = rows.iter().map(|(c, _)| c.clone()).collect();
+        .load::<(String, ContextRow)>(conn)?
+        .into_iter()
+        .collect();
     let briefs = visible_briefs(conn, &ids, who)?;
-    let mut out = Vec::new();
-    for (case_id, r) in rows {
-        if let Some(b) = briefs.get(&case_id) {
-            out.push((b.clone(), case_indicator(s.clone(), &case_id, r)?));
+    let mut out = Vec::with_capacity(ids.len());
+    for case_id in &ids {
+        if let (Some(b), Some(r)) = (briefs.get(case_id), contexts.remove(case_id)) {
+            out.push((b.clone(), case_indicator(s.clone(), case_id, r)?));
         }
     }
-    Ok(out)
+    Ok(paginate(out, limit, |(b, _)| Cursor {
+        key: None,
+        id: b.id.to_string(),
+        offset: None,
+    }))
 }
 
 // ---- links ----

@@ -16,7 +16,7 @@ use super::{path_id, resource, visible_case, writable_case};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -215,19 +215,22 @@ async fn cases_of(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadCases)?;
     let id = path_id(IndicatorId::parse(&id))?;
+    let (limit, cursor) = page.checked()?;
     let who = auth.0.clone();
-    let (s, items) = state
+    let (s, page) = state
         .read(move |c| {
             Ok((
                 analysis::indicator(c, id)?,
-                analysis::cases_of(c, id, &who)?,
+                analysis::cases_of(c, id, &who, cursor.as_ref(), limit)?,
             ))
         })
         .await?;
-    let items: Vec<serde_json::Value> = items
+    let items: Vec<serde_json::Value> = page
+        .items
         .into_iter()
         .map(|(case, ctx)| serde_json::json!({ "case": case, "context": ctx }))
         .collect();
@@ -235,6 +238,7 @@ async fn cases_of(
         "indicator": s,
         "warning": state.warnings.warns(&s.indicator()),
         "items": items,
+        "next_cursor": page.next_cursor,
     })))
 }
 

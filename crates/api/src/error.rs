@@ -201,6 +201,16 @@ impl From<DomainError> for ApiError {
     }
 }
 
+impl From<crate::service::replies::ReplyError> for ApiError {
+    fn from(e: crate::service::replies::ReplyError) -> Self {
+        use crate::service::replies::ReplyError;
+        match e {
+            ReplyError::NoSigningKey => ApiError::Unavailable(e.to_string()),
+            ReplyError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

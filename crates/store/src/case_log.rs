@@ -87,7 +87,7 @@ pub struct NewMessage {
     pub email: Option<helpline_domain::mail::EmailDetails>,
 }
 
-/// Records a message; the first outbound message to the beneficiary is the case's first response.
+/// Records a message in the case's log (the first response it may be is the service's to stamp).
 pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Message> {
     if let Counterpart::Party { party_id } = new.counterpart {
         referenced(
@@ -135,9 +135,6 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
         Some(case),
         json!({"direction": m.direction, "channel": m.channel, "counterpart": m.counterpart, "occurred_at": m.occurred_at}),
     );
-    if m.direction == Direction::Outbound && m.counterpart == Counterpart::Beneficiary {
-        crate::cases::mark_first_response(tx, case, m.occurred_at)?;
-    }
     tx.texts_changed(case);
     Ok(m)
 }

@@ -681,7 +681,7 @@ fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
 }
 
 /// Stamps the first response on a case (the first outbound message), once.
-pub(crate) fn mark_first_response(tx: &mut Tx<'_>, id: CaseId, at: DateTime<Utc>) -> Result<()> {
+pub fn mark_first_response(tx: &mut Tx<'_>, id: CaseId, at: DateTime<Utc>) -> Result<()> {
     let n = diesel::update(
         c::table
             .find(id.to_string())

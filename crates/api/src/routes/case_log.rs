@@ -110,7 +110,7 @@ async fn add_message(
     };
     state
         .create(&auth, idem, None, move |tx| {
-            case_log::add_message(tx, case.id, new)
+            crate::service::messages::record(tx, case.id, new)
         })
         .await
 }

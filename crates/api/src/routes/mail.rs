@@ -5,10 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use helpline_domain::access::Permission;
 use helpline_domain::case::CaseLocator;
 use helpline_domain::ids::{BeneficiaryId, InboundMailId};
-use helpline_domain::log::{Channel, Counterpart, Direction};
-use helpline_domain::mail::{CryptoOutcome, EmailDetails};
 use helpline_domain::text::Body;
-use helpline_store::case_log::{self, NewMessage};
 use helpline_store::mail as mailstore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -20,6 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, PageParams};
 use crate::mail::IngestOutcome;
 use crate::service::intake::{self, Receipt, Threading};
+use crate::service::replies;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/pgp/key").route(web::get().to(public_key)))
@@ -440,79 +438,6 @@ struct ReplyBody {
     subject: Option<helpline_domain::text::Title>,
 }
 
-/// Who a reply goes to, and the certificates it can be encrypted to.
-struct Recipient {
-    address: String,
-    counterpart: Counterpart,
-    certs: Vec<helpline_mail::Cert>,
-}
-
-async fn recipient(
-    state: &web::Data<AppState>,
-    case: &helpline_domain::case::Case,
-    to: Option<helpline_domain::beneficiary::EmailAddress>,
-) -> Result<Recipient, ApiError> {
-    let (bid, cid) = (case.beneficiary_id, case.id);
-    let (beneficiary, held, parties) = state
-        .read(move |c| {
-            let b = helpline_store::beneficiaries::get(c, bid)?;
-            let certs = mailstore::certificates_of(c, bid)?;
-            let mut parties = Vec::new();
-            for cp in case_log::case_parties(c, cid)? {
-                parties.push(helpline_store::parties::get(c, cp.party_id)?);
-            }
-            Ok((b, certs, parties))
-        })
-        .await?;
-    let invalid = |m: String| ApiError::from(helpline_domain::DomainError::invalid("to", m));
-    let wanted = match to {
-        Some(a) => a,
-        None => beneficiary
-            .emails
-            .first()
-            .cloned()
-            .ok_or_else(|| invalid("the beneficiary has no email address; give `to`".into()))?,
-    };
-    let addr = wanted.normalized();
-    if beneficiary.emails.iter().any(|e| e.normalized() == addr) {
-        // Confirmed certificates first; an unconfirmed one (first use) only when none is.
-        let usable: Vec<_> = held
-            .iter()
-            .filter(|c| c.can_encrypt && !c.revoked)
-            .filter(|c| c.emails.iter().any(|e| e.to_lowercase() == addr) || c.confirmed)
-            .collect();
-        let confirmed: Vec<_> = usable.iter().filter(|c| c.confirmed).copied().collect();
-        let chosen = if confirmed.is_empty() {
-            usable
-        } else {
-            confirmed
-        };
-        let certs = chosen
-            .iter()
-            .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
-            .collect();
-        return Ok(Recipient {
-            address: wanted.as_str().to_owned(),
-            counterpart: Counterpart::Beneficiary,
-            certs,
-        });
-    }
-    if let Some(p) = parties
-        .iter()
-        .find(|p| p.emails.iter().any(|e| e.normalized() == addr))
-    {
-        return Ok(Recipient {
-            address: wanted.as_str().to_owned(),
-            counterpart: Counterpart::Party { party_id: p.id },
-            certs: Vec::new(),
-        });
-    }
-    Err(invalid(format!(
-        "{} is neither an address of the case's beneficiary nor of a party involved in it",
-        wanted.as_str()
-    )))
-}
-
 /// Composes a PGP/MIME reply, records it on the case, and puts it in the outbox.
 async fn reply(
     state: web::Data<AppState>,
@@ -523,151 +448,27 @@ async fn reply(
     auth.require(Permission::RecordMessage)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
-    let to = recipient(&state, &case, b.to).await?;
-    let cid = case.id;
-    let (required, thread_ids) = state
-        .read(move |c| {
-            Ok((
-                mailstore::encryption_required(c, cid)?,
-                mailstore::inbound_message_ids(c, cid)?,
-            ))
-        })
-        .await?;
-    if to.certs.is_empty() && (required || state.config.mail.require_encryption) {
-        return Err(ApiError::from(helpline_domain::DomainError::invalid(
-            "to",
-            format!(
-                "replies on this case must be encrypted, and no usable certificate is held for {}; add one to the beneficiary first",
-                to.address
-            ),
-        )));
-    }
-    let keys = state.mail.keys();
-    if keys.is_empty() {
-        return Err(ApiError::Unavailable(
-            "the helpline has no OpenPGP key to sign with (helpline admin gen-key)".into(),
-        ));
-    }
-    let cfg = &state.config.mail;
-    let domain = cfg
-        .address
-        .rsplit_once('@')
-        .map(|(_, d)| d)
-        .unwrap_or("helpline.invalid");
-    let message_id = format!("{}@{domain}", uuid::Uuid::now_v7().simple());
-    let from_address = match &state.mail.plus {
-        Some(p) => p.for_case(case.reference),
-        None => cfg.address.clone(),
-    };
-    let subject_text = b
-        .subject
-        .as_ref()
-        .map(|s| s.as_str().to_owned())
-        .unwrap_or_else(|| format!("Re: {}", case.summary.as_str()));
-    let subject = state.mail.tag.tagged(&subject_text, case.reference);
-    let subject_tag = state.mail.tag.tagged("", case.reference).trim().to_owned();
-    let references: Vec<String> = thread_ids.iter().rev().take(10).rev().cloned().collect();
-    let in_reply_to = thread_ids.last().cloned();
-    let body_text = b.body.as_str().to_owned();
-    let display = cfg.display_name.clone();
-    let certs = to.certs.clone();
-    let to_addr = to.address.clone();
-    let (mid, from_c, subj_c) = (message_id.clone(), from_address.clone(), subject.clone());
-    let composed = web::block(move || {
-        let from = helpline_mail::Mailbox {
-            address: from_c,
-            name: Some(display),
+    let (actor, now, st) = (auth.actor(), state.now(), state.clone());
+    // Reading the recipient, composing (signing, encrypting) and the write block: off the
+    // async workers.
+    let msg = web::block(move || {
+        let draft = replies::Draft {
+            to: b.to,
+            subject: b.subject,
+            body: b.body,
         };
-        let rcpt = [helpline_mail::Mailbox {
-            address: to_addr,
-            name: None,
-        }];
-        let reply = helpline_mail::Reply {
-            from: &from,
-            to: &rcpt,
-            subject: &subj_c,
-            subject_tag: &subject_tag,
-            body: &body_text,
-            message_id: &mid,
-            in_reply_to: in_reply_to.as_deref(),
-            references: &references,
-            date: chrono::Utc::now(),
-        };
-        let protection = if certs.is_empty() {
-            helpline_mail::Protection::SignOnly
-        } else {
-            helpline_mail::Protection::Encrypt(certs)
-        };
-        helpline_mail::compose(&reply, &keys, &protection)
-            .map(|raw| (raw, keys.keys().first().map(|k| k.fingerprint().to_hex())))
+        replies::send(
+            &st.store,
+            &st.mail,
+            &st.config.mail,
+            actor,
+            now,
+            &case,
+            draft,
+        )
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::from(helpline_domain::DomainError::invalid("to", e.to_string())))?;
-    let (raw, signer) = composed;
-    let encrypted_to: Vec<String> = to.certs.iter().map(|c| c.fingerprint().to_hex()).collect();
-    let mut crypto = CryptoOutcome::plain();
-    crypto.format = helpline_domain::mail::PgpFormat::PgpMime;
-    crypto
-        .signatures
-        .push(helpline_domain::mail::SignatureCheck {
-            status: helpline_domain::mail::SignatureStatus::Good,
-            fingerprint: signer,
-            issuer: None,
-            detail: None,
-        });
-    crypto.summarise_signatures();
-    let details = EmailDetails {
-        message_id: Some(message_id.clone()),
-        from: Some(from_address.clone()),
-        to: vec![to.address.clone()],
-        crypto,
-        attachments: Vec::new(),
-        delivery: None,
-        encrypted_to: encrypted_to.clone(),
-    };
-    let subject_title =
-        helpline_domain::text::Title::parse(subject.chars().take(300).collect::<String>()).ok();
-    let counterpart = to.counterpart;
-    let rcpt = vec![to.address.clone()];
-    let body = b.body;
-    let mut msg = state
-        .write(&auth, move |tx| {
-            let m = case_log::add_message(
-                tx,
-                cid,
-                NewMessage {
-                    direction: Direction::Outbound,
-                    channel: Channel::Email,
-                    counterpart,
-                    subject: subject_title,
-                    body,
-                    occurred_at: None,
-                    email: Some(details),
-                },
-            )?;
-            mailstore::remember_message_id(tx, &message_id, cid, Some(m.id))?;
-            mailstore::enqueue(
-                tx,
-                m.id,
-                cid,
-                &from_address,
-                &rcpt,
-                &raw,
-                !encrypted_to.is_empty(),
-            )?;
-            Ok(m)
-        })
-        .await?;
-    if let Some(e) = &mut msg.email {
-        e.delivery = Some(helpline_domain::mail::Delivery {
-            state: helpline_domain::mail::DeliveryState::Queued,
-            attempts: 0,
-            next_attempt_at: Some(msg.created_at),
-            last_error: None,
-            sent_at: None,
-        });
-    }
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(HttpResponse::Created().json(msg))
 }
 

@@ -156,7 +156,7 @@ pub fn assign(
     }
     let mail = opened.as_ref().ok();
     let crypto = mail.map(|m| m.crypto.clone());
-    let msg = case_log::add_message(
+    let msg = crate::service::messages::record(
         tx,
         case,
         NewMessage {
@@ -334,7 +334,7 @@ fn thread(
         delivery: None,
         encrypted_to: Vec::new(),
     };
-    let m = case_log::add_message(
+    let m = crate::service::messages::record(
         tx,
         case.id,
         NewMessage {

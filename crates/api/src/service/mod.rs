@@ -6,3 +6,5 @@
 
 pub mod cases;
 pub mod intake;
+pub mod messages;
+pub mod replies;

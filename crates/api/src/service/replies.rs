@@ -1,0 +1,247 @@
+//! A reply goes out: to one of the beneficiary's addresses (or a party's of the case),
+//! composed as PGP/MIME — encrypted to the recipient's certificates and signed with the
+//! helpline key — or refused when the case, the beneficiary or the deployment requires
+//! encryption and no usable certificate is held. It is recorded on the case (the first one to
+//! the beneficiary is the first response), its Message-ID remembered for threading the answer,
+//! and queued in the outbox, all in one write; the outbox worker sends it after the commit.
+
+use chrono::{DateTime, Utc};
+use helpline_domain::beneficiary::EmailAddress;
+use helpline_domain::case::Case;
+use helpline_domain::log::{Channel, Counterpart, Direction, Message};
+use helpline_domain::mail::{
+    CryptoOutcome, Delivery, DeliveryState, EmailDetails, PgpFormat, SignatureCheck,
+    SignatureStatus,
+};
+use helpline_domain::text::{Body, Title};
+use helpline_domain::user::Actor;
+use helpline_domain::DomainError;
+use helpline_store::case_log::{self, NewMessage};
+use helpline_store::mail as mailstore;
+use helpline_store::{DbConnection, Store, StoreError};
+
+use crate::config::MailConfig;
+use crate::mail::MailState;
+
+/// What the handler wrote.
+pub struct Draft {
+    /// Recipient: one of the beneficiary's addresses (default: the first) or a party's.
+    pub to: Option<EmailAddress>,
+    /// Subject (default `Re: <case summary>`); the case's tag is added.
+    pub subject: Option<Title>,
+    /// The text.
+    pub body: Body,
+}
+
+/// Who a reply goes to, and the certificates it can be encrypted to.
+struct Recipient {
+    address: String,
+    counterpart: Counterpart,
+    certs: Vec<helpline_mail::Cert>,
+}
+
+/// Why a reply was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// The helpline holds no key to sign with: an operator must make one.
+    #[error("the helpline has no OpenPGP key to sign with (helpline admin gen-key)")]
+    NoSigningKey,
+    /// Refused (a domain rule) or not stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(m: String) -> StoreError {
+    StoreError::Domain(DomainError::invalid("to", m))
+}
+
+/// Sends a reply on `case` (already checked writable by the caller): blocking — it reads,
+/// composes and writes.
+pub fn send(
+    store: &Store,
+    mail: &MailState,
+    cfg: &MailConfig,
+    actor: Actor,
+    now: DateTime<Utc>,
+    case: &Case,
+    draft: Draft,
+) -> Result<Message, ReplyError> {
+    let cid = case.id;
+    let (to, required, thread_ids) = store.read(|c| {
+        Ok((
+            recipient(c, case, draft.to)?,
+            mailstore::encryption_required(c, cid)?,
+            mailstore::inbound_message_ids(c, cid)?,
+        ))
+    })?;
+    if to.certs.is_empty() && (required || cfg.require_encryption) {
+        return Err(ReplyError::Store(invalid(format!(
+            "replies on this case must be encrypted, and no usable certificate is held for {}; add one to the beneficiary first",
+            to.address
+        ))));
+    }
+    let keys = mail.keys();
+    if keys.is_empty() {
+        return Err(ReplyError::NoSigningKey);
+    }
+    let domain = cfg
+        .address
+        .rsplit_once('@')
+        .map_or("helpline.invalid", |(_, d)| d);
+    let message_id = format!("{}@{domain}", uuid::Uuid::now_v7().simple());
+    let from_address = match &mail.plus {
+        Some(p) => p.for_case(case.reference),
+        None => cfg.address.clone(),
+    };
+    let subject_text = draft
+        .subject
+        .as_ref()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_else(|| format!("Re: {}", case.summary.as_str()));
+    let subject = mail.tag.tagged(&subject_text, case.reference);
+    let subject_tag = mail.tag.tagged("", case.reference).trim().to_owned();
+    // The last ten messages of the thread, oldest first; the answer threads by any of them.
+    let references: Vec<String> = thread_ids.iter().rev().take(10).rev().cloned().collect();
+    let from = helpline_mail::Mailbox {
+        address: from_address.clone(),
+        name: Some(cfg.display_name.clone()),
+    };
+    let rcpt = [helpline_mail::Mailbox {
+        address: to.address.clone(),
+        name: None,
+    }];
+    let reply = helpline_mail::Reply {
+        from: &from,
+        to: &rcpt,
+        subject: &subject,
+        subject_tag: &subject_tag,
+        body: draft.body.as_str(),
+        message_id: &message_id,
+        in_reply_to: thread_ids.last().map(String::as_str),
+        references: &references,
+        date: Utc::now(),
+    };
+    let encrypted_to: Vec<String> = to.certs.iter().map(|c| c.fingerprint().to_hex()).collect();
+    let protection = if to.certs.is_empty() {
+        helpline_mail::Protection::SignOnly
+    } else {
+        helpline_mail::Protection::Encrypt(to.certs)
+    };
+    let raw =
+        helpline_mail::compose(&reply, &keys, &protection).map_err(|e| invalid(e.to_string()))?;
+    let signer = keys.keys().first().map(|k| k.fingerprint().to_hex());
+    let mut crypto = CryptoOutcome::plain();
+    crypto.format = PgpFormat::PgpMime;
+    crypto.signatures.push(SignatureCheck {
+        status: SignatureStatus::Good,
+        fingerprint: signer,
+        issuer: None,
+        detail: None,
+    });
+    crypto.summarise_signatures();
+    let details = EmailDetails {
+        message_id: Some(message_id.clone()),
+        from: Some(from_address.clone()),
+        to: vec![to.address.clone()],
+        crypto,
+        attachments: Vec::new(),
+        delivery: None,
+        encrypted_to: encrypted_to.clone(),
+    };
+    let subject = Title::parse(subject.chars().take(300).collect::<String>()).ok();
+    let counterpart = to.counterpart;
+    let rcpt = vec![to.address];
+    let body = draft.body;
+    let mut msg = store.write(actor, now, move |tx| {
+        let m = super::messages::record(
+            tx,
+            cid,
+            NewMessage {
+                direction: Direction::Outbound,
+                channel: Channel::Email,
+                counterpart,
+                subject,
+                body,
+                occurred_at: None,
+                email: Some(details),
+            },
+        )?;
+        mailstore::remember_message_id(tx, &message_id, cid, Some(m.id))?;
+        mailstore::enqueue(
+            tx,
+            m.id,
+            cid,
+            &from_address,
+            &rcpt,
+            &raw,
+            !encrypted_to.is_empty(),
+        )?;
+        Ok(m)
+    })?;
+    if let Some(e) = &mut msg.email {
+        e.delivery = Some(Delivery {
+            state: DeliveryState::Queued,
+            attempts: 0,
+            next_attempt_at: Some(msg.created_at),
+            last_error: None,
+            sent_at: None,
+        });
+    }
+    Ok(msg)
+}
+
+/// The recipient: one of the beneficiary's addresses (their usable certificates: confirmed
+/// ones first, an unconfirmed one — first use — only when none is), or a party's of the case.
+fn recipient(
+    conn: &mut DbConnection,
+    case: &Case,
+    to: Option<EmailAddress>,
+) -> Result<Recipient, StoreError> {
+    let beneficiary = helpline_store::beneficiaries::get(conn, case.beneficiary_id)?;
+    let wanted = match to {
+        Some(a) => a,
+        None => beneficiary
+            .emails
+            .first()
+            .cloned()
+            .ok_or_else(|| invalid("the beneficiary has no email address; give `to`".into()))?,
+    };
+    let addr = wanted.normalized();
+    if beneficiary.emails.iter().any(|e| e.normalized() == addr) {
+        let held = mailstore::certificates_of(conn, case.beneficiary_id)?;
+        let usable: Vec<_> = held
+            .iter()
+            .filter(|c| c.can_encrypt && !c.revoked)
+            .filter(|c| c.emails.iter().any(|e| e.to_lowercase() == addr) || c.confirmed)
+            .collect();
+        let confirmed: Vec<_> = usable.iter().filter(|c| c.confirmed).copied().collect();
+        let chosen = if confirmed.is_empty() {
+            usable
+        } else {
+            confirmed
+        };
+        let certs = chosen
+            .iter()
+            .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
+            .collect();
+        return Ok(Recipient {
+            address: wanted.as_str().to_owned(),
+            counterpart: Counterpart::Beneficiary,
+            certs,
+        });
+    }
+    for cp in case_log::case_parties(conn, case.id)? {
+        let p = helpline_store::parties::get(conn, cp.party_id)?;
+        if p.emails.iter().any(|e| e.normalized() == addr) {
+            return Ok(Recipient {
+                address: wanted.as_str().to_owned(),
+                counterpart: Counterpart::Party { party_id: p.id },
+                certs: Vec::new(),
+            });
+        }
+    }
+    Err(invalid(format!(
+        "{} is neither an address of the case's beneficiary nor of a party involved in it",
+        wanted.as_str()
+    )))
+}

@@ -245,7 +245,7 @@ fn roster_spreads_intake_fairly(backend: Backend) {
     assert_eq!(h.status, 200, "{}", h.text);
     assert_eq!(h.json["case"]["assignee_id"], json!(ids[1]));
     let t = app
-        .get(&format!("/api/v1/cases/{id}/timeline"), &lead)
+        .get(&format!("/api/v1/cases/{id}/timeline?limit=200"), &lead)
         .expect(200);
     let entry = t.json["items"]
         .as_array()
@@ -1012,7 +1012,7 @@ fn retention_leaves_no_name_or_body(backend: Backend) {
     // Through the API: nothing left of the two; the held one untouched.
     for (id, bid) in &ids[..2] {
         let t = app
-            .get(&format!("/api/v1/cases/{id}/timeline"), &lead)
+            .get(&format!("/api/v1/cases/{id}/timeline?limit=200"), &lead)
             .expect(200)
             .text;
         assert!(!t.contains("cuerpo-secreto"), "{t}");
@@ -1027,7 +1027,10 @@ fn retention_leaves_no_name_or_body(backend: Backend) {
         assert_eq!(ev.json["items"].as_array().map(Vec::len), Some(0));
     }
     let held = app
-        .get(&format!("/api/v1/cases/{}/timeline", ids[2].0), &lead)
+        .get(
+            &format!("/api/v1/cases/{}/timeline?limit=200", ids[2].0),
+            &lead,
+        )
         .expect(200)
         .text;
     assert!(held.contains("Message kept-for-the-court"));

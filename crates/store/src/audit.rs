@@ -52,7 +52,7 @@ pub struct AuditEvent {
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = audit_events)]
-struct Row {
+pub(crate) struct Row {
     seq: i64,
     id: String,
     occurred_at: chrono::NaiveDateTime,
@@ -67,7 +67,7 @@ struct Row {
 }
 
 impl Row {
-    fn into_event(self) -> Result<AuditEvent> {
+    pub(crate) fn into_event(self) -> Result<AuditEvent> {
         Ok(AuditEvent {
             seq: self.seq,
             id: stored(AuditEventId::parse(&self.id))?,

@@ -10,10 +10,8 @@ use helpline_domain::log::{
 use helpline_domain::party::PartyRole;
 use helpline_domain::text::{Body, Note, Title};
 use helpline_domain::user::Actor;
-use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::AuditEvent;
 use crate::convert::{corrupt, from_db, from_json, referenced, stored, to_db, to_json};
 use crate::page::{paginate, Cursor};
 use crate::schema::{actions, case_parties, comments, messages, next_steps};
@@ -27,7 +25,7 @@ fn after(cursor: Option<&Cursor>) -> String {
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = messages)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     id: String,
     case_id: String,
     direction: String,
@@ -42,7 +40,7 @@ struct MessageRow {
 }
 
 impl MessageRow {
-    fn into_message(self) -> Result<Message> {
+    pub(crate) fn into_message(self) -> Result<Message> {
         Ok(Message {
             id: stored(MessageId::parse(&self.id))?,
             case_id: stored(CaseId::parse(&self.case_id))?,
@@ -151,6 +149,29 @@ pub fn set_email(
     Ok(())
 }
 
+/// Replies show where they stand with the relay.
+pub(crate) fn with_deliveries(
+    conn: &mut DbConnection,
+    case: CaseId,
+    items: &mut [Message],
+) -> Result<()> {
+    if items
+        .iter()
+        .any(|m| m.direction == Direction::Outbound && m.email.is_some())
+    {
+        let deliveries = crate::mail::deliveries(conn, case)?;
+        for m in items.iter_mut() {
+            if let Some(email) = &mut m.email {
+                email.delivery = deliveries
+                    .iter()
+                    .find(|(id, _)| *id == m.id)
+                    .map(|(_, d)| d.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A case's messages in recording order.
 pub fn messages(
     conn: &mut DbConnection,
@@ -168,21 +189,7 @@ pub fn messages(
         .into_iter()
         .map(MessageRow::into_message)
         .collect::<Result<Vec<_>>>()?;
-    // Replies show where they stand with the relay.
-    if items
-        .iter()
-        .any(|m| m.direction == Direction::Outbound && m.email.is_some())
-    {
-        let deliveries = crate::mail::deliveries(conn, case)?;
-        for m in &mut items {
-            if let Some(email) = &mut m.email {
-                email.delivery = deliveries
-                    .iter()
-                    .find(|(id, _)| *id == m.id)
-                    .map(|(_, d)| d.clone());
-            }
-        }
-    }
+    with_deliveries(conn, case, &mut items)?;
     Ok(paginate(items, limit, |x| Cursor {
         key: None,
         id: x.id.to_string(),
@@ -194,7 +201,7 @@ pub fn messages(
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = comments)]
-struct CommentRow {
+pub(crate) struct CommentRow {
     id: String,
     case_id: String,
     author: String,
@@ -203,7 +210,7 @@ struct CommentRow {
 }
 
 impl CommentRow {
-    fn into_comment(self) -> Result<Comment> {
+    pub(crate) fn into_comment(self) -> Result<Comment> {
         Ok(Comment {
             id: stored(CommentId::parse(&self.id))?,
             case_id: stored(CaseId::parse(&self.case_id))?,
@@ -265,7 +272,7 @@ pub fn comments(
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = actions)]
-struct ActionRow {
+pub(crate) struct ActionRow {
     id: String,
     case_id: String,
     kind: String,
@@ -276,7 +283,7 @@ struct ActionRow {
 }
 
 impl ActionRow {
-    fn into_action(self) -> Result<ActionTaken> {
+    pub(crate) fn into_action(self) -> Result<ActionTaken> {
         Ok(ActionTaken {
             id: stored(ActionId::parse(&self.id))?,
             case_id: stored(CaseId::parse(&self.case_id))?,
@@ -355,7 +362,7 @@ pub fn actions(
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = next_steps)]
-struct NextStepRow {
+pub(crate) struct NextStepRow {
     id: String,
     case_id: String,
     title: String,
@@ -371,7 +378,7 @@ struct NextStepRow {
 }
 
 impl NextStepRow {
-    fn into_step(self) -> Result<NextStep> {
+    pub(crate) fn into_step(self) -> Result<NextStep> {
         Ok(NextStep {
             id: stored(NextStepId::parse(&self.id))?,
             case_id: stored(CaseId::parse(&self.case_id))?,
@@ -629,88 +636,4 @@ pub fn case_parties(conn: &mut DbConnection, case: CaseId) -> Result<Vec<CasePar
             })
         })
         .collect()
-}
-
-// ---- timeline ----
-
-/// One entry of a case's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", content = "item", rename_all = "snake_case")]
-pub enum TimelineItem {
-    /// A message.
-    Message(Message),
-    /// A comment.
-    Comment(Comment),
-    /// An action taken.
-    Action(ActionTaken),
-    /// A next step (as it stands now).
-    NextStep(NextStep),
-    /// A party involved.
-    Party(CaseParty),
-    /// A change of hands, with the note to the next handler.
-    Handoff(helpline_domain::workflow::Handoff),
-    /// A change on record.
-    Audit(AuditEvent),
-}
-
-/// A timeline entry with the instant it sorts by.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TimelineEntry {
-    /// When.
-    pub at: DateTime<Utc>,
-    /// What.
-    #[serde(flatten)]
-    pub item: TimelineItem,
-}
-
-/// Everything on a case, in time order: messages (when they happened), comments, actions (when
-/// performed), next steps and parties (when added), and the audit events.
-pub fn timeline(conn: &mut DbConnection, case: CaseId) -> Result<Vec<TimelineEntry>> {
-    const ALL: i64 = 100_000;
-    let mut out = Vec::new();
-    for m in messages(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry {
-            at: m.occurred_at,
-            item: TimelineItem::Message(m),
-        });
-    }
-    for c in comments(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry {
-            at: c.created_at,
-            item: TimelineItem::Comment(c),
-        });
-    }
-    for a in actions(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry {
-            at: a.performed_at,
-            item: TimelineItem::Action(a),
-        });
-    }
-    for s in next_steps(conn, case, None, ALL)?.items {
-        out.push(TimelineEntry {
-            at: s.created_at,
-            item: TimelineItem::NextStep(s),
-        });
-    }
-    for p in case_parties(conn, case)? {
-        out.push(TimelineEntry {
-            at: p.added_at,
-            item: TimelineItem::Party(p),
-        });
-    }
-    for h in crate::workflow::handoffs(conn, case)? {
-        out.push(TimelineEntry {
-            at: h.handed_at,
-            item: TimelineItem::Handoff(h),
-        });
-    }
-    for e in crate::audit::for_case(conn, case)? {
-        out.push(TimelineEntry {
-            at: e.occurred_at,
-            item: TimelineItem::Audit(e),
-        });
-    }
-    // Stable: at equal instants, entries keep the order above (the record before its audit).
-    out.sort_by_key(|e| e.at);
-    Ok(out)
 }

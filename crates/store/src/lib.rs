@@ -29,6 +29,7 @@ pub mod retention;
 pub mod schema;
 pub mod search;
 pub mod stats;
+pub mod timeline;
 pub mod tokens;
 pub mod users;
 mod visibility;

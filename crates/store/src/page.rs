@@ -25,7 +25,8 @@ pub struct Cursor {
     /// The id of the last item of the previous page.
     #[serde(rename = "i")]
     pub id: String,
-    /// Results already handed out, for orders without a key (ranked search).
+    /// Results already handed out, for orders without a key (ranked search); in a timeline,
+    /// the rank of the last entry's kind.
     #[serde(rename = "o", skip_serializing_if = "Option::is_none", default)]
     pub offset: Option<i64>,
 }

@@ -300,17 +300,21 @@ async fn link_party(
         .await
 }
 
-/// Everything on a case in time order, audit events included.
+/// Everything on a case in time order, a page at a time; audit events for those who may
+/// read them.
 async fn timeline(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
+    let (limit, cursor) = page.checked()?;
     let with_audit = auth.0.may(Permission::ReadAudit);
-    let mut items = state.read(move |c| case_log::timeline(c, case.id)).await?;
-    if !with_audit {
-        items.retain(|e| !matches!(e.item, case_log::TimelineItem::Audit(_)));
-    }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let page = state
+        .read(move |c| {
+            helpline_store::timeline::timeline(c, case.id, with_audit, cursor.as_ref(), limit)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

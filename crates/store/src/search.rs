@@ -143,10 +143,13 @@ pub fn ensure_index(store: &crate::Store) -> Result<Option<usize>> {
 pub(crate) fn enqueue(tx: &mut Tx<'_>) -> Result<usize> {
     let dirty = std::mem::take(&mut tx.search_dirty);
     for case in &dirty {
+        // A new stamp even when the case is queued already: a document built from texts read
+        // before this change must not take it off the queue.
         diesel::sql_query(
-            "INSERT INTO search_queue (ref) SELECT ref FROM cases WHERE id = $1 \
-             ON CONFLICT (ref) DO NOTHING",
+            "INSERT INTO search_queue (ref, stamp) SELECT ref, $1 FROM cases WHERE id = $2 \
+             ON CONFLICT (ref) DO UPDATE SET stamp = excluded.stamp",
         )
+        .bind::<Text, _>(uuid::Uuid::now_v7().to_string())
         .bind::<Text, _>(case.to_string())
         .execute(tx.conn)?;
     }
@@ -157,66 +160,96 @@ pub(crate) fn enqueue(tx: &mut Tx<'_>) -> Result<usize> {
 struct Queued {
     #[diesel(sql_type = BigInt)]
     r: i64,
+    #[diesel(sql_type = Text)]
+    stamp: String,
 }
 
-/// Rebuilds the documents of up to `limit` queued cases and takes them off the queue, in the
-/// caller's transaction; returns how many. On Postgres the rows are claimed with `SKIP
-/// LOCKED`, so two nodes draining at once never build the same document twice.
-pub fn drain(tx: &mut Tx<'_>, limit: i64) -> Result<usize> {
-    let claim = match tx.conn {
-        DbConnection::Sqlite(_) => "SELECT ref AS r FROM search_queue ORDER BY ref LIMIT $1",
-        DbConnection::Pg(_) => {
-            "SELECT ref AS r FROM search_queue ORDER BY ref LIMIT $1 FOR UPDATE SKIP LOCKED"
-        }
-    };
-    let refs: Vec<Queued> = diesel::sql_query(claim)
-        .bind::<BigInt, _>(limit)
-        .load(tx.conn)?;
-    for q in &refs {
+/// A case's search document, built from its texts as they were read.
+#[derive(Debug, Clone)]
+pub struct Built {
+    reference: i64,
+    stamp: String,
+    /// (document, head); `None` when the case is gone.
+    doc: Option<(String, String)>,
+}
+
+/// Reads and folds the documents of up to `limit` queued cases: the costly part of indexing,
+/// done on a reader's connection and the indexer's thread, never on the writer.
+pub fn build(conn: &mut DbConnection, limit: i64) -> Result<Vec<Built>> {
+    let queued: Vec<Queued> =
+        diesel::sql_query("SELECT ref AS r, stamp FROM search_queue ORDER BY ref LIMIT $1")
+            .bind::<BigInt, _>(limit)
+            .load(conn)?;
+    let mut out = Vec::with_capacity(queued.len());
+    for q in queued {
         let id: Option<String> = c::table
             .filter(c::reference.eq(q.r))
             .select(c::id)
-            .first(tx.conn)
+            .first(conn)
             .optional()?;
-        if let Some(id) = id {
-            let case = crate::convert::stored(CaseId::parse(&id))?;
-            let (reference, t) = texts_of(tx.conn, case)?;
-            let doc = folded(t.iter().map(String::as_str));
-            let head = folded(t.iter().take(2).map(String::as_str));
-            put(tx.conn, reference, &doc, &head)?;
+        let doc = match id {
+            Some(id) => {
+                let (_, t) = texts_of(conn, crate::convert::stored(CaseId::parse(&id))?)?;
+                let doc = folded(t.iter().map(String::as_str));
+                let head = folded(t.iter().take(2).map(String::as_str));
+                Some((doc, head))
+            }
+            None => None,
+        };
+        out.push(Built {
+            reference: q.r,
+            stamp: q.stamp,
+            doc,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes built documents and takes their cases off the queue, unless a case changed again
+/// since its texts were read (its stamp moved on): then it stays queued for the next pass.
+/// Writing a document twice (two nodes) writes the same thing: harmless.
+pub fn store_built(tx: &mut Tx<'_>, built: &[Built]) -> Result<usize> {
+    for b in built {
+        if let Some((doc, head)) = &b.doc {
+            put(tx.conn, b.reference, doc, head)?;
         }
-        diesel::sql_query("DELETE FROM search_queue WHERE ref = $1")
-            .bind::<BigInt, _>(q.r)
+        diesel::sql_query("DELETE FROM search_queue WHERE ref = $1 AND stamp = $2")
+            .bind::<BigInt, _>(b.reference)
+            .bind::<Text, _>(&b.stamp)
             .execute(tx.conn)?;
     }
-    Ok(refs.len())
+    Ok(built.len())
 }
 
 /// Whether documents wait to be rebuilt.
 pub fn pending(conn: &mut DbConnection) -> Result<bool> {
     let rows: Vec<Queued> =
-        diesel::sql_query("SELECT ref AS r FROM search_queue LIMIT 1").load(conn)?;
+        diesel::sql_query("SELECT ref AS r, stamp FROM search_queue LIMIT 1").load(conn)?;
     Ok(!rows.is_empty())
 }
 
-/// Cases rebuilt per transaction by the indexer.
+/// Cases rebuilt per pass by the indexer.
 pub const DRAIN_BATCH: i64 = 256;
 
-/// Rebuilds every queued document now, a batch per write; for a reader that must see every
-/// committed change (a search, a scrub after retention). Returns how many were rebuilt.
+/// Most passes of one catch-up: under a steady stream of writes the queue never empties, and a
+/// reader waits for what was queued before it came, not for what comes after.
+const MAX_PASSES: usize = 64;
+
+/// Rebuilds the queued documents now, a batch per pass (read and fold, then one write); for a
+/// reader that must see every committed change (a search, a scrub after retention), and for
+/// the indexer. Returns how many were rebuilt.
 pub fn catch_up(store: &crate::Store) -> Result<usize> {
     let mut done = 0;
-    while store.read(pending)? {
-        let n = store.write(
-            helpline_domain::user::Actor::System,
-            chrono::Utc::now(),
-            |tx| drain(tx, DRAIN_BATCH),
-        )?;
-        // Nothing claimable: another drain (another node's) holds what is left.
-        if n == 0 {
+    for _ in 0..MAX_PASSES {
+        let built = store.read(|c| build(c, DRAIN_BATCH))?;
+        if built.is_empty() {
             break;
         }
-        done += n;
+        done += store.write(
+            helpline_domain::user::Actor::System,
+            chrono::Utc::now(),
+            move |tx| store_built(tx, &built),
+        )?;
     }
     Ok(done)
 }

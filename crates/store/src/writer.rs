@@ -43,8 +43,6 @@ pub(crate) struct WriterHandle {
     queue: Sender<Job>,
     /// Raised when a write queued cases for the search indexer.
     pub(crate) texts_queued: Signal,
-    /// Held while any handle lives: the checkpointer stops when the store is gone.
-    _alive: Arc<()>,
 }
 
 /// A flag one side raises and another waits on (with a timeout, so a lost wake-up only delays).
@@ -119,17 +117,6 @@ pub(crate) fn spawn(
     let (queue, rx) = mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
     let manager = Arc::new(manager);
-    let alive = Arc::new(());
-    // SQLite: the writer never checkpoints inside its commit (that copied the WAL into the
-    // database on the writer's time, a tenth of it under load); a thread of its own does, on
-    // its own connection, every CHECKPOINT_EVERY.
-    let pragmas = match (backend, pragmas) {
-        (Backend::Sqlite, Some(p)) => {
-            spawn_checkpointer(manager.clone(), p.clone(), Arc::downgrade(&alive))?;
-            Some(format!("{p} PRAGMA wal_autocheckpoint = 0;"))
-        }
-        (_, p) => p,
-    };
     for i in 0..writers {
         let conn = connect(&manager, pragmas.as_deref())?;
         let (rx, manager, pragmas) = (rx.clone(), manager.clone(), pragmas.clone());
@@ -141,33 +128,7 @@ pub(crate) fn spawn(
     Ok(WriterHandle {
         queue,
         texts_queued: Signal::default(),
-        _alive: alive,
     })
-}
-
-/// How often the checkpointer copies the WAL into the database.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Checkpoints the SQLite WAL in the background (PASSIVE: it never waits for, nor blocks, the
-/// writer or a reader) until the store is dropped.
-fn spawn_checkpointer(
-    manager: Arc<Manager>,
-    pragmas: String,
-    alive: std::sync::Weak<()>,
-) -> Result<()> {
-    let mut conn = connect(&manager, Some(&pragmas))?;
-    std::thread::Builder::new()
-        .name("helpline-checkpoint".into())
-        .spawn(move || {
-            while alive.upgrade().is_some() {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
-                }
-            }
-        })
-        .map_err(|e| StoreError::Unavailable(format!("cannot start the checkpointer: {e}")))?;
-    Ok(())
 }
 
 /// Takes the next group: waits for one write, then everything already queued behind it.

@@ -112,7 +112,7 @@ fn deliver(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, item: Ou
     let (state, error, next) = match outcome {
         Ok(()) => (DeliveryState::Sent, None, None),
         Err((error, permanent)) => {
-            let state = mailstore::next_state(attempts, smtp.max_attempts, permanent);
+            let state = DeliveryState::after_failure(attempts, smtp.max_attempts, permanent);
             // Doubling backoff, at most an hour between attempts.
             let wait = smtp
                 .retry_seconds

@@ -175,6 +175,18 @@ closed_set! {
     }
 }
 
+impl DeliveryState {
+    /// Where a message stands after a failed attempt: failed for good after a permanent
+    /// refusal or the last allowed attempt, else to be tried again.
+    pub fn after_failure(attempts_made: u32, max_attempts: u32, permanent: bool) -> Self {
+        if permanent || attempts_made >= max_attempts {
+            DeliveryState::Failed
+        } else {
+            DeliveryState::Retrying
+        }
+    }
+}
+
 /// A file that came with a message, kept as evidence on the case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentRef {
@@ -236,6 +248,15 @@ pub struct EmailDetails {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_failed_delivery_is_retried_until_the_last_attempt_or_a_permanent_refusal() {
+        use super::DeliveryState::{self, Failed, Retrying};
+        assert_eq!(DeliveryState::after_failure(1, 3, false), Retrying);
+        assert_eq!(DeliveryState::after_failure(2, 3, false), Retrying);
+        assert_eq!(DeliveryState::after_failure(3, 3, false), Failed);
+        assert_eq!(DeliveryState::after_failure(1, 3, true), Failed);
+    }
+
     use super::*;
 
     fn check(status: SignatureStatus) -> SignatureCheck {

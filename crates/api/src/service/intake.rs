@@ -348,13 +348,19 @@ fn thread(
         },
     )?;
     for a in &mail.attachments {
-        let e = mailstore::add_attachment(
+        let e = helpline_store::evidence::collect(
             tx,
             case.id,
-            m.id,
-            a.filename.clone(),
-            &a.media_type,
-            &a.bytes,
+            helpline_store::evidence::NewEvidence {
+                data: &a.bytes,
+                filename: a.filename.clone(),
+                media_type: a.media_type.clone(),
+                source: helpline_store::evidence::EvidenceSource::MessageAttachment,
+                message_id: Some(m.id),
+                description: String::new(),
+                tlp: helpline_domain::indicator::Tlp::Amber,
+                collected_at: None,
+            },
         )?;
         attachments.push(AttachmentRef {
             evidence_id: e.id,

@@ -273,7 +273,7 @@ fn indicators_relate_cases(backend: Backend) {
     .expect(204);
     assert_eq!(refs(&related(&app, &bob, &a, "depth=1")), vec![rc]);
     let audit = app
-        .get(&format!("/api/v1/cases/{b}/audit"), &lead)
+        .get(&format!("/api/v1/cases/{b}/audit?limit=200"), &lead)
         .expect(200);
     let actions: Vec<&str> = audit.json["items"]
         .as_array()
@@ -431,7 +431,7 @@ fn count(v: &Value) -> usize {
 }
 
 fn audit_actions(app: &TestApp, token: &str, case: &str) -> Vec<String> {
-    app.get(&format!("/api/v1/cases/{case}/audit"), token)
+    app.get(&format!("/api/v1/cases/{case}/audit?limit=200"), token)
         .expect(200)
         .json["items"]
         .as_array()

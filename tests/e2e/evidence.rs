@@ -158,7 +158,7 @@ fn evidence_keeps_bytes_and_custody(backend: Backend) {
         .expect(200);
     assert_eq!(list.json["items"].as_array().map(Vec::len), Some(1));
     let audit: Value = app
-        .get(&format!("/api/v1/cases/{a}/audit"), &lead)
+        .get(&format!("/api/v1/cases/{a}/audit?limit=200"), &lead)
         .expect(200)
         .json;
     let actions: Vec<&str> = audit["items"]

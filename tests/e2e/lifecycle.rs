@@ -232,8 +232,42 @@ fn full_case_life(backend: Backend) {
 
     // The audit trail has every mutation.
     let audit = app
-        .get(&format!("/api/v1/cases/{id}/audit"), &h)
+        .get(&format!("/api/v1/cases/{id}/audit?limit=200"), &h)
         .expect(200);
+    assert!(audit.json["next_cursor"].is_null());
+    // Paged in the chain's order: two pages of four, continued by the cursor, are its start.
+    let first = app
+        .get(&format!("/api/v1/cases/{id}/audit?limit=4"), &h)
+        .expect(200);
+    let cursor = first.json["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let second = app
+        .get(
+            &format!("/api/v1/cases/{id}/audit?limit=4&cursor={cursor}"),
+            &h,
+        )
+        .expect(200);
+    let paged: Vec<Value> = [&first.json, &second.json]
+        .iter()
+        .flat_map(|p| p["items"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        Some(&paged[..]),
+        audit.json["items"].as_array().map(|a| &a[..8.min(a.len())])
+    );
+    let total = audit.json["items"].as_array().map_or(0, Vec::len);
+    let last = app
+        .get(
+            &format!("/api/v1/cases/{id}/audit?limit={}", total.max(1)),
+            &h,
+        )
+        .expect(200);
+    assert!(
+        last.json["next_cursor"].is_null(),
+        "a page that holds it all is the last"
+    );
     let actions: Vec<String> = audit.json["items"]
         .as_array()
         .map(|a| {

@@ -405,7 +405,7 @@ fn quarantine_and_retry(backend: Backend) {
     assert_eq!(r.json["state"], "threaded");
     assert_eq!(messages(&app, &handler, &case).len(), 2);
     let audit = app
-        .get(&format!("/api/v1/cases/{case}/audit"), &lead)
+        .get(&format!("/api/v1/cases/{case}/audit?limit=200"), &lead)
         .expect(200);
     assert!(
         audit.text.contains("mail.retry") && audit.text.contains("mail.assign"),

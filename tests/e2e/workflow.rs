@@ -419,12 +419,47 @@ fn critical_cases_reach_leads_and_webhooks(backend: Backend) {
 
     // Deliveries are visible to admins.
     let (_, admin) = app.user("root", Role::Admin);
-    let d = app.get("/api/v1/webhooks/deliveries", &admin).expect(200);
+    let d = app
+        .get("/api/v1/webhooks/deliveries?limit=200", &admin)
+        .expect(200);
     assert!(d.json["items"]
         .as_array()
         .into_iter()
         .flatten()
         .any(|x| x["event"] == "case.escalated" && x["state"] == "delivered"));
+    // Paged newest first: a page boundary, then a cursor that reaches the end.
+    let all = d.json["items"].as_array().cloned().unwrap_or_default();
+    assert!(all.len() >= 3, "several deliveries: {}", all.len());
+    let first = app
+        .get("/api/v1/webhooks/deliveries?limit=2", &admin)
+        .expect(200);
+    let mut walked = first.json["items"].as_array().cloned().unwrap_or_default();
+    let mut cursor = first.json["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let p = app
+            .get(
+                &format!("/api/v1/webhooks/deliveries?limit=2&cursor={c}"),
+                &admin,
+            )
+            .expect(200);
+        walked.extend(p.json["items"].as_array().cloned().unwrap_or_default());
+        cursor = p.json["next_cursor"].as_str().map(str::to_owned);
+    }
+    // Newest first, each once, and none missed (a delivery queued meanwhile may only add).
+    let ids = |v: &[serde_json::Value]| {
+        v.iter()
+            .filter_map(|x| x["id"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let walked = ids(&walked);
+    let mut sorted = walked.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(walked, sorted, "newest first, no repeats");
+    assert!(
+        ids(&all).iter().all(|i| walked.contains(i)),
+        "every delivery reached"
+    );
     app.get("/api/v1/webhooks/deliveries", &lead).expect(403);
 }
 
@@ -1040,7 +1075,10 @@ fn retention_leaves_no_name_or_body(backend: Backend) {
             .is_some_and(Vec::is_empty)
     );
     let audit = app
-        .get(&format!("/api/v1/cases/{}/audit", ids[0].0), &lead)
+        .get(
+            &format!("/api/v1/cases/{}/audit?limit=200", ids[0].0),
+            &lead,
+        )
         .expect(200);
     assert!(audit.text.contains("case.anonymize"));
     // Nowhere in the database: every table's rows (Postgres) or the files themselves (SQLite,

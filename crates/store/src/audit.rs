@@ -8,8 +8,9 @@ use helpline_domain::user::Actor;
 use serde::Serialize;
 
 use crate::convert::{corrupt, from_db, from_json, rfc3339, stored, to_db};
+use crate::page::{paginate, Cursor};
 use crate::schema::{audit_events, audit_head};
-use crate::{DbConnection, Result};
+use crate::{DbConnection, Page, Result};
 
 /// An event recorded by a transaction, chained at commit.
 #[derive(Debug, Clone)]
@@ -203,14 +204,28 @@ fn insert_rows(conn: &mut DbConnection, rows: &[Row]) -> Result<()> {
 }
 
 /// The audit events of one case, in order.
-pub fn for_case(conn: &mut DbConnection, case: CaseId) -> Result<Vec<AuditEvent>> {
-    audit_events::table
+pub fn for_case(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<AuditEvent>> {
+    // The chain's own order: its sequence number, carried by the cursor.
+    let after = cursor.and_then(|c| c.offset).unwrap_or(0);
+    let events = audit_events::table
         .filter(audit_events::case_id.eq(case.to_string()))
+        .filter(audit_events::seq.gt(after))
         .order(audit_events::seq.asc())
+        .limit(limit + 1)
         .load::<Row>(conn)?
         .into_iter()
         .map(Row::into_event)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(events, limit, |e| Cursor {
+        key: None,
+        id: e.id.to_string(),
+        offset: Some(e.seq),
+    }))
 }
 
 /// The audit events about one entity (a beneficiary, a party, a user), in order.

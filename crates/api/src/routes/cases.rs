@@ -387,13 +387,15 @@ async fn audit(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadAudit)?;
     let case = visible_case(&state, &auth, &id).await?;
+    let (limit, cursor) = page.checked()?;
     let events = state
-        .read(move |c| helpline_store::audit::for_case(c, case.id))
+        .read(move |c| helpline_store::audit::for_case(c, case.id, cursor.as_ref(), limit))
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": events })))
+    Ok(HttpResponse::Ok().json(events))
 }
 
 /// Who was granted access to a case.

@@ -512,10 +512,12 @@ async fn export(
 async fn deliveries(
     state: web::Data<AppState>,
     auth: Auth,
-    q: ApiQuery<LimitQuery>,
+    page: ApiQuery<crate::extract::PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageTokens)?;
-    let limit = q.into_inner().checked()?;
-    let items = state.read(move |c| wf::deliveries(c, limit as i64)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let (limit, cursor) = page.checked()?;
+    let page = state
+        .read(move |c| wf::deliveries(c, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

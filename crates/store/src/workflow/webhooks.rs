@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 
 use super::Policy;
 use crate::convert::{from_db, to_db};
+use crate::page::{paginate, Cursor};
 use crate::schema::webhook_deliveries as wd;
-use crate::{DbConnection, Result, Tx};
+use crate::{DbConnection, Page, Result, Tx};
 
 /// What a webhook may say about a case: ids, levels, times and people; never names, text
 /// or the beneficiary (receivers are chat rooms and pagers).
@@ -156,14 +157,30 @@ pub fn due_deliveries(
     Ok(rows.into_iter().map(delivery).collect())
 }
 
-/// The latest calls, newest first (for admins to see what failed).
-pub fn deliveries(conn: &mut DbConnection, limit: i64) -> Result<Vec<Delivery>> {
-    let rows: Vec<DeliveryRow> = wd::table
+/// The calls made, newest first, a page at a time (for admins to see what failed).
+pub fn deliveries(
+    conn: &mut DbConnection,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Delivery>> {
+    let mut q = wd::table
         .order(wd::id.desc())
-        .limit(limit)
+        .limit(limit + 1)
         .select(delivery_columns!())
-        .load(conn)?;
-    Ok(rows.into_iter().map(delivery).collect())
+        .into_boxed();
+    if let Some(c) = cursor {
+        q = q.filter(wd::id.lt(c.id.clone()));
+    }
+    let rows: Vec<DeliveryRow> = q.load(conn)?;
+    Ok(paginate(
+        rows.into_iter().map(delivery).collect(),
+        limit,
+        |d| Cursor {
+            key: None,
+            id: d.id.clone(),
+            offset: None,
+        },
+    ))
 }
 
 /// Records one attempt: delivered, retried at `retry_at`, or failed for good (`None`).

@@ -475,6 +475,39 @@ fn bad_credentials_are_refused(backend: Backend) {
         !listed.text.contains(&secret_text[20..]),
         "secrets are never listed"
     );
+    // Tokens (newest first) and accounts (by name) are paged: walked one at a time, the same
+    // lists, and the last cursor reaches the end.
+    for (path, n) in [("/api/v1/tokens", 3), ("/api/v1/users", 0)] {
+        for i in 0..n {
+            app.post(
+                path,
+                &admin,
+                json!({"name": format!("extra-{i}"), "scopes": ["cases:read"]}),
+            )
+            .expect(201);
+        }
+        let all = app
+            .get(&format!("{path}?limit=200"), &admin)
+            .expect(200)
+            .json["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(all.len() >= 2, "{path}: {}", all.len());
+        let mut walked = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+            let page = app.get(&format!("{path}?limit=1{q}"), &admin).expect(200);
+            walked.extend(page.json["items"].as_array().cloned().unwrap_or_default());
+            match page.json["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+            assert!(walked.len() <= all.len(), "{path}: the walk never ends");
+        }
+        assert_eq!(walked, all, "{path}");
+    }
     let mut forged = secret_text.clone();
     forged.pop();
     forged.push(if secret_text.ends_with('A') { 'B' } else { 'A' });

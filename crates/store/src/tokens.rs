@@ -8,8 +8,9 @@ use helpline_domain::user::{ApiToken, Scope};
 use serde_json::json;
 
 use crate::convert::{from_db, from_json, stored, to_db, to_json};
+use crate::page::{paginate, Cursor};
 use crate::schema::api_tokens;
-use crate::{DbConnection, Result, StoreError, Tx};
+use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = api_tokens)]
@@ -85,13 +86,28 @@ pub fn find(conn: &mut DbConnection, id: TokenId) -> Result<Option<(ApiToken, St
 }
 
 /// Every token, newest first (secrets are never shown again).
-pub fn list(conn: &mut DbConnection) -> Result<Vec<ApiToken>> {
-    api_tokens::table
+pub fn list(
+    conn: &mut DbConnection,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<ApiToken>> {
+    let mut q = api_tokens::table
         .order(api_tokens::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = cursor {
+        q = q.filter(api_tokens::id.lt(c.id.clone()));
+    }
+    let items = q
         .load::<Row>(conn)?
         .into_iter()
         .map(|r| r.into_token().map(|(t, _)| t))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |t| Cursor {
+        key: None,
+        id: t.id.to_string(),
+        offset: None,
+    }))
 }
 
 /// Revokes a token for good (revoking twice is harmless and recorded once).

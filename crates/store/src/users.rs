@@ -7,8 +7,9 @@ use helpline_domain::user::{Role, User, Username};
 use serde_json::json;
 
 use crate::convert::{from_db, stored, to_db};
+use crate::page::{paginate, Cursor};
 use crate::schema::users;
-use crate::{DbConnection, Result, StoreError, Tx};
+use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable)]
 #[diesel(table_name = users)]
@@ -113,13 +114,36 @@ pub fn find_for_login(conn: &mut DbConnection, username: &str) -> Result<Option<
 }
 
 /// All accounts, by login name.
-pub fn list(conn: &mut DbConnection) -> Result<Vec<User>> {
-    users::table
+pub fn list(conn: &mut DbConnection, cursor: Option<&Cursor>, limit: i64) -> Result<Page<User>> {
+    let mut q = users::table
         .order(users::username.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(c) = cursor {
+        // By name: the page goes on after the last account's name (names are unique).
+        let after: String = users::table
+            .find(c.id.clone())
+            .select(users::username)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::Domain(helpline_domain::DomainError::invalid(
+                    "cursor",
+                    "not a cursor this server handed out",
+                ))
+            })?;
+        q = q.filter(users::username.gt(after));
+    }
+    let items = q
         .load::<Row>(conn)?
         .into_iter()
         .map(|r| r.into_user().map(|(u, _)| u))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |u| Cursor {
+        key: None,
+        id: u.id.to_string(),
+        offset: None,
+    }))
 }
 
 /// How many accounts exist.

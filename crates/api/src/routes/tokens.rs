@@ -24,10 +24,17 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/tokens/{id}").route(web::delete().to(revoke)));
 }
 
-async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    page: crate::extract::ApiQuery<crate::extract::PageParams>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageTokens)?;
-    let items = state.read(store_t::list).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let (limit, cursor) = page.checked()?;
+    let page = state
+        .read(move |c| store_t::list(c, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize)]

@@ -38,10 +38,17 @@ fn staff_role(role: Role) -> Result<Role, ApiError> {
     }
 }
 
-async fn list(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    auth: Auth,
+    page: crate::extract::ApiQuery<crate::extract::PageParams>,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ReadUsers)?;
-    let items = state.read(store_u::list).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let (limit, cursor) = page.checked()?;
+    let page = state
+        .read(move |c| store_u::list(c, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize)]

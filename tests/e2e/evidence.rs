@@ -223,6 +223,26 @@ fn evidence_keeps_bytes_and_custody(backend: Backend) {
         &[],
     )
     .expect(403);
+
+    // Paged in the order collected: two more items, walked one at a time, the same list.
+    for name in ["second.txt", "third.txt"] {
+        app.raw(
+            "POST",
+            &format!("/api/v1/cases/{a}/evidence?filename={name}"),
+            Some(&analyst),
+            "text/plain",
+            name.as_bytes(),
+            &[],
+        )
+        .expect(201);
+    }
+    let all = app
+        .get(&format!("/api/v1/cases/{a}/evidence?limit=200"), &analyst)
+        .expect(200);
+    assert!(all.json["next_cursor"].is_null());
+    let (walked, pages) = app.walk(&format!("/api/v1/cases/{a}/evidence"), &analyst, 1);
+    assert!(pages >= 3);
+    assert_eq!(Some(&walked), all.json["items"].as_array());
 }
 
 on_both_backends!(evidence_keeps_bytes_and_custody);

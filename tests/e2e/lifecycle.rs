@@ -184,27 +184,7 @@ fn full_case_life(backend: Backend) {
     let items = tl.json["items"].as_array().cloned().unwrap_or_default();
     // Walked three entries at a time, across kinds, it is the same list: every page boundary
     // continues exactly where the last page ended, and the last cursor reaches the end.
-    let mut walked = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let q = cursor
-            .as_deref()
-            .map(|c| format!("&cursor={c}"))
-            .unwrap_or_default();
-        let page = app
-            .get(&format!("/api/v1/cases/{id}/timeline?limit=3{q}"), &h)
-            .expect(200);
-        let got = page.json["items"].as_array().cloned().unwrap_or_default();
-        assert!(got.len() <= 3);
-        walked.extend(got);
-        pages += 1;
-        match page.json["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-        assert!(pages < 100, "the cursor never reached the end");
-    }
+    let (walked, pages) = app.walk(&format!("/api/v1/cases/{id}/timeline"), &h, 3);
     assert!(pages > 2, "the walk crossed several pages");
     assert_eq!(walked, items);
     app.get(&format!("/api/v1/cases/{id}/timeline?cursor=bogus"), &h)

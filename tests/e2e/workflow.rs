@@ -430,21 +430,7 @@ fn critical_cases_reach_leads_and_webhooks(backend: Backend) {
     // Paged newest first: a page boundary, then a cursor that reaches the end.
     let all = d.json["items"].as_array().cloned().unwrap_or_default();
     assert!(all.len() >= 3, "several deliveries: {}", all.len());
-    let first = app
-        .get("/api/v1/webhooks/deliveries?limit=2", &admin)
-        .expect(200);
-    let mut walked = first.json["items"].as_array().cloned().unwrap_or_default();
-    let mut cursor = first.json["next_cursor"].as_str().map(str::to_owned);
-    while let Some(c) = cursor {
-        let p = app
-            .get(
-                &format!("/api/v1/webhooks/deliveries?limit=2&cursor={c}"),
-                &admin,
-            )
-            .expect(200);
-        walked.extend(p.json["items"].as_array().cloned().unwrap_or_default());
-        cursor = p.json["next_cursor"].as_str().map(str::to_owned);
-    }
+    let (walked, _) = app.walk("/api/v1/webhooks/deliveries", &admin, 2);
     // Newest first, each once, and none missed (a delivery queued meanwhile may only add).
     let ids = |v: &[serde_json::Value]| {
         v.iter()

@@ -348,6 +348,32 @@ impl TestApp {
         self.call("GET", path, Some(token), None, &[])
     }
 
+    /// Walks a paged list `limit` items at a time, following `next_cursor` to the end, and
+    /// returns (every item in order, how many pages it took). Fails if a page is larger than
+    /// `limit` or the walk does not end.
+    pub fn walk(&self, path: &str, token: &str, limit: usize) -> (Vec<Value>, usize) {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for pages in 1..=10_000 {
+            let q = cursor
+                .as_deref()
+                .map(|c| format!("&cursor={c}"))
+                .unwrap_or_default();
+            let page = self
+                .get(&format!("{path}{sep}limit={limit}{q}"), token)
+                .expect(200);
+            let got = page.json["items"].as_array().cloned().unwrap_or_default();
+            assert!(got.len() <= limit, "{path}: a page larger than its limit");
+            items.extend(got);
+            match page.json["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return (items, pages),
+            }
+        }
+        panic!("{path}: the cursor never reached the end")
+    }
+
     /// POST JSON.
     pub fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.call("POST", path, Some(token), Some(&body), &[])

@@ -338,6 +338,46 @@ pub fn of_case(conn: &mut DbConnection, case: CaseId) -> Result<Vec<CaseIndicato
         .collect()
 }
 
+/// The indicators on a case in the order they were added, a page at a time.
+pub fn page_of_case(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<CaseIndicator>> {
+    let mut q = ci::table
+        .inner_join(indicators::table.on(indicators::id.eq(ci::indicator_id)))
+        .filter(ci::case_id.eq(case.to_string()))
+        .order((ci::added_at.asc(), ci::indicator_id.asc()))
+        .select((
+            (indicators::id, indicators::kind, indicators::value),
+            context_columns(),
+        ))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(Cursor {
+        key: Some(at), id, ..
+    }) = cursor
+    {
+        q = q.filter(
+            ci::added_at
+                .gt(*at)
+                .or(ci::added_at.eq(*at).and(ci::indicator_id.gt(id.clone()))),
+        );
+    }
+    let rows = q.load::<((String, String, String), ContextRow)>(conn)?;
+    let case_id = case.to_string();
+    let items = rows
+        .into_iter()
+        .map(|(i, r)| case_indicator(StoredIndicator::from_row(i)?, &case_id, r))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |x| Cursor {
+        key: Some(to_db(x.added_at)),
+        id: x.indicator.id.to_string(),
+        offset: None,
+    }))
+}
+
 /// Takes an indicator off a case (the indicator itself stays, for other cases).
 pub fn detach(tx: &mut Tx<'_>, case: CaseId, id: IndicatorId) -> Result<()> {
     let s = indicator(tx.conn, id)?;

@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::convert::{from_db, stored, to_db};
 use crate::mail::{blob, put_blob};
+use crate::page::{paginate, Cursor};
 use crate::schema::{custody_events, evidence};
-use crate::{DbConnection, Result, StoreError, Tx};
+use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 /// Where an item came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -190,6 +191,40 @@ pub fn of_case(conn: &mut DbConnection, case: CaseId) -> Result<Vec<Evidence>> {
         .into_iter()
         .map(EvidenceRow::into_evidence)
         .collect()
+}
+
+/// A case's evidence items in the order they were collected, a page at a time.
+pub fn page_of_case(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Evidence>> {
+    let mut q = evidence::table
+        .filter(evidence::case_id.eq(case.to_string()))
+        .order((evidence::collected_at.asc(), evidence::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(Cursor {
+        key: Some(at), id, ..
+    }) = cursor
+    {
+        q = q.filter(
+            evidence::collected_at.gt(*at).or(evidence::collected_at
+                .eq(*at)
+                .and(evidence::id.gt(id.clone()))),
+        );
+    }
+    let items = q
+        .load::<EvidenceRow>(conn)?
+        .into_iter()
+        .map(EvidenceRow::into_evidence)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |e| Cursor {
+        key: Some(to_db(e.collected_at)),
+        id: e.id.to_string(),
+        offset: None,
+    }))
 }
 
 /// One evidence item of a case.

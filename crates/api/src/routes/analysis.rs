@@ -76,17 +76,22 @@ async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
-    let (items, counts) = state
+    let (limit, cursor) = page.checked()?;
+    let (page, counts) = state
         .read(move |c| {
-            let items = analysis::of_case(c, case.id)?;
-            let ids: Vec<IndicatorId> = items.iter().map(|i| i.indicator.id).collect();
+            let page = analysis::page_of_case(c, case.id, cursor.as_ref(), limit)?;
+            let ids: Vec<IndicatorId> = page.items.iter().map(|i| i.indicator.id).collect();
             let counts = analysis::case_counts(c, &ids)?;
-            Ok((items, counts))
+            Ok((page, counts))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": shown(&state, items, &counts) })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": shown(&state, page.items, &counts),
+        "next_cursor": page.next_cursor,
+    })))
 }
 
 #[derive(Debug, Deserialize)]

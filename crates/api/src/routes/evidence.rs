@@ -31,10 +31,14 @@ async fn list(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    page: crate::extract::ApiQuery<crate::extract::PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
-    let items = state.read(move |c| evidence::of_case(c, case.id)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let (limit, cursor) = page.checked()?;
+    let page = state
+        .read(move |c| evidence::page_of_case(c, case.id, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Debug, Deserialize)]

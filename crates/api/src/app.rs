@@ -174,9 +174,11 @@ pub enum StartError {
 pub struct Application {
     server: Server,
     port: u16,
-    outbox: Option<crate::outbox::Worker>,
-    webhooks: crate::webhooks::Worker,
-    indexer: crate::indexer::Worker,
+    outbox: Option<crate::worker::Worker>,
+    webhooks: crate::worker::Worker,
+    indexer: crate::worker::Worker,
+    /// Wakes the webhook worker (to stop it at once).
+    notifier: crate::webhooks::Notifier,
 }
 
 /// The process-wide Prometheus recorder (metrics macros write to one global recorder).
@@ -267,12 +269,12 @@ impl Application {
             .local_addr()
             .map_err(|e| StartError::Io(e.to_string()))?
             .port();
-        let outbox = crate::outbox::Worker::start(store.clone(), config.mail.smtp.clone())
+        let outbox = crate::outbox::start(store.clone(), config.mail.smtp.clone())
             .map_err(StartError::Io)?;
-        let indexer = crate::indexer::Worker::start(store.clone()).map_err(StartError::Io)?;
+        let indexer = crate::indexer::start(store.clone()).map_err(StartError::Io)?;
         let clock: Clock = clock.unwrap_or_else(|| Arc::new(Utc::now));
         let notifier = crate::webhooks::Notifier::default();
-        let webhooks = crate::webhooks::Worker::start(
+        let webhooks = crate::webhooks::start(
             store.clone(),
             policy.clone(),
             config.workflow.webhooks.clone(),
@@ -287,7 +289,7 @@ impl Application {
             service_types,
             clock,
             policy,
-            webhooks: notifier,
+            webhooks: notifier.clone(),
             metrics: metrics_handle(),
             readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
             principals: crate::auth::PrincipalCache::default(),
@@ -321,6 +323,7 @@ impl Application {
             outbox,
             webhooks,
             indexer,
+            notifier,
         })
     }
 
@@ -340,12 +343,13 @@ impl Application {
         let hooks = self.webhooks;
         let outbox = self.outbox;
         let indexer = self.indexer;
+        let notifier = self.notifier;
         // Stopping joins the worker threads; do it off the async runtime.
         let _ = web::block(move || {
-            hooks.stop();
-            indexer.stop();
+            hooks.stop(|| notifier.wake());
+            indexer.stop(|| ());
             if let Some(w) = outbox {
-                w.stop();
+                w.stop(|| ());
             }
         })
         .await;

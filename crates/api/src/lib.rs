@@ -23,6 +23,7 @@ pub mod service;
 pub mod sharing;
 pub mod telemetry;
 pub mod webhooks;
+pub mod worker;
 
 pub use app::{AppState, Application, Clock};
 pub use config::Config;

@@ -3,7 +3,6 @@
 //! worker picks up whatever is due when it starts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -17,40 +16,16 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
 use crate::config::SmtpConfig;
+use crate::worker::Worker;
 
-/// A running worker; dropping the handle does not stop it, [`Worker::stop`] does.
-pub struct Worker {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Worker {
-    /// Starts the worker when a relay is configured.
-    pub fn start(store: Store, smtp: SmtpConfig) -> Result<Option<Worker>, String> {
-        if smtp.host.is_empty() {
-            tracing::info!("no SMTP relay configured: replies wait in the outbox");
-            return Ok(None);
-        }
-        let transport = transport(&smtp)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("outbox".into())
-            .spawn(move || run(&store, &transport, &smtp, &flag))
-            .map_err(|e| e.to_string())?;
-        Ok(Some(Worker {
-            stop,
-            thread: Some(thread),
-        }))
+/// Starts the outbox worker when a relay is configured.
+pub fn start(store: Store, smtp: SmtpConfig) -> Result<Option<Worker>, String> {
+    if smtp.host.is_empty() {
+        tracing::info!("no SMTP relay configured: replies wait in the outbox");
+        return Ok(None);
     }
-
-    /// Stops the worker after its current attempt.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    let transport = transport(&smtp)?;
+    Worker::spawn("outbox", move |stop| run(&store, &transport, &smtp, stop)).map(Some)
 }
 
 fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {

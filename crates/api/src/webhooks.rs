@@ -16,6 +16,7 @@ use sha2::Sha256;
 
 use crate::app::Clock;
 use crate::config::WebhookConfig;
+use crate::worker::Worker;
 
 /// Wakes the worker at once (after a commit that queued an event).
 #[derive(Clone, Default)]
@@ -46,13 +47,6 @@ impl Notifier {
     }
 }
 
-/// The running worker.
-pub struct Worker {
-    stop: Arc<AtomicBool>,
-    notifier: Notifier,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
 /// The signature of a body sent at `timestamp`: hex HMAC-SHA256 over `"<timestamp>.<body>"`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
     let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
@@ -65,37 +59,17 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-impl Worker {
-    /// Starts the worker.
-    pub fn start(
-        store: Store,
-        policy: Policy,
-        cfg: WebhookConfig,
-        clock: Clock,
-        notifier: Notifier,
-    ) -> Result<Worker, String> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let n = notifier.clone();
-        let thread = std::thread::Builder::new()
-            .name("webhooks".into())
-            .spawn(move || run(&store, &policy, &cfg, &clock, &flag, &n))
-            .map_err(|e| e.to_string())?;
-        Ok(Worker {
-            stop,
-            notifier,
-            thread: Some(thread),
-        })
-    }
-
-    /// Stops the worker after its current call.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.notifier.wake();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// Starts the webhook worker; stop it with `worker.stop(|| notifier.wake())`.
+pub fn start(
+    store: Store,
+    policy: Policy,
+    cfg: WebhookConfig,
+    clock: Clock,
+    notifier: Notifier,
+) -> Result<Worker, String> {
+    Worker::spawn("webhooks", move |stop| {
+        run(&store, &policy, &cfg, &clock, stop, &notifier)
+    })
 }
 
 fn run(

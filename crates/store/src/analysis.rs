@@ -345,7 +345,7 @@ pub fn page_of_case(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<CaseIndicator>> {
-    let mut q = ci::table
+    let q = ci::table
         .inner_join(indicators::table.on(indicators::id.eq(ci::indicator_id)))
         .filter(ci::case_id.eq(case.to_string()))
         .order((ci::added_at.asc(), ci::indicator_id.asc()))
@@ -355,26 +355,15 @@ pub fn page_of_case(
         ))
         .limit(limit + 1)
         .into_boxed();
-    if let Some(Cursor {
-        key: Some(at), id, ..
-    }) = cursor
-    {
-        q = q.filter(
-            ci::added_at
-                .gt(*at)
-                .or(ci::added_at.eq(*at).and(ci::indicator_id.gt(id.clone()))),
-        );
-    }
+    let q = crate::page::after_time_and_id!(q, ci::added_at, ci::indicator_id, cursor);
     let rows = q.load::<((String, String, String), ContextRow)>(conn)?;
     let case_id = case.to_string();
     let items = rows
         .into_iter()
         .map(|(i, r)| case_indicator(StoredIndicator::from_row(i)?, &case_id, r))
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: Some(to_db(x.added_at)),
-        id: x.indicator.id.to_string(),
-        offset: None,
+    Ok(paginate(items, limit, |x| {
+        crate::page::after_time(x.added_at, x.indicator.id)
     }))
 }
 

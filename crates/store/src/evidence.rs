@@ -200,30 +200,19 @@ pub fn page_of_case(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<Evidence>> {
-    let mut q = evidence::table
+    let q = evidence::table
         .filter(evidence::case_id.eq(case.to_string()))
         .order((evidence::collected_at.asc(), evidence::id.asc()))
         .limit(limit + 1)
         .into_boxed();
-    if let Some(Cursor {
-        key: Some(at), id, ..
-    }) = cursor
-    {
-        q = q.filter(
-            evidence::collected_at.gt(*at).or(evidence::collected_at
-                .eq(*at)
-                .and(evidence::id.gt(id.clone()))),
-        );
-    }
+    let q = crate::page::after_time_and_id!(q, evidence::collected_at, evidence::id, cursor);
     let items = q
         .load::<EvidenceRow>(conn)?
         .into_iter()
         .map(EvidenceRow::into_evidence)
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |e| Cursor {
-        key: Some(to_db(e.collected_at)),
-        id: e.id.to_string(),
-        offset: None,
+    Ok(paginate(items, limit, |e| {
+        crate::page::after_time(e.collected_at, e.id)
     }))
 }
 

@@ -55,6 +55,29 @@ impl Cursor {
     }
 }
 
+/// Filters a boxed query ordered by (`$at`, `$id`) to the rows after a cursor holding that
+/// time as its key (see [`after_time`]).
+macro_rules! after_time_and_id {
+    ($q:expr, $at:expr, $id:expr, $cursor:expr) => {
+        match $cursor {
+            Some($crate::page::Cursor {
+                key: Some(at), id, ..
+            }) => $q.filter($at.gt(*at).or($at.eq(*at).and($id.gt(id.clone())))),
+            _ => $q,
+        }
+    };
+}
+pub(crate) use after_time_and_id;
+
+/// The cursor after an item ordered by (time, id).
+pub(crate) fn after_time(at: chrono::DateTime<chrono::Utc>, id: impl ToString) -> Cursor {
+    Cursor {
+        key: Some(crate::convert::to_db(at)),
+        id: id.to_string(),
+        offset: None,
+    }
+}
+
 /// Cuts `limit + 1` fetched rows down to a page, with a cursor when there is more.
 pub(crate) fn paginate<T>(
     mut rows: Vec<T>,

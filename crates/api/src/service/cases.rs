@@ -27,17 +27,13 @@ pub fn open(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, Stor
         wf::announce(tx, policy, "case.escalated", &case);
     }
     match case.assignee_id {
-        Some(to) => {
-            wf::record_handoff(tx, case.id, None, Some(to), Note::empty(), false)?;
-            wf::announce(tx, policy, "case.assigned", &case);
-        }
+        Some(_) => changed_hands(tx, policy, &case, None, false)?,
         None if wf::auto_assign(tx.conn)? => {
             let candidates = wf::candidates(tx.conn, tx.now, &policy.weights)?;
             if let Some(to) = next_assignee(&candidates) {
                 cases::set_first_assignee(tx, case.id, to)?;
                 case.assignee_id = Some(to);
-                wf::record_handoff(tx, case.id, None, Some(to), Note::empty(), true)?;
-                wf::announce(tx, policy, "case.assigned", &case);
+                changed_hands(tx, policy, &case, None, true)?;
             }
         }
         None => {}
@@ -65,23 +61,36 @@ pub fn change(
         Ok(())
     })?;
     if before.assignee_id != after.assignee_id {
-        wf::record_handoff(
-            tx,
-            id,
-            before.assignee_id,
-            after.assignee_id,
-            Note::empty(),
-            false,
-        )?;
-        if after.assignee_id.is_some() {
-            wf::announce(tx, policy, "case.assigned", &after);
-        }
+        changed_hands(tx, policy, &after, before.assignee_id, false)?;
     }
     if before.escalation.is_none() && after.escalation.is_some() {
         wf::announce(tx, policy, "case.escalated", &after);
     }
     after.assess(tx.now);
     Ok(after)
+}
+
+/// Records that `case` went from `from` to its assignee (by the roster if `automatic`), and
+/// announces it when somebody now holds it.
+fn changed_hands(
+    tx: &mut Tx<'_>,
+    policy: &Policy,
+    case: &Case,
+    from: Option<UserId>,
+    automatic: bool,
+) -> Result<(), StoreError> {
+    wf::record_handoff(
+        tx,
+        case.id,
+        from,
+        case.assignee_id,
+        Note::empty(),
+        automatic,
+    )?;
+    if case.assignee_id.is_some() {
+        wf::announce(tx, policy, "case.assigned", case);
+    }
+    Ok(())
 }
 
 /// Hands a case to the next handler with a note (shown on the timeline); audited and

@@ -18,6 +18,7 @@ pub mod case;
 pub mod error;
 pub mod ids;
 pub mod indicator;
+pub mod link;
 pub mod log;
 pub mod mail;
 pub mod party;

@@ -1,0 +1,137 @@
+//! The cases holding an indicator, as the caller may see them (through the one visibility
+//! rule), and the brief form in which correlation shows a case.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use helpline_domain::access::{Permission, Principal};
+use helpline_domain::ids::{CaseId, IndicatorId};
+use helpline_domain::indicator::IndicatorState;
+use serde::Serialize;
+
+use super::{case_indicator, context_columns, indicator, CaseIndicator, ContextRow, CHUNK};
+use crate::cases::{Bind, Sql};
+use crate::convert::stored;
+use crate::page::{paginate, Cursor};
+use crate::schema::case_indicators as ci;
+use crate::Page;
+use crate::{DbConnection, Result};
+
+/// How many cases holding an indicator `who` may see, counting no further than `cap`.
+pub fn visible_holders(
+    conn: &mut DbConnection,
+    id: IndicatorId,
+    who: &Principal,
+    cap: i64,
+) -> Result<i64> {
+    let mut sql = Sql::default();
+    sql.push("SELECT c.id FROM case_indicators ci JOIN cases c ON c.id = ci.case_id WHERE ci.indicator_id = ")
+        .bind(Bind::Text(id.to_string()))
+        .push(" AND ci.state <> ")
+        .bind(Bind::Text(IndicatorState::FalsePositive.as_str().to_owned()));
+    crate::visibility::visible(&mut sql, who, "c");
+    sql.push(" LIMIT ").bind(Bind::Int(cap));
+    Ok(sql.load::<IdRow>(conn)?.len() as i64)
+}
+
+/// A case as a correlation shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseBrief {
+    /// Id.
+    pub id: CaseId,
+    /// Reference.
+    #[serde(rename = "ref")]
+    pub reference: i64,
+    /// Summary.
+    pub summary: String,
+    /// Status.
+    pub status: String,
+}
+
+/// The cases among `ids` that `who` may see, briefly.
+pub fn visible_briefs(
+    conn: &mut DbConnection,
+    ids: &[String],
+    who: &Principal,
+) -> Result<HashMap<String, CaseBrief>> {
+    #[derive(QueryableByName)]
+    struct BriefRow {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        reference: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        summary: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        status: String,
+    }
+    let mut out = HashMap::new();
+    if !who.may(Permission::ReadCases) {
+        return Ok(out);
+    }
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT c.id, c.ref AS reference, c.summary, c.status FROM cases c WHERE c.id IN ",
+        )
+        .bind_list(chunk.iter().cloned());
+        crate::visibility::visible(&mut sql, who, "c");
+        for r in sql.load::<BriefRow>(conn)? {
+            let brief = CaseBrief {
+                id: stored(CaseId::parse(&r.id))?,
+                reference: r.reference,
+                summary: r.summary,
+                status: r.status,
+            };
+            out.insert(r.id, brief);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The cases holding an indicator that `who` may see, with the indicator's context on each, a
+/// page at a time in the order the cases were opened (a public provider's domain can be held
+/// by tens of thousands of cases).
+pub fn cases_of(
+    conn: &mut DbConnection,
+    id: IndicatorId,
+    who: &Principal,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<(CaseBrief, CaseIndicator)>> {
+    let s = indicator(conn, id)?;
+    let mut sql = Sql::default();
+    sql.push("SELECT c.id FROM case_indicators ci JOIN cases c ON c.id = ci.case_id WHERE ci.indicator_id = ")
+        .bind(Bind::Text(id.to_string()));
+    if let Some(cur) = cursor {
+        sql.push(" AND c.id > ").bind(Bind::Text(cur.id.clone()));
+    }
+    crate::visibility::visible(&mut sql, who, "c");
+    sql.push(" ORDER BY c.id LIMIT ").bind(Bind::Int(limit + 1));
+    let ids: Vec<String> = sql.load::<IdRow>(conn)?.into_iter().map(|r| r.id).collect();
+    let mut contexts: HashMap<String, ContextRow> = ci::table
+        .filter(ci::indicator_id.eq(id.to_string()))
+        .filter(ci::case_id.eq_any(&ids))
+        .select((ci::case_id, context_columns()))
+        .load::<(String, ContextRow)>(conn)?
+        .into_iter()
+        .collect();
+    let briefs = visible_briefs(conn, &ids, who)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for case_id in &ids {
+        if let (Some(b), Some(r)) = (briefs.get(case_id), contexts.remove(case_id)) {
+            out.push((b.clone(), case_indicator(s.clone(), case_id, r)?));
+        }
+    }
+    Ok(paginate(out, limit, |(b, _)| Cursor {
+        key: None,
+        id: b.id.to_string(),
+        offset: None,
+    }))
+}

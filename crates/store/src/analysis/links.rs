@@ -1,0 +1,191 @@
+//! Links between cases (related, duplicate of, parent / child), read from either side.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use helpline_domain::access::Principal;
+use helpline_domain::ids::CaseId;
+use helpline_domain::indicator::LinkKind;
+use helpline_domain::text::Note;
+use helpline_domain::user::Actor;
+use serde::Serialize;
+use serde_json::json;
+
+use super::{visible_briefs, CaseBrief, CHUNK};
+use crate::convert::{from_db, stored, to_db};
+use crate::schema::case_links as cl;
+use crate::{DbConnection, Result, StoreError, Tx};
+
+/// A link as seen from one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseLink {
+    /// The case it is seen from.
+    pub case_id: CaseId,
+    /// The other case.
+    pub target_id: CaseId,
+    /// How they are linked, read from `case_id`.
+    pub kind: LinkKind,
+    /// Why.
+    pub note: Note,
+    /// Who linked them.
+    pub created_by: Actor,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Links two cases. A link between the same two cases, in either direction, is a conflict.
+pub fn link(
+    tx: &mut Tx<'_>,
+    case: CaseId,
+    target: CaseId,
+    kind: LinkKind,
+    note: Note,
+) -> Result<CaseLink> {
+    if case == target {
+        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+            "target",
+            "a case cannot be linked to itself",
+        )));
+    }
+    let (a, b) = (case.to_string(), target.to_string());
+    let exists = cl::table
+        .filter(
+            cl::case_id
+                .eq(&a)
+                .and(cl::target_id.eq(&b))
+                .or(cl::case_id.eq(&b).and(cl::target_id.eq(&a))),
+        )
+        .count()
+        .get_result::<i64>(tx.conn)?;
+    if exists > 0 {
+        return Err(StoreError::Conflict(
+            "these cases are already linked; remove the link first to change it".into(),
+        ));
+    }
+    diesel::insert_into(cl::table)
+        .values((
+            cl::case_id.eq(&a),
+            cl::target_id.eq(&b),
+            cl::kind.eq(kind.as_str()),
+            cl::note.eq(note.as_str()),
+            cl::created_by.eq(tx.actor.to_string()),
+            cl::created_at.eq(to_db(tx.now)),
+        ))
+        .execute(tx.conn)?;
+    tx.audit(
+        "case_link.create",
+        "case_link",
+        target,
+        Some(case),
+        json!({"target": target, "kind": kind.as_str()}),
+    );
+    tx.audit(
+        "case_link.create",
+        "case_link",
+        case,
+        Some(target),
+        json!({"target": case, "kind": kind.inverse().as_str()}),
+    );
+    Ok(CaseLink {
+        case_id: case,
+        target_id: target,
+        kind,
+        note,
+        created_by: tx.actor,
+        created_at: tx.now,
+    })
+}
+
+/// Removes the link between two cases, whichever side made it.
+pub fn unlink(tx: &mut Tx<'_>, case: CaseId, target: CaseId) -> Result<()> {
+    let (a, b) = (case.to_string(), target.to_string());
+    let n = diesel::delete(
+        cl::table.filter(
+            cl::case_id
+                .eq(&a)
+                .and(cl::target_id.eq(&b))
+                .or(cl::case_id.eq(&b).and(cl::target_id.eq(&a))),
+        ),
+    )
+    .execute(tx.conn)?;
+    if n == 0 {
+        return Err(StoreError::not_found("link"));
+    }
+    tx.audit(
+        "case_link.delete",
+        "case_link",
+        target,
+        Some(case),
+        json!({"target": target}),
+    );
+    tx.audit(
+        "case_link.delete",
+        "case_link",
+        case,
+        Some(target),
+        json!({"target": case}),
+    );
+    Ok(())
+}
+
+type LinkRow = (String, String, String, String, String, NaiveDateTime);
+
+/// The links of these cases, both directions, each read from the case in `ids` it touches.
+pub(crate) fn links_of(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<CaseLink>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<LinkRow> = cl::table
+            .filter(cl::case_id.eq_any(chunk).or(cl::target_id.eq_any(chunk)))
+            .select((
+                cl::case_id,
+                cl::target_id,
+                cl::kind,
+                cl::note,
+                cl::created_by,
+                cl::created_at,
+            ))
+            .load(conn)?;
+        let inside: HashSet<&String> = chunk.iter().collect();
+        for (a, b, kind, note, by, at) in rows {
+            let kind = stored(LinkKind::parse(&kind))?;
+            let make = |from: &str, to: &str, kind: LinkKind| -> Result<CaseLink> {
+                Ok(CaseLink {
+                    case_id: stored(CaseId::parse(from))?,
+                    target_id: stored(CaseId::parse(to))?,
+                    kind,
+                    note: stored(Note::parse(note.clone()))?,
+                    created_by: stored(by.parse())?,
+                    created_at: from_db(at),
+                })
+            };
+            if inside.contains(&a) {
+                out.push(make(&a, &b, kind)?);
+            }
+            if inside.contains(&b) {
+                out.push(make(&b, &a, kind.inverse())?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A case's links, read from it, with the other cases the caller may see.
+pub fn links(
+    conn: &mut DbConnection,
+    case: CaseId,
+    who: &Principal,
+) -> Result<Vec<(CaseLink, CaseBrief)>> {
+    let all = links_of(conn, &[case.to_string()])?;
+    let others: Vec<String> = all.iter().map(|l| l.target_id.to_string()).collect();
+    let briefs = visible_briefs(conn, &others, who)?;
+    Ok(all
+        .into_iter()
+        .filter_map(|l| {
+            briefs
+                .get(&l.target_id.to_string())
+                .cloned()
+                .map(|b| (l, b))
+        })
+        .collect())
+}

@@ -1,0 +1,17 @@
+//! What analysts keep: indicators on cases, links between cases, and the correlation that
+//! walks both ("where else have we seen this?") — one module each.
+
+mod correlation;
+mod holders;
+mod indicators;
+mod links;
+
+pub use correlation::{related, Correlation, NotFollowed, Related, Step, Walk};
+pub use holders::*;
+pub use indicators::*;
+pub(crate) use indicators::{case_indicator, ContextRow};
+pub(crate) use links::links_of;
+pub use links::*;
+
+/// Ids per query: far below SQLite's and Postgres's limits on bound parameters.
+const CHUNK: usize = 500;

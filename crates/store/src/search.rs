@@ -13,9 +13,10 @@ use helpline_domain::ids::CaseId;
 use helpline_domain::search::{document, snippet, Query};
 use serde::Serialize;
 
-use crate::cases::{where_clause, Bind, CaseFilter, Sql};
+use crate::cases::{where_clause, CaseFilter};
 use crate::page::{paginate, Cursor};
 use crate::schema::cases as c;
+use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Page, Result, Tx};
 
 /// Most bytes of folded words indexed per case: Postgres refuses a `tsvector` over 1 MB, and

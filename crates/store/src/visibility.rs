@@ -6,7 +6,7 @@
 
 use helpline_domain::access::{Permission, Principal};
 
-use crate::cases::{Bind, Sql};
+use crate::sql::{Bind, Sql};
 
 /// Appends `AND (…)` limiting the cases table aliased `alias` to those `who` may see.
 pub(crate) fn visible(sql: &mut Sql, who: &Principal, alias: &str) {

@@ -270,7 +270,7 @@ fn keep_sight(
 ) -> Result<(), StoreError> {
     match me {
         Some(me) if case.confidential && !sees_all && case.assignee_id != Some(me) => {
-            store_cases::grant(tx, case.id, me).map(|_| ())
+            helpline_store::grants::grant(tx, case.id, me).map(|_| ())
         }
         _ => Ok(()),
     }
@@ -406,7 +406,9 @@ async fn list_access(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Permission::ManageConfidentiality)?;
     let case = visible_case(&state, &auth, &id).await?;
-    let grants = state.read(move |c| store_cases::grants(c, case.id)).await?;
+    let grants = state
+        .read(move |c| helpline_store::grants::grants(c, case.id))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": grants })))
 }
 
@@ -427,7 +429,9 @@ async fn grant_access(
     let case = visible_case(&state, &auth, &id).await?;
     let user = body.value.user_id;
     let grant = state
-        .write(&auth, move |tx| store_cases::grant(tx, case.id, user))
+        .write(&auth, move |tx| {
+            helpline_store::grants::grant(tx, case.id, user)
+        })
         .await?;
     Ok(HttpResponse::Created().json(grant))
 }
@@ -443,7 +447,9 @@ async fn revoke_access(
     let user = path_id(UserId::parse(&user))?;
     let case = visible_case(&state, &auth, &id).await?;
     state
-        .write(&auth, move |tx| store_cases::revoke(tx, case.id, user))
+        .write(&auth, move |tx| {
+            helpline_store::grants::revoke(tx, case.id, user)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

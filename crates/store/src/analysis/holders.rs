@@ -10,10 +10,10 @@ use helpline_domain::indicator::IndicatorState;
 use serde::Serialize;
 
 use super::{case_indicator, context_columns, indicator, CaseIndicator, ContextRow, CHUNK};
-use crate::cases::{Bind, Sql};
 use crate::convert::stored;
 use crate::page::{paginate, Cursor};
 use crate::schema::case_indicators as ci;
+use crate::sql::{Bind, Sql};
 use crate::Page;
 use crate::{DbConnection, Result};
 

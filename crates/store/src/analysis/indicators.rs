@@ -13,10 +13,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::CHUNK;
-use crate::cases::{Bind, Sql};
 use crate::convert::{from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{case_indicators as ci, indicators};
+use crate::sql::{Bind, Sql};
 use crate::Page;
 use crate::{DbConnection, Result, StoreError, Tx};
 

@@ -6,8 +6,8 @@ use helpline_domain::case::Case;
 use helpline_domain::workflow::Vetting;
 use serde::Serialize;
 
-use crate::cases::{Bind, Sql};
 use crate::convert::to_db;
+use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Result};
 
 /// Why a case is in the leads' queue.

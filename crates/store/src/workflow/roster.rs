@@ -11,9 +11,9 @@ use helpline_domain::user::Role;
 use helpline_domain::workflow::{check_period, Absence, Candidate, CaseloadWeights, Period, Shift};
 use serde_json::json;
 
-use crate::cases::{Bind, Sql};
 use crate::convert::{from_db, stored, to_db};
 use crate::schema::{absences, cases as c, handoffs, shifts, users};
+use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Result, StoreError, Tx};
 
 /// The two kinds of period: on duty and away, each in its own table.

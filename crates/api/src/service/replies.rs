@@ -69,7 +69,7 @@ pub fn send(
     let cid = case.id;
     let (to, required, thread_ids) = store.read(|c| {
         Ok((
-            recipient(c, case, draft.to)?,
+            recipient(c, case, draft.to.clone())?,
             mailstore::encryption_required(c, cid)?,
             mailstore::inbound_message_ids(c, cid)?,
         ))
@@ -80,6 +80,59 @@ pub fn send(
             to.address
         ))));
     }
+    let out = compose(mail, cfg, case, &draft, to, &thread_ids)?;
+    let mut msg = store.write(actor, now, move |tx| {
+        let m = super::messages::record(
+            tx,
+            cid,
+            NewMessage {
+                direction: Direction::Outbound,
+                channel: Channel::Email,
+                counterpart: out.counterpart,
+                subject: out.subject,
+                body: draft.body,
+                occurred_at: None,
+                email: Some(out.details),
+            },
+        )?;
+        mailstore::remember_message_id(tx, &out.message_id, cid, Some(m.id))?;
+        mailstore::enqueue(tx, m.id, cid, &out.from, &out.to, &out.raw, out.encrypted)?;
+        Ok(m)
+    })?;
+    if let Some(e) = &mut msg.email {
+        e.delivery = Some(Delivery {
+            state: DeliveryState::Queued,
+            attempts: 0,
+            next_attempt_at: Some(msg.created_at),
+            last_error: None,
+            sent_at: None,
+        });
+    }
+    Ok(msg)
+}
+
+/// A reply composed: the bytes for the relay and what the case's log says of them.
+struct Composed {
+    raw: Vec<u8>,
+    message_id: String,
+    from: String,
+    to: Vec<String>,
+    counterpart: Counterpart,
+    subject: Option<Title>,
+    details: EmailDetails,
+    encrypted: bool,
+}
+
+/// Composes the PGP/MIME reply: tagged subject, threading headers (the last ten messages of
+/// the thread), encrypted to the recipient's certificates if any, signed with the helpline key.
+fn compose(
+    mail: &MailState,
+    cfg: &MailConfig,
+    case: &Case,
+    draft: &Draft,
+    to: Recipient,
+    thread_ids: &[String],
+) -> Result<Composed, ReplyError> {
     let keys = mail.keys();
     if keys.is_empty() {
         return Err(ReplyError::NoSigningKey);
@@ -100,7 +153,6 @@ pub fn send(
         .unwrap_or_else(|| format!("Re: {}", case.summary.as_str()));
     let subject = mail.tag.tagged(&subject_text, case.reference);
     let subject_tag = mail.tag.tagged("", case.reference).trim().to_owned();
-    // The last ten messages of the thread, oldest first; the answer threads by any of them.
     let references: Vec<String> = thread_ids.iter().rev().take(10).rev().cloned().collect();
     let from = helpline_mail::Mailbox {
         address: from_address.clone(),
@@ -129,65 +181,33 @@ pub fn send(
     };
     let raw =
         helpline_mail::compose(&reply, &keys, &protection).map_err(|e| invalid(e.to_string()))?;
-    let signer = keys.keys().first().map(|k| k.fingerprint().to_hex());
     let mut crypto = CryptoOutcome::plain();
     crypto.format = PgpFormat::PgpMime;
     crypto.signatures.push(SignatureCheck {
         status: SignatureStatus::Good,
-        fingerprint: signer,
+        fingerprint: keys.keys().first().map(|k| k.fingerprint().to_hex()),
         issuer: None,
         detail: None,
     });
     crypto.summarise_signatures();
-    let details = EmailDetails {
-        message_id: Some(message_id.clone()),
-        from: Some(from_address.clone()),
-        to: vec![to.address.clone()],
-        crypto,
-        attachments: Vec::new(),
-        delivery: None,
-        encrypted_to: encrypted_to.clone(),
-    };
-    let subject = Title::parse(subject.chars().take(300).collect::<String>()).ok();
-    let counterpart = to.counterpart;
-    let rcpt = vec![to.address];
-    let body = draft.body;
-    let mut msg = store.write(actor, now, move |tx| {
-        let m = super::messages::record(
-            tx,
-            cid,
-            NewMessage {
-                direction: Direction::Outbound,
-                channel: Channel::Email,
-                counterpart,
-                subject,
-                body,
-                occurred_at: None,
-                email: Some(details),
-            },
-        )?;
-        mailstore::remember_message_id(tx, &message_id, cid, Some(m.id))?;
-        mailstore::enqueue(
-            tx,
-            m.id,
-            cid,
-            &from_address,
-            &rcpt,
-            &raw,
-            !encrypted_to.is_empty(),
-        )?;
-        Ok(m)
-    })?;
-    if let Some(e) = &mut msg.email {
-        e.delivery = Some(Delivery {
-            state: DeliveryState::Queued,
-            attempts: 0,
-            next_attempt_at: Some(msg.created_at),
-            last_error: None,
-            sent_at: None,
-        });
-    }
-    Ok(msg)
+    Ok(Composed {
+        raw,
+        details: EmailDetails {
+            message_id: Some(message_id.clone()),
+            from: Some(from_address.clone()),
+            to: vec![to.address.clone()],
+            crypto,
+            attachments: Vec::new(),
+            delivery: None,
+            encrypted_to: encrypted_to.clone(),
+        },
+        message_id,
+        from: from_address,
+        to: vec![to.address],
+        counterpart: to.counterpart,
+        subject: Title::parse(subject.chars().take(300).collect::<String>()).ok(),
+        encrypted: !encrypted_to.is_empty(),
+    })
 }
 
 /// The recipient: one of the beneficiary's addresses (their usable certificates: confirmed

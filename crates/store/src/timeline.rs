@@ -128,11 +128,50 @@ pub fn timeline(
             )))
         }
     };
-    let after = after.as_ref();
-    let n = limit + 1;
-    let cid = case.to_string();
-    let mut out: Vec<TimelineEntry> = Vec::new();
+    let (after, n) = (after.as_ref(), limit + 1);
+    // Each kind's first `n` after the cursor: the page's `n` are among them.
+    let mut out = log_entries(conn, case, after, n)?;
+    for p in crate::case_log::case_parties(conn, case)? {
+        out.push(TimelineEntry {
+            at: p.added_at,
+            item: TimelineItem::Party(p),
+        });
+    }
+    for h in crate::workflow::handoffs(conn, case)? {
+        out.push(TimelineEntry {
+            at: h.handed_at,
+            item: TimelineItem::Handoff(h),
+        });
+    }
+    if with_audit {
+        out.extend(audit_entries(conn, case, after, n)?);
+    }
+    // Parties and hand-offs were read whole: keep those after the cursor, like the rest.
+    if let Some(a) = after {
+        let start = (a.at, a.rank, a.id.clone());
+        out.retain(|e| e.key() > start);
+    }
+    out.sort_by_cached_key(TimelineEntry::key);
+    out.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(paginate(out, limit, |e| {
+        let (at, rank, id) = e.key();
+        Cursor {
+            key: Some(at),
+            id,
+            offset: Some(rank),
+        }
+    }))
+}
 
+/// Up to `n` messages, comments, actions and next steps each, after the cursor.
+fn log_entries(
+    conn: &mut DbConnection,
+    case: CaseId,
+    after: Option<&After>,
+    n: i64,
+) -> Result<Vec<TimelineEntry>> {
+    let cid = case.to_string();
+    let mut out = Vec::new();
     let q = messages::table
         .filter(messages::case_id.eq(&cid))
         .into_boxed();
@@ -149,7 +188,6 @@ pub fn timeline(
         at: m.occurred_at,
         item: TimelineItem::Message(m),
     }));
-
     let q = comments::table
         .filter(comments::case_id.eq(&cid))
         .into_boxed();
@@ -157,14 +195,13 @@ pub fn timeline(
         .order((comments::created_at.asc(), comments::id.asc()))
         .limit(n)
         .load(conn)?;
-    for r in rows {
-        let c = r.into_comment()?;
+    for c in rows.into_iter().map(CommentRow::into_comment) {
+        let c = c?;
         out.push(TimelineEntry {
             at: c.created_at,
             item: TimelineItem::Comment(c),
         });
     }
-
     let q = actions::table
         .filter(actions::case_id.eq(&cid))
         .into_boxed();
@@ -172,14 +209,13 @@ pub fn timeline(
         .order((actions::performed_at.asc(), actions::id.asc()))
         .limit(n)
         .load(conn)?;
-    for r in rows {
-        let a = r.into_action()?;
+    for a in rows.into_iter().map(ActionRow::into_action) {
+        let a = a?;
         out.push(TimelineEntry {
             at: a.performed_at,
             item: TimelineItem::Action(a),
         });
     }
-
     let q = next_steps::table
         .filter(next_steps::case_id.eq(&cid))
         .into_boxed();
@@ -187,58 +223,38 @@ pub fn timeline(
         .order((next_steps::created_at.asc(), next_steps::id.asc()))
         .limit(n)
         .load(conn)?;
-    for r in rows {
-        let s = r.into_step()?;
+    for s in rows.into_iter().map(NextStepRow::into_step) {
+        let s = s?;
         out.push(TimelineEntry {
             at: s.created_at,
             item: TimelineItem::NextStep(s),
         });
     }
+    Ok(out)
+}
 
-    for p in crate::case_log::case_parties(conn, case)? {
-        out.push(TimelineEntry {
-            at: p.added_at,
-            item: TimelineItem::Party(p),
-        });
-    }
-    for h in crate::workflow::handoffs(conn, case)? {
-        out.push(TimelineEntry {
-            at: h.handed_at,
-            item: TimelineItem::Handoff(h),
-        });
-    }
-
-    if with_audit {
-        let q = audit_events::table
-            .filter(audit_events::case_id.eq(&cid))
-            .into_boxed();
-        let rows: Vec<crate::audit::Row> =
-            after!(q, audit_events::occurred_at, audit_events::id, 6, after)
-                .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
-                .limit(n)
-                .load(conn)?;
-        for r in rows {
+/// Up to `n` of the case's audit events after the cursor.
+fn audit_entries(
+    conn: &mut DbConnection,
+    case: CaseId,
+    after: Option<&After>,
+    n: i64,
+) -> Result<Vec<TimelineEntry>> {
+    let q = audit_events::table
+        .filter(audit_events::case_id.eq(case.to_string()))
+        .into_boxed();
+    let rows: Vec<crate::audit::Row> =
+        after!(q, audit_events::occurred_at, audit_events::id, 6, after)
+            .order((audit_events::occurred_at.asc(), audit_events::id.asc()))
+            .limit(n)
+            .load(conn)?;
+    rows.into_iter()
+        .map(|r| {
             let e = r.into_event()?;
-            out.push(TimelineEntry {
+            Ok(TimelineEntry {
                 at: e.occurred_at,
                 item: TimelineItem::Audit(e),
-            });
-        }
-    }
-
-    // Parties and hand-offs were read whole: keep those after the cursor, like the rest.
-    if let Some(a) = after {
-        let start = (a.at, a.rank, a.id.clone());
-        out.retain(|e| e.key() > start);
-    }
-    out.sort_by_cached_key(TimelineEntry::key);
-    out.truncate(usize::try_from(n).unwrap_or(usize::MAX));
-    Ok(paginate(out, limit, |e| {
-        let (at, rank, id) = e.key();
-        Cursor {
-            key: Some(at),
-            id,
-            offset: Some(rank),
-        }
-    }))
+            })
+        })
+        .collect()
 }

@@ -159,11 +159,14 @@ async fn list(
             ));
         }
         let query = Query::parse(text).map_err(ApiError::from)?;
-        // A search sees every committed change: documents still queued are rebuilt first.
-        let st = state.clone();
-        web::block(move || search::catch_up(&st.store))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+        // A search sees every committed change: documents still queued are rebuilt first (off
+        // the async workers, and only when there are any).
+        if state.read(search::pending).await? {
+            let st = state.clone();
+            web::block(move || search::catch_up(&st.store))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
+        }
         let mut page = state
             .read(move |c| search::search(c, &who, &filter, &query, cursor.as_ref(), limit))
             .await?;

@@ -17,14 +17,46 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 
-/// A JSON request body, parsed into `T` with the path of any offending field, plus the
-/// SHA-256 of the raw bytes (for idempotency).
+/// A JSON request body, parsed into `T` with the path of any offending field, plus what makes
+/// the request safe to repeat if the client sent `Idempotency-Key`.
 #[derive(Debug)]
 pub struct ApiJson<T> {
     /// The parsed body.
     pub value: T,
-    /// SHA-256 of the raw body.
-    pub digest: [u8; 32],
+    /// The client's key and the hash of the request it came with.
+    pub retry: Option<Retry>,
+}
+
+/// The client's `Idempotency-Key` and the SHA-256 of the method, path and body it came with: a
+/// repeat with the same key and another request is refused, not answered with the first.
+#[derive(Debug)]
+pub struct Retry {
+    key: String,
+    request_hash: String,
+}
+
+/// The idempotency identity of a POST for this caller (keys are per caller), if the client
+/// sent `Idempotency-Key`.
+pub fn idempotency(auth: &Auth, retry: Option<Retry>) -> Option<IdempotencyKey> {
+    retry.map(|r| IdempotencyKey {
+        principal: auth.actor().to_string(),
+        key: r.key,
+        request_hash: r.request_hash,
+    })
+}
+
+/// The `Idempotency-Key` header, checked, if there is one.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    v.to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+        })
 }
 
 /// Parses JSON bytes into `T`, naming the offending field on failure.
@@ -87,8 +119,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let key = idempotency_key(req);
+        let request = format!("{} {}\n", req.method(), req.path());
         let mut payload = payload.take();
         Box::pin(async move {
+            let key = key?;
             match ctype.as_deref() {
                 Some("application/json") => {}
                 Some(t) if t.starts_with("application/") && t.ends_with("+json") => {}
@@ -117,17 +152,39 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            let digest: [u8; 32] = Sha256::digest(&body).into();
+            let retry = key.map(|key| {
+                let mut h = Sha256::new();
+                h.update(request.as_bytes());
+                h.update(Sha256::digest(&body));
+                Retry {
+                    key,
+                    request_hash: hex::encode(h.finalize()),
+                }
+            });
             Ok(ApiJson {
                 value: parse_json(&body)?,
-                digest,
+                retry,
             })
         })
     }
 }
 
+/// The version named by `If-Match`, as a handler's argument: a PATCH without it is refused
+/// (428) before its body is read.
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub i64);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(if_match(req).map(IfMatch))
+    }
+}
+
 /// The version named by `If-Match` (`"3"` or `W/"3"`); required on every PATCH.
-pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
+fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
     let v = req
         .headers()
         .get(header::IF_MATCH)
@@ -147,35 +204,6 @@ pub fn if_match(req: &HttpRequest) -> Result<i64, ApiError> {
 /// The `ETag` value for a version.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
-}
-
-/// The idempotency identity of a POST, if the client sent `Idempotency-Key`.
-pub fn idempotency(
-    req: &HttpRequest,
-    auth: &Auth,
-    digest: &[u8; 32],
-) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(v) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-        })?;
-    let mut h = Sha256::new();
-    h.update(req.method().as_str());
-    h.update(b" ");
-    h.update(req.path());
-    h.update(b"\n");
-    h.update(digest);
-    Ok(Some(IdempotencyKey {
-        principal: auth.actor().to_string(),
-        key: key.to_owned(),
-        request_hash: hex::encode(h.finalize()),
-    }))
 }
 
 /// A query string parsed into `T`, errors naming the offending parameter.
@@ -232,13 +260,30 @@ pub struct PageParams {
 impl PageParams {
     /// The checked limit and decoded cursor.
     pub fn checked(&self) -> Result<(i64, Option<Cursor>), ApiError> {
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(ApiError::field("limit", "must be between 1 and 200"));
-        }
-        let cursor = self.cursor.as_deref().map(Cursor::decode).transpose()?;
-        Ok((limit, cursor))
+        page(self.cursor.as_deref(), self.limit)
     }
+}
+
+/// The checked limit and decoded cursor of a list whose query carries other filters too.
+pub fn page(cursor: Option<&str>, limit: Option<i64>) -> Result<(i64, Option<Cursor>), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 200"));
+    }
+    let cursor = cursor.map(Cursor::decode).transpose()?;
+    Ok((limit, cursor))
+}
+
+/// An optional query parameter parsed into its domain type, or a 400 naming the parameter.
+pub fn query_param<T, E: std::fmt::Display>(
+    name: &'static str,
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(parse)
+        .transpose()
+        .map_err(|e| ApiError::field(name, e.to_string()))
 }
 
 /// Deserialises `Option<Option<T>>` so that an absent field is `None` and `null` is `Some(None)`.

@@ -10,6 +10,7 @@
 //! and it must never answer a question about a confidential case to someone who may not see it
 //! with anything but "not found".
 
+pub mod allowed;
 pub mod app;
 pub mod auth;
 pub mod config;

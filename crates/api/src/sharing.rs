@@ -12,6 +12,16 @@ use helpline_store::evidence::Evidence;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+/// The formats a case's intelligence is shared in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareFormat {
+    /// A MISP event.
+    Misp,
+    /// A STIX 2.1 bundle.
+    Stix,
+}
+
 /// What goes into an export, already filtered.
 pub struct Shared<'a> {
     /// The case.

@@ -29,3 +29,26 @@ pub mod user;
 pub mod workflow;
 
 pub use error::DomainError;
+
+/// A record written under optimistic concurrency: its version is its ETag, and a change must
+/// name the version it was made from.
+pub trait Versioned {
+    /// The current version, 1 for a new record.
+    fn version(&self) -> i64;
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {
+        $(impl Versioned for $t {
+            fn version(&self) -> i64 {
+                self.version
+            }
+        })*
+    };
+}
+versioned!(
+    case::Case,
+    beneficiary::Beneficiary,
+    party::Party,
+    user::User
+);

@@ -4,6 +4,8 @@
 //! that an unmerge puts back what came from the source and leaves on the target what was added
 //! there since.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -11,6 +13,7 @@ use helpline_domain::ids::CaseId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::analysis::ContextRow;
 use crate::convert::to_db;
 use crate::schema::{case_indicators as ci, case_merges as cm, case_parties as cp, cases};
 use crate::{DbConnection, Result, StoreError, Tx};
@@ -27,29 +30,16 @@ const MOVED_BY_KEY: [(&str, &str); 8] = [
     ("mail_ids", "rfc_message_id"),
 ];
 
-/// A party involvement that the target already had, kept to be put back on unmerge.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A party's involvement in a case: its row in `case_parties` but the case. A merge keeps the
+/// source's rows that the target already had, to put them back on unmerge.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
+#[diesel(table_name = cp)]
 struct PartyRow {
     party_id: String,
     role: String,
     note: String,
     added_by: String,
     added_at: NaiveDateTime,
-}
-
-/// An indicator the target already held, kept with its context on the source.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct IndicatorRow {
-    indicator_id: String,
-    state: String,
-    tlp: String,
-    note: String,
-    source_message_id: Option<String>,
-    added_by: String,
-    added_at: NaiveDateTime,
-    first_seen: Option<NaiveDateTime>,
-    last_seen: Option<NaiveDateTime>,
-    updated_at: NaiveDateTime,
 }
 
 /// What a merge moved, key by key.
@@ -59,7 +49,7 @@ struct Moved {
     parties: Vec<(String, String)>,
     indicators: Vec<String>,
     duplicate_parties: Vec<PartyRow>,
-    duplicate_indicators: Vec<IndicatorRow>,
+    duplicate_indicators: Vec<ContextRow>,
 }
 
 /// What a merge or an unmerge did, for the caller and the audit.
@@ -158,83 +148,60 @@ pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeRep
     }
     // Parties and indicators are keyed by case: what the target already has stays there, and
     // the source's row is kept in the record.
-    let parties: Vec<(String, String, String, String, NaiveDateTime)> = cp::table
+    let held: HashSet<(String, String)> = cp::table
+        .filter(cp::case_id.eq(&t))
+        .select((cp::party_id, cp::role))
+        .load(tx.conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<PartyRow> = cp::table
         .filter(cp::case_id.eq(&s))
-        .select((cp::party_id, cp::role, cp::note, cp::added_by, cp::added_at))
+        .select(PartyRow::as_select())
         .load(tx.conn)?;
-    for (party_id, role, note, added_by, added_at) in parties {
-        let held = cp::table
-            .filter(cp::case_id.eq(&t))
-            .filter(cp::party_id.eq(&party_id))
-            .filter(cp::role.eq(&role))
-            .count()
-            .get_result::<i64>(tx.conn)?;
-        let this = cp::table
-            .filter(cp::case_id.eq(&s))
-            .filter(cp::party_id.eq(&party_id))
-            .filter(cp::role.eq(&role));
-        if held > 0 {
-            diesel::delete(this).execute(tx.conn)?;
-            moved.duplicate_parties.push(PartyRow {
-                party_id,
-                role,
-                note,
-                added_by,
-                added_at,
-            });
+    for row in rows {
+        let key = (row.party_id.clone(), row.role.clone());
+        if held.contains(&key) {
+            diesel::delete(
+                cp::table
+                    .filter(cp::case_id.eq(&s))
+                    .filter(cp::party_id.eq(&key.0))
+                    .filter(cp::role.eq(&key.1)),
+            )
+            .execute(tx.conn)?;
+            moved.duplicate_parties.push(row);
         } else {
-            diesel::update(this)
-                .set(cp::case_id.eq(&t))
-                .execute(tx.conn)?;
-            moved.parties.push((party_id, role));
+            moved.parties.push(key);
         }
     }
-    let held_here: Vec<crate::analysis::ContextRow> = ci::table
+    diesel::update(cp::table.filter(cp::case_id.eq(&s)))
+        .set(cp::case_id.eq(&t))
+        .execute(tx.conn)?;
+    let held: HashSet<String> = ci::table
+        .filter(ci::case_id.eq(&t))
+        .select(ci::indicator_id)
+        .load(tx.conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<ContextRow> = ci::table
         .filter(ci::case_id.eq(&s))
-        .select(crate::analysis::context_columns())
+        .select(ContextRow::as_select())
         .load(tx.conn)?;
-    for (
-        state,
-        tlp,
-        note,
-        source_message_id,
-        added_by,
-        added_at,
-        first_seen,
-        last_seen,
-        updated_at,
-        indicator_id,
-    ) in held_here
-    {
-        let held = ci::table
-            .filter(ci::case_id.eq(&t))
-            .filter(ci::indicator_id.eq(&indicator_id))
-            .count()
-            .get_result::<i64>(tx.conn)?;
-        let this = ci::table
-            .filter(ci::case_id.eq(&s))
-            .filter(ci::indicator_id.eq(&indicator_id));
-        if held > 0 {
-            diesel::delete(this).execute(tx.conn)?;
-            moved.duplicate_indicators.push(IndicatorRow {
-                indicator_id,
-                state,
-                tlp,
-                note,
-                source_message_id,
-                added_by,
-                added_at,
-                first_seen,
-                last_seen,
-                updated_at,
-            });
-        } else {
-            diesel::update(this)
-                .set(ci::case_id.eq(&t))
-                .execute(tx.conn)?;
-            moved.indicators.push(indicator_id);
-        }
+    let (twice, once): (Vec<ContextRow>, Vec<ContextRow>) = rows
+        .into_iter()
+        .partition(|r| held.contains(&r.indicator_id));
+    for chunk in twice.chunks(crate::analysis::CHUNK) {
+        diesel::delete(
+            ci::table
+                .filter(ci::case_id.eq(&s))
+                .filter(ci::indicator_id.eq_any(chunk.iter().map(|r| &r.indicator_id))),
+        )
+        .execute(tx.conn)?;
     }
+    diesel::update(ci::table.filter(ci::case_id.eq(&s)))
+        .set(ci::case_id.eq(&t))
+        .execute(tx.conn)?;
+    moved.indicators = once.into_iter().map(|r| r.indicator_id).collect();
+    moved.duplicate_indicators = twice;
     point(tx, source, Some(target))?;
     let record = serde_json::to_string(&moved).map_err(crate::convert::corrupt)?;
     diesel::insert_into(cm::table)
@@ -314,14 +281,7 @@ pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
     }
     for p in &moved.duplicate_parties {
         diesel::insert_into(cp::table)
-            .values((
-                cp::case_id.eq(&s),
-                cp::party_id.eq(&p.party_id),
-                cp::role.eq(&p.role),
-                cp::note.eq(&p.note),
-                cp::added_by.eq(&p.added_by),
-                cp::added_at.eq(p.added_at),
-            ))
+            .values((cp::case_id.eq(&s), p))
             .execute(tx.conn)?;
     }
     for i in &moved.indicators {
@@ -335,19 +295,7 @@ pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
     }
     for r in &moved.duplicate_indicators {
         diesel::insert_into(ci::table)
-            .values((
-                ci::case_id.eq(&s),
-                ci::indicator_id.eq(&r.indicator_id),
-                ci::state.eq(&r.state),
-                ci::tlp.eq(&r.tlp),
-                ci::note.eq(&r.note),
-                ci::source_message_id.eq(&r.source_message_id),
-                ci::added_by.eq(&r.added_by),
-                ci::added_at.eq(r.added_at),
-                ci::first_seen.eq(r.first_seen),
-                ci::last_seen.eq(r.last_seen),
-                ci::updated_at.eq(r.updated_at),
-            ))
+            .values((ci::case_id.eq(&s), r))
             .execute(tx.conn)?;
     }
     point(tx, source, None)?;

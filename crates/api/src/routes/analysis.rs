@@ -3,7 +3,6 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use helpline_domain::access::Permission;
 use helpline_domain::ids::{CaseId, IndicatorId, MessageId};
 use helpline_domain::indicator::{
     extract, Indicator, IndicatorKind, IndicatorState, LinkKind, Tlp,
@@ -13,10 +12,12 @@ use helpline_store::analysis::{self, CaseBrief, CaseIndicator, IndicatorContext,
 use serde::{Deserialize, Serialize};
 
 use super::{path_id, resource, visible_case, writable_case};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, PageParams};
+use crate::sharing::ShareFormat;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -110,11 +111,10 @@ struct AttachBody {
 /// Puts an indicator on a case (201), or updates its context there (200).
 async fn attach(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageIndicators>,
     id: web::Path<String>,
     body: ApiJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageIndicators)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let kind = IndicatorKind::parse(&b.kind).map_err(ApiError::from)?;
@@ -162,10 +162,9 @@ async fn attach(
 /// Takes an indicator off a case.
 async fn detach(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageIndicators>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageIndicators)?;
     let (id, indicator) = path.into_inner();
     let case = writable_case(&state, &auth, &id).await?;
     let indicator = path_id(IndicatorId::parse(&indicator))?;
@@ -185,10 +184,9 @@ struct LookupQuery {
 /// Finds an indicator by kind and value (normalised as on entry).
 async fn lookup(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ReadCases>,
     q: ApiQuery<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadCases)?;
     let q = q.into_inner();
     let kind = IndicatorKind::parse(&q.kind).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let indicator =
@@ -218,11 +216,10 @@ async fn lookup(
 /// The cases (the caller may see) holding an indicator, with its context on each.
 async fn cases_of(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ReadCases>,
     id: web::Path<String>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadCases)?;
     let id = path_id(IndicatorId::parse(&id))?;
     let (limit, cursor) = page.checked()?;
     let who = auth.0.clone();
@@ -251,10 +248,9 @@ async fn cases_of(
 /// each with where it was found.
 async fn extract_from(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageIndicators>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageIndicators)?;
     let (id, message) = path.into_inner();
     let case = writable_case(&state, &auth, &id).await?;
     let message = path_id(MessageId::parse(&message))?;
@@ -320,11 +316,10 @@ struct LinkBody {
 /// Links two cases; the other sees the inverse.
 async fn link(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::LinkCases>,
     id: web::Path<String>,
     body: ApiJson<LinkBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LinkCases)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let kind = LinkKind::parse(&b.kind).map_err(ApiError::from)?;
@@ -360,10 +355,9 @@ async fn link(
 /// Removes a link, whichever side made it.
 async fn unlink(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::LinkCases>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LinkCases)?;
     let (id, target) = path.into_inner();
     let case = visible_case(&state, &auth, &id).await?;
     let target = visible_case(&state, &auth, &target).await?;
@@ -479,11 +473,10 @@ struct MergeBody {
 /// Merges the case into another: its log moves there, and it keeps a pointer.
 async fn merge(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::MergeCases>,
     id: web::Path<String>,
     body: ApiJson<MergeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::MergeCases)?;
     let case = visible_case(&state, &auth, &id).await?;
     let target = writable_case(&state, &auth, &body.value.into)
         .await
@@ -507,10 +500,9 @@ async fn merge(
 /// Undoes the case's merge: what came from it goes back.
 async fn unmerge(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::MergeCases>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::MergeCases)?;
     let case = visible_case(&state, &auth, &id).await?;
     let report = state
         .write(&auth, move |tx| helpline_store::merge::unmerge(tx, case.id))
@@ -521,8 +513,8 @@ async fn unmerge(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExportQuery {
-    format: String,
-    tlp: Option<String>,
+    format: ShareFormat,
+    tlp: Option<Tlp>,
 }
 
 /// The case's confirmed indicators and evidence hashes as a MISP event or a STIX 2.1 bundle,
@@ -530,33 +522,25 @@ struct ExportQuery {
 /// exported in its chain of custody.
 async fn export(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ShareIntel>,
     id: web::Path<String>,
     q: ApiQuery<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ShareIntel)?;
     let case = visible_case(&state, &auth, &id).await?;
     let q = q.into_inner();
-    if !matches!(q.format.as_str(), "misp" | "stix") {
-        return Err(ApiError::BadRequest("format must be misp or stix".into()));
-    }
-    let level = match q.tlp.as_deref() {
-        None => Tlp::Amber,
-        Some(t) => Tlp::parse(t).map_err(|e| ApiError::BadRequest(e.to_string()))?,
-    };
+    let level = q.tlp.unwrap_or(Tlp::Amber);
     let organisation = state.config.analysis.organisation.clone();
     let now = state.now();
-    let format = q.format.clone();
+    let format = q.format;
     let (body, withheld, unexpressed) = state
         .write(&auth, move |tx| {
             let indicators = analysis::of_case(tx.conn, case.id)?;
             let items = helpline_store::evidence::of_case(tx.conn, case.id)?;
             let shared =
                 crate::sharing::select(&case, &indicators, &items, level, &organisation, now);
-            let (body, unexpressed) = if format == "misp" {
-                (crate::sharing::misp(&shared), 0)
-            } else {
-                crate::sharing::stix(&shared)
+            let (body, unexpressed) = match format {
+                ShareFormat::Misp => (crate::sharing::misp(&shared), 0),
+                ShareFormat::Stix => crate::sharing::stix(&shared),
             };
             for e in &shared.evidence {
                 helpline_store::evidence::record(
@@ -591,23 +575,24 @@ async fn export(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ImportQuery {
-    format: String,
+    format: ShareFormat,
 }
 
 /// Takes a MISP event's attributes as indicators on the case: `to_ids` ones confirmed, the
 /// others candidates; TLP from the attribute's tag, else the event's, else the default.
 async fn import(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageIndicators>,
     req: actix_web::HttpRequest,
     id: web::Path<String>,
     q: ApiQuery<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageIndicators)?;
     let case = writable_case(&state, &auth, &id).await?;
-    if q.into_inner().format != "misp" {
-        return Err(ApiError::BadRequest("format must be misp".into()));
+    if q.into_inner().format != ShareFormat::Misp {
+        return Err(ApiError::BadRequest(
+            "format must be misp: STIX bundles are exported, not imported".into(),
+        ));
     }
     let bytes = super::read_limited(&req, payload, 16 * 1024 * 1024).await?;
     let event: serde_json::Value = serde_json::from_slice(&bytes)

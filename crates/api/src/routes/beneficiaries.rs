@@ -1,6 +1,6 @@
 //! Beneficiaries: the directory of people helped, their vetting, their cases.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use helpline_domain::access::Permission;
 use helpline_domain::beneficiary::{
     ContactChannel, CountryCode, EmailAddress, LanguageTag, VerificationMethod,
@@ -14,11 +14,13 @@ use helpline_store::beneficiaries::{
 use helpline_store::cases::{CaseFilter, CaseSort};
 use serde::Deserialize;
 
-use super::{json_with_etag, path_id, resource};
+use super::{get_versioned, json_with_etag, path_id, resource};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
-use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
+use crate::extract::{
+    idempotency, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
+};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -28,7 +30,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/beneficiaries/{id}")
-            .route(web::get().to(get))
+            .route(get_versioned(
+                Permission::ReadBeneficiaries,
+                BeneficiaryId::parse,
+                store_b::get,
+            ))
             .route(web::patch().to(update)),
     )
     .service(
@@ -87,30 +93,19 @@ struct ListQuery {
 
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ReadBeneficiaries>,
     q: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadBeneficiaries)?;
     let q = q.into_inner();
-    let (limit, cursor) = PageParams {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .checked()?;
+    let (limit, cursor) = page(q.cursor.as_deref(), q.limit)?;
     let filter = BeneficiaryFilter {
-        email: q
-            .email
-            .as_deref()
-            .map(EmailAddress::parse)
-            .transpose()
-            .map_err(|e| ApiError::field("email", e.to_string()))?,
+        email: query_param("email", q.email.as_deref(), EmailAddress::parse)?,
         audience: q.audience,
-        verification: q
-            .verification
-            .as_deref()
-            .map(VerificationStatus::parse)
-            .transpose()
-            .map_err(|e| ApiError::field("verification", e.to_string()))?,
+        verification: query_param(
+            "verification",
+            q.verification.as_deref(),
+            VerificationStatus::parse,
+        )?,
     };
     let page = state
         .read(move |c| store_b::list(c, &filter, cursor.as_ref(), limit))
@@ -120,12 +115,10 @@ async fn list(
 
 async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::WriteBeneficiaries>,
     body: ApiJson<BeneficiaryBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::WriteBeneficiaries)?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
+    let idem = idempotency(&auth, body.retry);
     let new = body.value.into_new(&state)?;
     state
         .create(
@@ -135,17 +128,6 @@ async fn create(
             move |tx| store_b::create(tx, new),
         )
         .await
-}
-
-async fn get(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadBeneficiaries)?;
-    let id = path_id(BeneficiaryId::parse(&id))?;
-    let b = state.read(move |c| store_b::get(c, id)).await?;
-    Ok(json_with_etag(&b, b.version))
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,13 +149,11 @@ struct PatchBody {
 
 async fn update(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::WriteBeneficiaries>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
     body: ApiJson<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::WriteBeneficiaries)?;
-    let expected = if_match(&req)?;
     let id = path_id(BeneficiaryId::parse(&id))?;
     let b = body.value;
     let audience = match b.audience {
@@ -209,11 +189,10 @@ struct VerifyBody {
 /// Records a vetting decision; the history keeps every decision.
 async fn verify(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::VerifyBeneficiary>,
     id: web::Path<String>,
     body: ApiJson<VerifyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::VerifyBeneficiary)?;
     let id = path_id(BeneficiaryId::parse(&id))?;
     let b = body.value;
     let req = VerificationRequest {
@@ -236,10 +215,9 @@ async fn verify(
 
 async fn history(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ReadBeneficiaries>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadBeneficiaries)?;
     let id = path_id(BeneficiaryId::parse(&id))?;
     let items = state
         .read(move |c| {
@@ -253,11 +231,10 @@ async fn history(
 /// The beneficiary's cases that the caller may see.
 async fn cases(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ReadBeneficiaries>,
     id: web::Path<String>,
     q: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadBeneficiaries)?;
     auth.require(Permission::ReadCases)?;
     let id = path_id(BeneficiaryId::parse(&id))?;
     let (limit, cursor) = q.checked()?;

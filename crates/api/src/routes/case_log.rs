@@ -1,6 +1,6 @@
 //! A case's log: messages, comments, actions, next steps, parties involved, timeline.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use helpline_domain::access::Permission;
 use helpline_domain::ids::CaseId;
@@ -9,34 +9,35 @@ use helpline_domain::log::{ActionKind, Channel, Counterpart, Direction};
 use helpline_domain::party::PartyRole;
 use helpline_domain::text::{Body, Note, Title};
 use helpline_store::case_log::{self, NewMessage, NextStepPatch};
-use helpline_store::{Cursor, DbConnection, Page, StoreError};
+use helpline_store::{StoreError, Tx};
 use serde::Deserialize;
 
-use super::{json_with_etag, path_id, resource, visible_case, writable_case};
+use super::{case_page, json_with_etag, path_id, resource, visible_case, writable_case};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
+use crate::extract::{idempotency, nullable, ApiJson, ApiQuery, IfMatch, PageParams, Retry};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/cases/{id}/messages")
-            .route(web::get().to(list_messages))
+            .route(case_page(case_log::messages))
             .route(web::post().to(add_message)),
     )
     .service(
         resource("/cases/{id}/comments")
-            .route(web::get().to(list_comments))
+            .route(case_page(case_log::comments))
             .route(web::post().to(add_comment)),
     )
     .service(
         resource("/cases/{id}/actions")
-            .route(web::get().to(list_actions))
+            .route(case_page(case_log::actions))
             .route(web::post().to(add_action)),
     )
     .service(
         resource("/cases/{id}/next-steps")
-            .route(web::get().to(list_next_steps))
+            .route(case_page(case_log::next_steps))
             .route(web::post().to(add_next_step)),
     )
     .service(resource("/cases/{id}/next-steps/{step_id}").route(web::patch().to(update_next_step)))
@@ -48,24 +49,20 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/cases/{id}/timeline").route(web::get().to(timeline)));
 }
 
-/// A store function reading one page of a case's log entries.
-type PageFetch<T> =
-    fn(&mut DbConnection, CaseId, Option<&Cursor>, i64) -> Result<Page<T>, StoreError>;
-
-/// One page of a case's log entries of one kind, for a caller who may see the case.
-async fn page_of_case<T: serde::Serialize + Send + 'static>(
+/// Adds one entry to a case the caller may see and that can still change: 201 with the entry,
+/// and with an idempotency key a repeat answers the first response again.
+async fn add_to_case<T: serde::Serialize + Send + 'static>(
     state: &web::Data<AppState>,
     auth: &Auth,
     id: &str,
-    q: &PageParams,
-    fetch: PageFetch<T>,
+    retry: Option<Retry>,
+    add: impl FnOnce(&mut Tx<'_>, CaseId) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(state, auth, id).await?;
-    let (limit, cursor) = q.checked()?;
-    let page = state
-        .read(move |c| fetch(c, case.id, cursor.as_ref(), limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    let case = writable_case(state, auth, id).await?;
+    let idem = idempotency(auth, retry);
+    state
+        .create(auth, idem, None, move |tx| add(tx, case.id))
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,25 +76,12 @@ struct MessageBody {
     occurred_at: Option<DateTime<Utc>>,
 }
 
-async fn list_messages(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-    q: ApiQuery<PageParams>,
-) -> Result<HttpResponse, ApiError> {
-    page_of_case(&state, &auth, &id, &q, case_log::messages).await
-}
-
 async fn add_message(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::RecordMessage>,
     id: web::Path<String>,
     body: ApiJson<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::RecordMessage)?;
-    let case = writable_case(&state, &auth, &id).await?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
     let new = NewMessage {
         direction: b.direction,
@@ -108,11 +92,10 @@ async fn add_message(
         occurred_at: b.occurred_at,
         email: None,
     };
-    state
-        .create(&auth, idem, None, move |tx| {
-            crate::service::messages::record(tx, case.id, new)
-        })
-        .await
+    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+        crate::service::messages::record(tx, case, new)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,31 +104,17 @@ struct CommentBody {
     body: Body,
 }
 
-async fn list_comments(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-    q: ApiQuery<PageParams>,
-) -> Result<HttpResponse, ApiError> {
-    page_of_case(&state, &auth, &id, &q, case_log::comments).await
-}
-
 async fn add_comment(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::Comment>,
     id: web::Path<String>,
     body: ApiJson<CommentBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::Comment)?;
-    let case = writable_case(&state, &auth, &id).await?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
     let text = body.value.body;
-    state
-        .create(&auth, idem, None, move |tx| {
-            case_log::add_comment(tx, case.id, text)
-        })
-        .await
+    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+        case_log::add_comment(tx, case, text)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,31 +125,17 @@ struct ActionBody {
     performed_at: Option<DateTime<Utc>>,
 }
 
-async fn list_actions(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-    q: ApiQuery<PageParams>,
-) -> Result<HttpResponse, ApiError> {
-    page_of_case(&state, &auth, &id, &q, case_log::actions).await
-}
-
 async fn add_action(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::RecordAction>,
     id: web::Path<String>,
     body: ApiJson<ActionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::RecordAction)?;
-    let case = writable_case(&state, &auth, &id).await?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
-    state
-        .create(&auth, idem, None, move |tx| {
-            case_log::add_action(tx, case.id, b.kind, b.description, b.performed_at)
-        })
-        .await
+    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+        case_log::add_action(tx, case, b.kind, b.description, b.performed_at)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,31 +146,17 @@ struct NextStepBody {
     due_at: Option<DateTime<Utc>>,
 }
 
-async fn list_next_steps(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-    q: ApiQuery<PageParams>,
-) -> Result<HttpResponse, ApiError> {
-    page_of_case(&state, &auth, &id, &q, case_log::next_steps).await
-}
-
 async fn add_next_step(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::ManageNextSteps>,
     id: web::Path<String>,
     body: ApiJson<NextStepBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageNextSteps)?;
-    let case = writable_case(&state, &auth, &id).await?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
-    state
-        .create(&auth, idem, None, move |tx| {
-            case_log::add_next_step(tx, case.id, b.title, b.assignee_id, b.due_at)
-        })
-        .await
+    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+        case_log::add_next_step(tx, case, b.title, b.assignee_id, b.due_at)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,13 +172,11 @@ struct PatchNextStep {
 
 async fn update_next_step(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::ManageNextSteps>,
+    IfMatch(expected): IfMatch,
     path: web::Path<(String, String)>,
     body: ApiJson<PatchNextStep>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageNextSteps)?;
-    let expected = if_match(&req)?;
     let (id, step) = path.into_inner();
     let step = path_id(NextStepId::parse(&step))?;
     let case = writable_case(&state, &auth, &id).await?;
@@ -278,26 +217,21 @@ async fn list_parties(
 
 async fn link_party(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::LinkParty>,
     id: web::Path<String>,
     body: ApiJson<LinkPartyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LinkParty)?;
-    let case = writable_case(&state, &auth, &id).await?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
     let b = body.value;
-    state
-        .create(&auth, idem, None, move |tx| {
-            case_log::link_party(
-                tx,
-                case.id,
-                b.party_id,
-                b.role,
-                b.note.unwrap_or_else(Note::empty),
-            )
-        })
-        .await
+    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+        case_log::link_party(
+            tx,
+            case,
+            b.party_id,
+            b.role,
+            b.note.unwrap_or_else(Note::empty),
+        )
+    })
+    .await
 }
 
 /// Everything on a case in time order, a page at a time; audit events for those who may

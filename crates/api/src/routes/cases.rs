@@ -1,7 +1,7 @@
 //! Cases: list with filters, open, read, update with optimistic concurrency, access grants,
 //! audit trail.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use helpline_domain::access::Permission;
 use helpline_domain::case::{CaseStatus, Impact, Priority, Tag, Urgency};
@@ -17,10 +17,13 @@ use serde::Deserialize;
 
 use super::beneficiaries::BeneficiaryBody;
 use super::{json_with_etag, path_id, resource, visible_case, writable_case};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, nullable, ApiJson, ApiQuery, PageParams};
+use crate::extract::{
+    idempotency, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
+};
 use crate::service;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -84,16 +87,11 @@ fn list_of<T>(
 /// Cases the caller may see, filtered, sorted and paginated.
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ReadCases>,
     q: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadCases)?;
     let q = q.into_inner();
-    let (limit, cursor) = PageParams {
-        cursor: q.cursor.clone(),
-        limit: q.limit,
-    }
-    .checked()?;
+    let (limit, cursor) = page(q.cursor.as_deref(), q.limit)?;
     let assignee = match q.assignee.as_deref() {
         None => None,
         Some("none") => Some(AssigneeFilter::Unassigned),
@@ -117,18 +115,12 @@ async fn list(
         assignee,
         service_type: q.service_type.clone(),
         audience: q.audience.clone(),
-        tag: q
-            .tag
-            .as_deref()
-            .map(Tag::parse)
-            .transpose()
-            .map_err(|e| ApiError::field("tag", e.to_string()))?,
-        beneficiary: q
-            .beneficiary
-            .as_deref()
-            .map(BeneficiaryId::parse)
-            .transpose()
-            .map_err(|e| ApiError::field("beneficiary", e.to_string()))?,
+        tag: query_param("tag", q.tag.as_deref(), Tag::parse)?,
+        beneficiary: query_param(
+            "beneficiary",
+            q.beneficiary.as_deref(),
+            BeneficiaryId::parse,
+        )?,
         confidential: q.confidential,
         created_from: q.created_from,
         created_to: q.created_to,
@@ -202,12 +194,10 @@ struct CreateCase {
 /// Opens a case, for an existing beneficiary or one described inline.
 async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::CreateCase>,
     body: ApiJson<CreateCase>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::CreateCase)?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
+    let idem = idempotency(&auth, body.retry);
     let b = body.value;
     let service_type = state.service_types.term(&b.service_type)?;
     if b.priority.is_some() {
@@ -310,11 +300,10 @@ struct PatchCase {
 async fn update(
     state: web::Data<AppState>,
     auth: Auth,
-    req: HttpRequest,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
     body: ApiJson<PatchCase>,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&req)?;
     let case = writable_case(&state, &auth, &id).await?;
     let p = body.value;
     let touches_case = p.summary.is_some()
@@ -388,11 +377,10 @@ async fn update(
 /// The audit trail of a case.
 async fn audit(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ReadAudit>,
     id: web::Path<String>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadAudit)?;
     let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = page.checked()?;
     let events = state
@@ -404,10 +392,9 @@ async fn audit(
 /// Who was granted access to a case.
 async fn list_access(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageConfidentiality>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageConfidentiality)?;
     let case = visible_case(&state, &auth, &id).await?;
     let grants = state
         .read(move |c| helpline_store::grants::grants(c, case.id))
@@ -424,11 +411,10 @@ struct GrantBody {
 /// Grants a user access to a (confidential) case.
 async fn grant_access(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageConfidentiality>,
     id: web::Path<String>,
     body: ApiJson<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageConfidentiality)?;
     let case = visible_case(&state, &auth, &id).await?;
     let user = body.value.user_id;
     let grant = state
@@ -442,10 +428,9 @@ async fn grant_access(
 /// Withdraws a user's access.
 async fn revoke_access(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageConfidentiality>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageConfidentiality)?;
     let (id, user) = path.into_inner();
     let user = path_id(UserId::parse(&user))?;
     let case = visible_case(&state, &auth, &id).await?;

@@ -3,13 +3,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use helpline_domain::access::Permission;
 use helpline_domain::ids::EvidenceId;
 use helpline_domain::indicator::Tlp;
 use helpline_store::evidence::{self, EvidenceSource, NewEvidence};
 use serde::Deserialize;
 
-use super::{path_id, resource, visible_case, writable_case};
+use super::{case_page, path_id, resource, visible_case, writable_case};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -18,27 +18,12 @@ use crate::extract::ApiQuery;
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/cases/{id}/evidence")
-            .route(web::get().to(list))
+            .route(case_page(evidence::page_of_case))
             .route(web::post().to(upload)),
     )
     .service(resource("/cases/{id}/evidence/{eid}/content").route(web::get().to(content)))
     .service(resource("/cases/{id}/evidence/{eid}/custody").route(web::get().to(custody)))
     .service(resource("/cases/{id}/evidence/{eid}/verify").route(web::post().to(verify)));
-}
-
-/// A case's evidence items.
-async fn list(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-    page: crate::extract::ApiQuery<crate::extract::PageParams>,
-) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let (limit, cursor) = page.checked()?;
-    let page = state
-        .read(move |c| evidence::page_of_case(c, case.id, cursor.as_ref(), limit))
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,13 +40,12 @@ struct UploadQuery {
 /// in Content-Type.
 async fn upload(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageEvidence>,
     req: HttpRequest,
     id: web::Path<String>,
     q: ApiQuery<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageEvidence)?;
     let case = writable_case(&state, &auth, &id).await?;
     let q = q.into_inner();
     let media_type = req
@@ -185,10 +169,9 @@ async fn custody(
 /// Hashes the stored bytes again and records whether they are intact.
 async fn verify(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageEvidence>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageEvidence)?;
     let (id, eid) = path.into_inner();
     let case = visible_case(&state, &auth, &id).await?;
     let eid = path_id(EvidenceId::parse(&eid))?;

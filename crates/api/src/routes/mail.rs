@@ -2,7 +2,6 @@
 //! beneficiaries' certificates.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use helpline_domain::access::Permission;
 use helpline_domain::case::CaseLocator;
 use helpline_domain::ids::{BeneficiaryId, InboundMailId};
 use helpline_domain::text::Body;
@@ -11,6 +10,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::{path_id, resource, writable_case};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -91,10 +91,9 @@ async fn open(
 async fn inbound(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::IngestMail>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::IngestMail)?;
     let ct = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -165,10 +164,9 @@ async fn previous(
 /// The quarantine, oldest first (leads).
 async fn quarantine(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ManageQuarantine>,
     page: crate::extract::ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageQuarantine)?;
     let (limit, cursor) = page.checked()?;
     let p = state
         .read(move |c| mailstore::quarantine(c, cursor.as_ref(), limit))
@@ -183,10 +181,9 @@ fn inbound_id(id: &str) -> Result<InboundMailId, ApiError> {
 /// One quarantined (or formerly quarantined) message.
 async fn quarantined(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ManageQuarantine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageQuarantine)?;
     let id = inbound_id(&id)?;
     let m = state.read(move |c| mailstore::inbound(c, id)).await?;
     Ok(HttpResponse::Ok().json(m))
@@ -195,10 +192,9 @@ async fn quarantined(
 /// The raw bytes of a received message, exactly as the gateway posted them.
 async fn raw(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ManageQuarantine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageQuarantine)?;
     let id = inbound_id(&id)?;
     let bytes = state
         .read(move |c| {
@@ -234,10 +230,9 @@ async fn load_quarantined(
 /// be read, else kept with the new reason.
 async fn retry(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageQuarantine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageQuarantine)?;
     let id = inbound_id(&id)?;
     let (_, raw) = load_quarantined(&state, id).await?;
     state
@@ -263,11 +258,10 @@ struct AssignBody {
 /// Attaches a quarantined message to a case by hand, readable or not.
 async fn assign(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageQuarantine>,
     id: web::Path<String>,
     body: ApiJson<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageQuarantine)?;
     let id = inbound_id(&id)?;
     let case = writable_case(&state, &auth, &body.value.case)
         .await
@@ -297,10 +291,9 @@ fn beneficiary_id(id: &str) -> Result<BeneficiaryId, ApiError> {
 /// A beneficiary's certificates.
 async fn certificates(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ReadBeneficiaries>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadBeneficiaries)?;
     let id = beneficiary_id(&id)?;
     let certs = state
         .read(move |c| {
@@ -331,11 +324,10 @@ struct CertificateBody {
 /// messages that named a key Helpline did not hold.
 async fn add_certificate(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::WriteBeneficiaries>,
     id: web::Path<String>,
     body: ApiJson<CertificateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::WriteBeneficiaries)?;
     let id = beneficiary_id(&id)?;
     let b = body.value;
     let source = match b.source {
@@ -441,11 +433,10 @@ struct ReplyBody {
 /// Composes a PGP/MIME reply, records it on the case, and puts it in the outbox.
 async fn reply(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::RecordMessage>,
     id: web::Path<String>,
     body: ApiJson<ReplyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::RecordMessage)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let (actor, now, st) = (auth.actor(), state.now(), state.clone());
@@ -482,11 +473,10 @@ struct MailPolicy {
 /// Whether a case's replies must be encrypted.
 async fn case_policy(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::UpdateCase>,
     id: web::Path<String>,
     body: ApiJson<MailPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::UpdateCase)?;
     let case = writable_case(&state, &auth, &id).await?;
     let required = body.value.require_encryption;
     state
@@ -500,11 +490,10 @@ async fn case_policy(
 /// Whether replies to a beneficiary must be encrypted, on every case.
 async fn beneficiary_policy(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::WriteBeneficiaries>,
     id: web::Path<String>,
     body: ApiJson<MailPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::WriteBeneficiaries)?;
     let id = beneficiary_id(&id)?;
     let required = body.value.require_encryption;
     state

@@ -2,12 +2,16 @@
 //! `/api/v1`, one module per resource.
 
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use helpline_domain::access::Permission;
 use helpline_domain::case::{Case, CaseLocator};
-use helpline_domain::DomainError;
+use helpline_domain::ids::CaseId;
+use helpline_domain::{DomainError, Versioned};
+use helpline_store::{Cursor, DbConnection, Page, StoreError};
 
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::extract::{ApiQuery, PageParams};
 
 mod analysis;
 mod auth;
@@ -102,6 +106,52 @@ pub(crate) async fn writable_case(
         )));
     }
     Ok(case)
+}
+
+/// `GET` of one versioned record by the id in the path: the permission checked, the id parsed,
+/// the record read and answered with its ETag. The directory resources (beneficiaries,
+/// parties, users) differ only in these three.
+pub(crate) fn get_versioned<Id, T>(
+    permission: Permission,
+    parse: fn(&str) -> Result<Id, DomainError>,
+    read: fn(&mut DbConnection, Id) -> Result<T, StoreError>,
+) -> actix_web::Route
+where
+    Id: Send + 'static,
+    T: serde::Serialize + Versioned + Send + 'static,
+{
+    web::get().to(
+        move |state: web::Data<AppState>, auth: Auth, id: web::Path<String>| async move {
+            auth.require(permission)?;
+            let id = path_id(parse(&id))?;
+            let record = state.read(move |c| read(c, id)).await?;
+            Ok::<_, ApiError>(json_with_etag(&record, record.version()))
+        },
+    )
+}
+
+/// How a list under a case reads one page of its items.
+pub(crate) type PageFetch<T> =
+    fn(&mut DbConnection, CaseId, Option<&Cursor>, i64) -> Result<Page<T>, StoreError>;
+
+/// `GET` of one page of a list under a case (its messages, comments, evidence, ...), for a
+/// caller who may see the case.
+pub(crate) fn case_page<T: serde::Serialize + Send + 'static>(
+    fetch: PageFetch<T>,
+) -> actix_web::Route {
+    web::get().to(
+        move |state: web::Data<AppState>,
+              auth: Auth,
+              id: web::Path<String>,
+              q: ApiQuery<PageParams>| async move {
+            let case = visible_case(&state, &auth, &id).await?;
+            let (limit, cursor) = q.checked()?;
+            let page = state
+                .read(move |c| fetch(c, case.id, cursor.as_ref(), limit))
+                .await?;
+            Ok::<_, ApiError>(HttpResponse::Ok().json(page))
+        },
+    )
 }
 
 /// 200 with a JSON body and, for versioned entities, its ETag.

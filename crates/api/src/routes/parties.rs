@@ -1,6 +1,6 @@
 //! The directory of other parties: intermediaries, platforms, partners.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use helpline_domain::access::Permission;
 use helpline_domain::beneficiary::EmailAddress;
 use helpline_domain::ids::PartyId;
@@ -9,11 +9,11 @@ use helpline_domain::text::{Name, Note};
 use helpline_store::parties::{self as store_p, NewParty, PartyPatch};
 use serde::Deserialize;
 
-use super::{json_with_etag, path_id, resource};
+use super::{get_versioned, json_with_etag, path_id, resource};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
-use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, ApiJson, ApiQuery, PageParams};
+use crate::extract::{idempotency, page, query_param, ApiJson, ApiQuery, IfMatch};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -23,7 +23,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/parties/{id}")
-            .route(web::get().to(get))
+            .route(get_versioned(
+                Permission::ReadParties,
+                PartyId::parse,
+                store_p::get,
+            ))
             .route(web::patch().to(update)),
     );
 }
@@ -38,22 +42,12 @@ struct ListQuery {
 
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ReadParties>,
     q: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadParties)?;
     let q = q.into_inner();
-    let (limit, cursor) = PageParams {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .checked()?;
-    let kind = q
-        .kind
-        .as_deref()
-        .map(PartyKind::parse)
-        .transpose()
-        .map_err(|e| ApiError::field("kind", e.to_string()))?;
+    let (limit, cursor) = page(q.cursor.as_deref(), q.limit)?;
+    let kind = query_param("kind", q.kind.as_deref(), PartyKind::parse)?;
     let page = state
         .read(move |c| store_p::list(c, kind, cursor.as_ref(), limit))
         .await?;
@@ -73,12 +67,10 @@ struct CreateBody {
 
 async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::WriteParties>,
     body: ApiJson<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::WriteParties)?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
+    let idem = idempotency(&auth, body.retry);
     let b = body.value;
     let new = NewParty {
         name: b.name,
@@ -94,17 +86,6 @@ async fn create(
         .await
 }
 
-async fn get(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadParties)?;
-    let id = path_id(PartyId::parse(&id))?;
-    let p = state.read(move |c| store_p::get(c, id)).await?;
-    Ok(json_with_etag(&p, p.version))
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
@@ -117,13 +98,11 @@ struct PatchBody {
 
 async fn update(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::WriteParties>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
     body: ApiJson<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::WriteParties)?;
-    let expected = if_match(&req)?;
     let id = path_id(PartyId::parse(&id))?;
     let b = body.value;
     let patch = PartyPatch {

@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use helpline_domain::access::Permission;
 use helpline_domain::ids::TokenId;
 use helpline_domain::text::Name;
 use helpline_domain::user::{ApiToken, Scope};
@@ -10,8 +9,9 @@ use helpline_store::tokens as store_t;
 use serde::{Deserialize, Serialize};
 
 use super::{path_id, resource};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
-use crate::auth::{new_token_secret, Auth};
+use crate::auth::new_token_secret;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 
@@ -26,10 +26,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ManageTokens>,
     page: crate::extract::ApiQuery<crate::extract::PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageTokens)?;
     let (limit, cursor) = page.checked()?;
     let page = state
         .read(move |c| store_t::list(c, cursor.as_ref(), limit))
@@ -56,10 +55,9 @@ pub(crate) struct CreatedToken {
 
 async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageTokens>,
     body: ApiJson<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageTokens)?;
     let b = body.value;
     if b.scopes.is_empty() {
         return Err(ApiError::field(
@@ -84,10 +82,9 @@ async fn create(
 
 async fn revoke(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageTokens>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageTokens)?;
     let id = path_id(TokenId::parse(&id))?;
     state
         .write(&auth, move |tx| store_t::revoke(tx, id))

@@ -1,6 +1,6 @@
 //! Staff accounts (admins manage them; colleagues can list each other to assign work).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use helpline_domain::access::Permission;
 use helpline_domain::ids::UserId;
 use helpline_domain::text::Name;
@@ -8,11 +8,12 @@ use helpline_domain::user::{Password, Role, Username};
 use helpline_store::users::{self as store_u, NewUser, UserPatch};
 use serde::Deserialize;
 
-use super::{json_with_etag, path_id, resource};
+use super::{get_versioned, json_with_etag, path_id, resource};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
-use crate::auth::{hash_password, Auth};
+use crate::auth::hash_password;
 use crate::error::ApiError;
-use crate::extract::{idempotency, if_match, ApiJson};
+use crate::extract::{idempotency, ApiJson, IfMatch};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -22,7 +23,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/users/{id}")
-            .route(web::get().to(get))
+            .route(get_versioned(
+                Permission::ReadUsers,
+                UserId::parse,
+                store_u::get,
+            ))
             .route(web::patch().to(update)),
     );
 }
@@ -40,10 +45,9 @@ fn staff_role(role: Role) -> Result<Role, ApiError> {
 
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ReadUsers>,
     page: crate::extract::ApiQuery<crate::extract::PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadUsers)?;
     let (limit, cursor) = page.checked()?;
     let page = state
         .read(move |c| store_u::list(c, cursor.as_ref(), limit))
@@ -62,12 +66,10 @@ struct CreateBody {
 
 async fn create(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::ManageUsers>,
     body: ApiJson<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageUsers)?;
-    let idem = idempotency(&req, &auth, &body.digest)?;
+    let idem = idempotency(&auth, body.retry);
     let b = body.value;
     let role = staff_role(b.role)?;
     let password = b.password;
@@ -85,17 +87,6 @@ async fn create(
         .await
 }
 
-async fn get(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadUsers)?;
-    let id = path_id(UserId::parse(&id))?;
-    let u = state.read(move |c| store_u::get(c, id)).await?;
-    Ok(json_with_etag(&u, u.version))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
@@ -107,13 +98,11 @@ struct PatchBody {
 
 async fn update(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::ManageUsers>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
     body: ApiJson<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageUsers)?;
-    let expected = if_match(&req)?;
     let id = path_id(UserId::parse(&id))?;
     let b = body.value;
     let role = b.role.map(staff_role).transpose()?;

@@ -2,7 +2,7 @@
 //! queue (escalations, legal holds), statistics, the data-protection export, webhook
 //! deliveries.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use helpline_domain::access::Permission;
 use helpline_domain::case::Case;
@@ -10,15 +10,16 @@ use helpline_domain::ids::{BeneficiaryId, UserId};
 use helpline_domain::text::Note;
 use helpline_store::stats::{self, Dimension, Period};
 use helpline_store::workflow as wf;
-use helpline_store::StoreError;
+use helpline_store::{StoreError, Tx};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{json_with_etag, path_id, resource, visible_case, writable_case};
+use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{if_match, ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, IfMatch};
 use crate::service;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -26,9 +27,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/roster/settings").route(web::put().to(settings)))
         .service(resource("/roster/shifts").route(web::post().to(add_shift)))
         .service(resource("/roster/rotation").route(web::post().to(rotation)))
-        .service(resource("/roster/shifts/{id}").route(web::delete().to(remove_shift)))
+        .service(resource("/roster/shifts/{id}").route(removal(wf::remove_shift)))
         .service(resource("/roster/absences").route(web::post().to(add_absence)))
-        .service(resource("/roster/absences/{id}").route(web::delete().to(remove_absence)))
+        .service(resource("/roster/absences/{id}").route(removal(wf::remove_absence)))
         .service(resource("/cases/{id}/handoff").route(web::post().to(hand_off)))
         .service(resource("/cases/{id}/handoffs").route(web::get().to(handoffs)))
         .service(resource("/cases/{id}/escalation/acknowledge").route(web::post().to(acknowledge)))
@@ -55,10 +56,9 @@ struct RosterQuery {
 /// next), and whether auto-assignment is on.
 async fn roster(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ReadRoster>,
     q: ApiQuery<RosterQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ReadRoster)?;
     let now = state.now();
     let q = q.into_inner();
     let from = q.from.unwrap_or(now - Duration::days(7));
@@ -86,10 +86,9 @@ struct SettingsBody {
 /// Turns auto-assignment on or off.
 async fn settings(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageRoster>,
     body: ApiJson<SettingsBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageRoster)?;
     let on = body.value.auto_assign;
     let on = state
         .write(&auth, move |tx| wf::set_auto_assign(tx, on))
@@ -108,10 +107,9 @@ struct PeriodBody {
 /// Puts someone on duty for a period.
 async fn add_shift(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageRoster>,
     body: ApiJson<PeriodBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageRoster)?;
     let b = body.value;
     state
         .create(
@@ -142,10 +140,9 @@ struct RotationBody {
 /// duty, wrapping around.
 async fn rotation(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ManageRoster>,
     body: ApiJson<RotationBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageRoster)?;
     let b = body.value;
     let length = match b.period.as_str() {
         "week" => Duration::days(7),
@@ -190,22 +187,21 @@ async fn rotation(
     Ok(HttpResponse::Created().json(json!({ "items": shifts })))
 }
 
-fn uuid_path(s: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::try_parse(s).map_err(|_| ApiError::BadRequest("path: expected a UUID".into()))
+/// `DELETE` of a period off the roster (a shift, an absence) by its id.
+fn removal(remove: fn(&mut Tx<'_>, uuid::Uuid) -> Result<(), StoreError>) -> actix_web::Route {
+    web::delete().to(
+        move |state: web::Data<AppState>,
+              auth: Allowed<may::ManageRoster>,
+              id: web::Path<String>| async move {
+            let id = uuid_path(&id)?;
+            state.write(&auth, move |tx| remove(tx, id)).await?;
+            Ok::<_, ApiError>(HttpResponse::NoContent().finish())
+        },
+    )
 }
 
-/// Takes a period off the roster.
-async fn remove_shift(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageRoster)?;
-    let id = uuid_path(&id)?;
-    state
-        .write(&auth, move |tx| wf::remove_shift(tx, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+fn uuid_path(s: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::try_parse(s).map_err(|_| ApiError::BadRequest("path: expected a UUID".into()))
 }
 
 /// Records an absence; anyone may record their own, leads anyone's.
@@ -230,20 +226,6 @@ async fn add_absence(
         .await
 }
 
-/// Removes an absence.
-async fn remove_absence(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageRoster)?;
-    let id = uuid_path(&id)?;
-    state
-        .write(&auth, move |tx| wf::remove_absence(tx, id))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HandoffBody {
@@ -254,13 +236,11 @@ struct HandoffBody {
 /// Hands a case to the next handler with a note; `If-Match` names the version.
 async fn hand_off(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::AssignCase>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
     body: ApiJson<HandoffBody>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::AssignCase)?;
-    let expected = if_match(&req)?;
     let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     if b.note.as_str().trim().is_empty() {
@@ -292,11 +272,12 @@ async fn handoffs(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-/// A lead's change to a case it may see: `If-Match` names the version; answers the case.
+/// A lead's change to a case it may see, made from the version `If-Match` named; answers the
+/// case.
 async fn lead_change(
     state: &web::Data<AppState>,
     auth: &Auth,
-    req: &HttpRequest,
+    expected: i64,
     id: &str,
     change: impl FnOnce(
             &mut helpline_store::Tx<'_>,
@@ -306,8 +287,6 @@ async fn lead_change(
         + Send
         + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::LeadCases)?;
-    let expected = if_match(req)?;
     let case = visible_case(state, auth, id).await?;
     let case = state
         .write(auth, move |tx| change(tx, case.id, expected))
@@ -318,11 +297,11 @@ async fn lead_change(
 /// A lead takes an escalated case in hand.
 async fn acknowledge(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::LeadCases>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    lead_change(&state, &auth, &req, &id, service::cases::acknowledge).await
+    lead_change(&state, &auth, expected, &id, service::cases::acknowledge).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -334,13 +313,13 @@ struct HoldBody {
 /// Puts a case under legal hold: retention never touches it.
 async fn hold(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::LeadCases>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
     body: ApiJson<HoldBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.value.reason;
-    lead_change(&state, &auth, &req, &id, move |tx, case, expected| {
+    lead_change(&state, &auth, expected, &id, move |tx, case, expected| {
         if reason.as_str().trim().is_empty() {
             return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
                 "reason",
@@ -355,11 +334,11 @@ async fn hold(
 /// Lifts a legal hold.
 async fn release(
     state: web::Data<AppState>,
-    auth: Auth,
-    req: HttpRequest,
+    auth: Allowed<may::LeadCases>,
+    IfMatch(expected): IfMatch,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    lead_change(&state, &auth, &req, &id, |tx, case, expected| {
+    lead_change(&state, &auth, expected, &id, |tx, case, expected| {
         service::cases::set_legal_hold(tx, case, expected, None)
     })
     .await
@@ -395,10 +374,9 @@ impl LimitQuery {
 /// What needs a lead now.
 async fn escalations(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::Oversee>,
     q: ApiQuery<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::Oversee)?;
     let limit = q.into_inner().checked()?;
     let now = state.now();
     let who = auth.0.clone();
@@ -420,10 +398,9 @@ struct StatsQuery {
 /// The numbers of a period, as JSON or CSV.
 async fn statistics(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::Oversee>,
     q: ApiQuery<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::Oversee)?;
     let q = q.into_inner();
     if q.to <= q.from {
         return Err(ApiError::field("to", "must be after from"));
@@ -482,10 +459,9 @@ async fn statistics(
 /// Everything held about a beneficiary (data-protection request); the export is audited.
 async fn export(
     state: web::Data<AppState>,
-    auth: Auth,
+    auth: Allowed<may::ExportBeneficiary>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ExportBeneficiary)?;
     let who = path_id(BeneficiaryId::parse(&id))?;
     let doc = state
         .write(&auth, move |tx| {
@@ -511,10 +487,9 @@ async fn export(
 /// The latest webhook calls and how they went.
 async fn deliveries(
     state: web::Data<AppState>,
-    auth: Auth,
+    _auth: Allowed<may::ManageTokens>,
     page: ApiQuery<crate::extract::PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Permission::ManageTokens)?;
     let (limit, cursor) = page.checked()?;
     let page = state
         .read(move |c| wf::deliveries(c, cursor.as_ref(), limit))

@@ -9,7 +9,7 @@ use helpline_domain::ids::{CaseId, IndicatorId};
 use helpline_domain::indicator::IndicatorState;
 use serde::Serialize;
 
-use super::{case_indicator, context_columns, indicator, CaseIndicator, ContextRow, CHUNK};
+use super::{case_indicator, indicator, CaseIndicator, ContextRow, CHUNK};
 use crate::convert::stored;
 use crate::page::{paginate, Cursor};
 use crate::schema::case_indicators as ci;
@@ -118,7 +118,7 @@ pub fn cases_of(
     let mut contexts: HashMap<String, ContextRow> = ci::table
         .filter(ci::indicator_id.eq(id.to_string()))
         .filter(ci::case_id.eq_any(&ids))
-        .select((ci::case_id, context_columns()))
+        .select((ci::case_id, ContextRow::as_select()))
         .load::<(String, ContextRow)>(conn)?
         .into_iter()
         .collect();

@@ -90,42 +90,45 @@ pub struct IndicatorContext {
     pub last_seen: Option<DateTime<Utc>>,
 }
 
-/// A case indicator's context columns, as [`context_columns`] selects them.
-pub(crate) type ContextRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    NaiveDateTime,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    NaiveDateTime,
-    String,
-);
+/// What a case says about an indicator it holds: its row in `case_indicators` but the case.
+/// A merge keeps these rows whole in its record (as JSON) to put them back on unmerge.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
+#[diesel(table_name = ci)]
+pub(crate) struct ContextRow {
+    pub indicator_id: String,
+    pub state: String,
+    pub tlp: String,
+    pub note: String,
+    pub source_message_id: Option<String>,
+    pub added_by: String,
+    pub added_at: NaiveDateTime,
+    pub first_seen: Option<NaiveDateTime>,
+    pub last_seen: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
 
 pub(crate) fn case_indicator(
     indicator: StoredIndicator,
     case_id: &str,
     r: ContextRow,
 ) -> Result<CaseIndicator> {
-    let (state, tlp, note, source, by, at, first, last, updated, _) = r;
     Ok(CaseIndicator {
         indicator,
         case_id: stored(CaseId::parse(case_id))?,
-        state: stored(IndicatorState::parse(&state))?,
-        tlp: stored(Tlp::parse(&tlp))?,
-        note: stored(Note::parse(note))?,
-        source_message_id: source
+        state: stored(IndicatorState::parse(&r.state))?,
+        tlp: stored(Tlp::parse(&r.tlp))?,
+        note: stored(Note::parse(r.note))?,
+        source_message_id: r
+            .source_message_id
             .as_deref()
             .map(MessageId::parse)
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        added_by: stored(by.parse())?,
-        added_at: from_db(at),
-        first_seen: first.map(from_db),
-        last_seen: last.map(from_db),
-        updated_at: from_db(updated),
+        added_by: stored(r.added_by.parse())?,
+        added_at: from_db(r.added_at),
+        first_seen: r.first_seen.map(from_db),
+        last_seen: r.last_seen.map(from_db),
+        updated_at: from_db(r.updated_at),
     })
 }
 
@@ -282,38 +285,11 @@ pub fn on_case(conn: &mut DbConnection, case: CaseId, id: IndicatorId) -> Result
     let r: ContextRow = ci::table
         .filter(ci::case_id.eq(case.to_string()))
         .filter(ci::indicator_id.eq(id.to_string()))
-        .select(context_columns())
+        .select(ContextRow::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| StoreError::not_found("indicator on this case"))?;
     case_indicator(s, &case.to_string(), r)
-}
-
-#[allow(clippy::type_complexity)]
-pub(crate) fn context_columns() -> (
-    ci::state,
-    ci::tlp,
-    ci::note,
-    ci::source_message_id,
-    ci::added_by,
-    ci::added_at,
-    ci::first_seen,
-    ci::last_seen,
-    ci::updated_at,
-    ci::indicator_id,
-) {
-    (
-        ci::state,
-        ci::tlp,
-        ci::note,
-        ci::source_message_id,
-        ci::added_by,
-        ci::added_at,
-        ci::first_seen,
-        ci::last_seen,
-        ci::updated_at,
-        ci::indicator_id,
-    )
 }
 
 /// Every indicator on a case, oldest first.
@@ -324,7 +300,7 @@ pub fn of_case(conn: &mut DbConnection, case: CaseId) -> Result<Vec<CaseIndicato
         .order((ci::added_at.asc(), ci::indicator_id.asc()))
         .select((
             (indicators::id, indicators::kind, indicators::value),
-            context_columns(),
+            ContextRow::as_select(),
         ))
         .load::<((String, String, String), ContextRow)>(conn)?;
     let case_id = case.to_string();
@@ -346,7 +322,7 @@ pub fn page_of_case(
         .order((ci::added_at.asc(), ci::indicator_id.asc()))
         .select((
             (indicators::id, indicators::kind, indicators::value),
-            context_columns(),
+            ContextRow::as_select(),
         ))
         .limit(limit + 1)
         .into_boxed();

@@ -14,4 +14,4 @@ pub(crate) use links::links_of;
 pub use links::*;
 
 /// Ids per query: far below SQLite's and Postgres's limits on bound parameters.
-const CHUNK: usize = 500;
+pub(crate) const CHUNK: usize = 500;

@@ -102,6 +102,12 @@ fn evidence_keeps_bytes_and_custody(backend: Backend) {
     assert!(last["actor"]
         .as_str()
         .is_some_and(|s| s.starts_with("user:")));
+    // The chain pages in its order: walked two at a time, the same five events.
+    let custody = format!("/api/v1/cases/{a}/evidence/{eid}/custody");
+    let (walked, pages) = app.walk(&custody, &lead, 2);
+    assert_eq!(pages, 3, "5 events, 2 a page");
+    assert_eq!(Some(&walked), chain.json["items"].as_array());
+    assert!(chain.json["next_cursor"].is_null());
 
     // The same file on another case: one stored copy, two items, each with its own chain.
     let again = app

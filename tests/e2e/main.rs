@@ -12,5 +12,6 @@ mod evidence;
 mod lifecycle;
 mod mail;
 mod openapi;
+mod paging;
 mod visibility;
 mod workflow;

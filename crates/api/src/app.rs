@@ -216,17 +216,22 @@ fn jwt_secret(config: &Config) -> Result<Vec<u8>, StartError> {
     let mut raw = [0u8; 48];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut raw);
     let secret = hex::encode(raw);
+    write_secret_file(&path, secret.as_bytes())
+        .map_err(|e| StartError::Io(format!("cannot create {}: {e}", path.display())))?;
+    tracing::info!(path = %path.display(), "generated a JWT secret");
+    Ok(secret.into_bytes())
+}
+
+/// Writes a new file that only the server's user may read (mode 0600), refusing to replace
+/// one that exists: secrets never land in a file others could read first.
+pub fn write_secret_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(&path)
-        .map_err(|e| StartError::Io(format!("cannot create {}: {e}", path.display())))?;
-    std::io::Write::write_all(&mut f, secret.as_bytes())
-        .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
-    tracing::info!(path = %path.display(), "generated a JWT secret");
-    Ok(secret.into_bytes())
+    let mut f = opts.open(path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()
 }
 
 impl Application {

@@ -193,14 +193,8 @@ fn gen_key(
             ))
         }
     };
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts
-        .open(&path)
+    helpline_api::app::write_secret_file(&path, &pgp::armored_secret(&cert)?)
         .with_context(|| format!("creating {}", path.display()))?;
-    std::io::Write::write_all(&mut f, &pgp::armored_secret(&cert)?)?;
     println!("{fpr}");
     eprintln!(
         "wrote the secret key to {} (mode 0600); the server reads it at start and on quarantine retry",

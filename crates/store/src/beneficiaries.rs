@@ -475,11 +475,28 @@ pub fn verify(
 
 /// The vetting history, oldest first.
 pub fn verifications(conn: &mut DbConnection, id: BeneficiaryId) -> Result<Vec<Verification>> {
-    v::table
+    Ok(verification_page(conn, id, None, crate::page::ALL)?.items)
+}
+
+/// A beneficiary's vetting decisions, oldest first, a page at a time.
+pub fn verification_page(
+    conn: &mut DbConnection,
+    id: BeneficiaryId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Verification>> {
+    let q = v::table
         .filter(v::beneficiary_id.eq(id.to_string()))
         .order((v::decided_at.asc(), v::id.asc()))
+        .limit(limit.saturating_add(1))
+        .into_boxed();
+    let q = crate::page::after_time_and_id!(q, v::decided_at, v::id, cursor);
+    let items = q
         .load::<VerificationRow>(conn)?
         .into_iter()
         .map(VerificationRow::into_verification)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |x| {
+        crate::page::after_time(x.decided_at, x.id)
+    }))
 }

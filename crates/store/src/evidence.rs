@@ -298,28 +298,55 @@ pub fn record(
     Ok(())
 }
 
-/// An item's chain of custody, in order.
-pub fn custody(conn: &mut DbConnection, item: EvidenceId) -> Result<Vec<Custody>> {
-    let rows: Vec<(String, String, NaiveDateTime, String)> = custody_events::table
+/// One event of a chain of custody, as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = custody_events)]
+struct CustodyRow {
+    id: String,
+    event: String,
+    actor: String,
+    at: NaiveDateTime,
+    detail: String,
+}
+
+impl CustodyRow {
+    fn into_custody(self) -> Result<Custody> {
+        Ok(Custody {
+            event: stored(CustodyEvent::parse(&self.event))?,
+            actor: stored(self.actor.parse())?,
+            at: from_db(self.at),
+            detail: serde_json::from_str(&self.detail).map_err(crate::convert::corrupt)?,
+        })
+    }
+}
+
+/// An item's chain of custody in order, a page at a time.
+pub fn custody(
+    conn: &mut DbConnection,
+    item: EvidenceId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Custody>> {
+    let q = custody_events::table
         .filter(custody_events::evidence_id.eq(item.to_string()))
         .order((custody_events::at.asc(), custody_events::id.asc()))
-        .select((
-            custody_events::event,
-            custody_events::actor,
-            custody_events::at,
-            custody_events::detail,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(event, actor, at, detail)| {
-            Ok(Custody {
-                event: stored(CustodyEvent::parse(&event))?,
-                actor: stored(actor.parse())?,
-                at: from_db(at),
-                detail: serde_json::from_str(&detail).map_err(crate::convert::corrupt)?,
-            })
-        })
-        .collect()
+        .select(CustodyRow::as_select())
+        .limit(limit + 1)
+        .into_boxed();
+    let q = crate::page::after_time_and_id!(q, custody_events::at, custody_events::id, cursor);
+    let rows = paginate(q.load::<CustodyRow>(conn)?, limit, |r| Cursor {
+        key: Some(r.at),
+        id: r.id.clone(),
+        offset: None,
+    });
+    Ok(Page {
+        items: rows
+            .items
+            .into_iter()
+            .map(CustodyRow::into_custody)
+            .collect::<Result<_>>()?,
+        next_cursor: rows.next_cursor,
+    })
 }
 
 /// The bytes of an item, handed to the caller: the chain records the view.

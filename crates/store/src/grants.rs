@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::cases::{check_user, is_granted};
 use crate::convert::{from_db, stored, to_db};
+use crate::page::{paginate, Cursor};
 use crate::schema::case_access;
-use crate::{DbConnection, Result, StoreError, Tx};
+use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 /// A user granted access to a confidential case.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -42,9 +43,9 @@ pub fn grant(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<AccessGrant>
             json!({"user_id": user}),
         );
     }
-    grants(tx.conn, case)?
-        .into_iter()
-        .find(|g| g.user_id == user)
+    grants_where(tx.conn, case, Some(user), None, 1)?
+        .items
+        .pop()
         .ok_or(StoreError::not_found("grant"))
 }
 
@@ -69,24 +70,55 @@ pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
     Ok(())
 }
 
-/// Who was granted access to a case.
-pub fn grants(conn: &mut DbConnection, case: CaseId) -> Result<Vec<AccessGrant>> {
-    let rows: Vec<(String, String, NaiveDateTime)> = case_access::table
+/// A grant as stored.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = case_access)]
+struct GrantRow {
+    user_id: String,
+    granted_by: String,
+    granted_at: NaiveDateTime,
+}
+
+/// Who was granted access to a case, in the order granted, a page at a time.
+pub fn grant_page(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<AccessGrant>> {
+    grants_where(conn, case, None, cursor, limit)
+}
+
+fn grants_where(
+    conn: &mut DbConnection,
+    case: CaseId,
+    user: Option<UserId>,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<AccessGrant>> {
+    let mut q = case_access::table
         .filter(case_access::case_id.eq(case.to_string()))
-        .select((
-            case_access::user_id,
-            case_access::granted_by,
-            case_access::granted_at,
-        ))
-        .order(case_access::granted_at.asc())
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(u, by, at)| {
+        .order((case_access::granted_at.asc(), case_access::user_id.asc()))
+        .select(GrantRow::as_select())
+        .limit(limit.saturating_add(1))
+        .into_boxed();
+    if let Some(u) = user {
+        q = q.filter(case_access::user_id.eq(u.to_string()));
+    }
+    let q =
+        crate::page::after_time_and_id!(q, case_access::granted_at, case_access::user_id, cursor);
+    let items = q
+        .load::<GrantRow>(conn)?
+        .into_iter()
+        .map(|r| {
             Ok(AccessGrant {
-                user_id: stored(UserId::parse(&u))?,
-                granted_by: stored(by.parse())?,
-                granted_at: from_db(at),
+                user_id: stored(UserId::parse(&r.user_id))?,
+                granted_by: stored(r.granted_by.parse())?,
+                granted_at: from_db(r.granted_at),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |g| {
+        crate::page::after_time(g.granted_at, g.user_id)
+    }))
 }

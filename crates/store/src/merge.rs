@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use helpline_domain::ids::CaseId;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::analysis::ContextRow;
+use crate::case_log::PartyRow;
 use crate::convert::to_db;
 use crate::schema::{case_indicators as ci, case_merges as cm, case_parties as cp, cases};
 use crate::{DbConnection, Result, StoreError, Tx};
@@ -29,18 +30,6 @@ const MOVED_BY_KEY: [(&str, &str); 8] = [
     ("outbox", "message_id"),
     ("mail_ids", "rfc_message_id"),
 ];
-
-/// A party's involvement in a case: its row in `case_parties` but the case. A merge keeps the
-/// source's rows that the target already had, to put them back on unmerge.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
-#[diesel(table_name = cp)]
-struct PartyRow {
-    party_id: String,
-    role: String,
-    note: String,
-    added_by: String,
-    added_at: NaiveDateTime,
-}
 
 /// What a merge moved, key by key.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -50,7 +50,15 @@ impl Cursor {
         }
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        uuid::Uuid::try_parse(&c.id).map_err(|_| bad())?;
+        // An id, or an id and the word that breaks ties under it (a party's role on a case).
+        let (id, tie) = c.id.split_once('/').unwrap_or((c.id.as_str(), "a"));
+        uuid::Uuid::try_parse(id).map_err(|_| bad())?;
+        if tie.is_empty()
+            || tie.len() > 40
+            || !tie.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        {
+            return Err(bad());
+        }
         Ok(c)
     }
 }
@@ -77,6 +85,10 @@ pub(crate) fn after_time(at: chrono::DateTime<chrono::Utc>, id: impl ToString) -
         offset: None,
     }
 }
+
+/// The limit that reads a whole list through its paged query, for the few readers that need
+/// all of it at once (a beneficiary's data-protection export, a reply choosing a key).
+pub(crate) const ALL: i64 = i64::MAX - 1;
 
 /// Cuts `limit + 1` fetched rows down to a page, with a cursor when there is more.
 pub(crate) fn paginate<T>(

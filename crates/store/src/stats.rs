@@ -411,52 +411,24 @@ pub fn csv(r: &Report) -> String {
             }
         }
         let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-        row(
-            "time_to_first_response",
-            "count",
-            f.time_to_first_response.count.to_string(),
-        );
-        row(
-            "time_to_first_response",
-            "median_seconds",
-            opt(f.time_to_first_response.median_seconds),
-        );
-        row(
-            "time_to_first_response",
-            "p90_seconds",
-            opt(f.time_to_first_response.p90_seconds),
-        );
-        row(
-            "time_to_resolution",
-            "count",
-            f.time_to_resolution.count.to_string(),
-        );
-        row(
-            "time_to_resolution",
-            "median_seconds",
-            opt(f.time_to_resolution.median_seconds),
-        );
-        row(
-            "time_to_resolution",
-            "p90_seconds",
-            opt(f.time_to_resolution.p90_seconds),
-        );
+        for (figure, t) in [
+            ("time_to_first_response", &f.time_to_first_response),
+            ("time_to_resolution", &f.time_to_resolution),
+        ] {
+            row(figure, "count", t.count.to_string());
+            row(figure, "median_seconds", opt(t.median_seconds));
+            row(figure, "p90_seconds", opt(t.p90_seconds));
+        }
+        let b = &f.sla_breaches;
         row(
             "sla_breaches",
             "first_response",
-            f.sla_breaches.first_response.to_string(),
+            b.first_response.to_string(),
         );
-        row(
-            "sla_breaches",
-            "resolution",
-            f.sla_breaches.resolution.to_string(),
-        );
-        row("beneficiaries", "new", f.beneficiaries.new.to_string());
-        row(
-            "beneficiaries",
-            "returning",
-            f.beneficiaries.returning.to_string(),
-        );
+        row("sla_breaches", "resolution", b.resolution.to_string());
+        let n = &f.beneficiaries;
+        row("beneficiaries", "new", n.new.to_string());
+        row("beneficiaries", "returning", n.returning.to_string());
     };
     emit("all", &r.all);
     if let Some(ps) = &r.periods {

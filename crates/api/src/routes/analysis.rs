@@ -288,21 +288,28 @@ struct LinkShown {
     target: CaseBrief,
 }
 
-/// A case's links, each read from it.
+/// A case's links, each read from it, a page at a time.
 async fn links(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<String>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let case = visible_case(&state, &auth, &id).await?;
+    let (limit, cursor) = page.checked()?;
     let who = auth.0.clone();
-    let items: Vec<LinkShown> = state
-        .read(move |c| analysis::links(c, case.id, &who))
-        .await?
+    let page = state
+        .read(move |c| analysis::links(c, case.id, &who, cursor.as_ref(), limit))
+        .await?;
+    let items: Vec<LinkShown> = page
+        .items
         .into_iter()
         .map(|(link, target)| LinkShown { link, target })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": items,
+        "next_cursor": page.next_cursor,
+    })))
 }
 
 #[derive(Debug, Deserialize)]

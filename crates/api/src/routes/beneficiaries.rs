@@ -14,7 +14,7 @@ use helpline_store::beneficiaries::{
 use helpline_store::cases::{CaseFilter, CaseSort};
 use serde::Deserialize;
 
-use super::{get_versioned, json_with_etag, path_id, resource};
+use super::{beneficiary_page, get_versioned, json_with_etag, path_id, resource};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -39,7 +39,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/beneficiaries/{id}/verification")
-            .route(web::get().to(history))
+            .route(beneficiary_page(store_b::verification_page))
             .route(web::post().to(verify)),
     )
     .service(resource("/beneficiaries/{id}/cases").route(web::get().to(cases)));
@@ -211,21 +211,6 @@ async fn verify(
             crate::extract::etag(beneficiary.version),
         ))
         .json(serde_json::json!({ "beneficiary": beneficiary, "verification": verification })))
-}
-
-async fn history(
-    state: web::Data<AppState>,
-    _auth: Allowed<may::ReadBeneficiaries>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = path_id(BeneficiaryId::parse(&id))?;
-    let items = state
-        .read(move |c| {
-            store_b::get(c, id)?;
-            store_b::verifications(c, id)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
 /// The beneficiary's cases that the caller may see.

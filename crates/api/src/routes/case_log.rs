@@ -43,7 +43,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/cases/{id}/next-steps/{step_id}").route(web::patch().to(update_next_step)))
     .service(
         resource("/cases/{id}/parties")
-            .route(web::get().to(list_parties))
+            .route(case_page(case_log::party_page))
             .route(web::post().to(link_party)),
     )
     .service(resource("/cases/{id}/timeline").route(web::get().to(timeline)));
@@ -201,18 +201,6 @@ struct LinkPartyBody {
     party_id: PartyId,
     role: PartyRole,
     note: Option<Note>,
-}
-
-async fn list_parties(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let items = state
-        .read(move |c| case_log::case_parties(c, case.id))
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
 async fn link_party(

@@ -16,7 +16,7 @@ use helpline_store::StoreError;
 use serde::Deserialize;
 
 use super::beneficiaries::BeneficiaryBody;
-use super::{json_with_etag, path_id, resource, visible_case, writable_case};
+use super::{case_page_for, json_with_etag, path_id, resource, visible_case, writable_case};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -40,7 +40,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource("/cases/{id}/audit").route(web::get().to(audit)))
     .service(
         resource("/cases/{id}/access")
-            .route(web::get().to(list_access))
+            .route(case_page_for::<may::ManageConfidentiality, _>(
+                helpline_store::grants::grant_page,
+            ))
             .route(web::post().to(grant_access)),
     )
     .service(resource("/cases/{id}/access/{user_id}").route(web::delete().to(revoke_access)));
@@ -387,19 +389,6 @@ async fn audit(
         .read(move |c| helpline_store::audit::for_case(c, case.id, cursor.as_ref(), limit))
         .await?;
     Ok(HttpResponse::Ok().json(events))
-}
-
-/// Who was granted access to a case.
-async fn list_access(
-    state: web::Data<AppState>,
-    auth: Allowed<may::ManageConfidentiality>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let grants = state
-        .read(move |c| helpline_store::grants::grants(c, case.id))
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": grants })))
 }
 
 #[derive(Debug, Deserialize)]

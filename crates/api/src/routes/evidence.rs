@@ -3,6 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use helpline_domain::case::Case;
 use helpline_domain::ids::EvidenceId;
 use helpline_domain::indicator::Tlp;
 use helpline_store::evidence::{self, EvidenceSource, NewEvidence};
@@ -13,7 +14,7 @@ use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -132,15 +133,24 @@ async fn upload(
     Ok(HttpResponse::Created().json(item))
 }
 
+/// The case (if the caller may see it) and the evidence item named in the path.
+async fn item_of_case(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    path: web::Path<(String, String)>,
+) -> Result<(Case, EvidenceId), ApiError> {
+    let (id, eid) = path.into_inner();
+    let case = visible_case(state, auth, &id).await?;
+    Ok((case, path_id(EvidenceId::parse(&eid))?))
+}
+
 /// The original bytes of an item, with their SHA-256; the view is recorded in its chain.
 async fn content(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, eid) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
-    let eid = path_id(EvidenceId::parse(&eid))?;
+    let (case, eid) = item_of_case(&state, &auth, path).await?;
     let (item, bytes) = state
         .write(&auth, move |tx| evidence::view(tx, case.id, eid))
         .await?;
@@ -151,19 +161,26 @@ async fn content(
         .body(bytes))
 }
 
-/// An item's chain of custody.
+/// An item's chain of custody, a page at a time, with the item itself.
 async fn custody(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<(String, String)>,
+    page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, eid) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
-    let eid = path_id(EvidenceId::parse(&eid))?;
+    let (case, eid) = item_of_case(&state, &auth, path).await?;
+    let (limit, cursor) = page.checked()?;
     let (item, chain) = state
-        .read(move |c| Ok((evidence::item(c, case.id, eid)?, evidence::custody(c, eid)?)))
+        .read(move |c| {
+            let item = evidence::item(c, case.id, eid)?;
+            Ok((item, evidence::custody(c, eid, cursor.as_ref(), limit)?))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "evidence": item, "items": chain })))
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "evidence": item,
+        "items": chain.items,
+        "next_cursor": chain.next_cursor,
+    })))
 }
 
 /// Hashes the stored bytes again and records whether they are intact.
@@ -172,9 +189,7 @@ async fn verify(
     auth: Allowed<may::ManageEvidence>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, eid) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
-    let eid = path_id(EvidenceId::parse(&eid))?;
+    let (case, eid) = item_of_case(&state, &auth, path).await?;
     let v = state
         .write(&auth, move |tx| evidence::verify(tx, case.id, eid))
         .await?;

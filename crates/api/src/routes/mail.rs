@@ -9,7 +9,7 @@ use helpline_store::mail as mailstore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{path_id, resource, writable_case};
+use super::{beneficiary_page, path_id, resource, writable_case};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -34,7 +34,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/beneficiaries/{id}/certificates")
-                .route(web::get().to(certificates))
+                .route(beneficiary_page(mailstore::certificate_page))
                 .route(web::post().to(add_certificate)),
         );
 }
@@ -286,22 +286,6 @@ async fn assign(
 
 fn beneficiary_id(id: &str) -> Result<BeneficiaryId, ApiError> {
     path_id(BeneficiaryId::parse(id))
-}
-
-/// A beneficiary's certificates.
-async fn certificates(
-    state: web::Data<AppState>,
-    _auth: Allowed<may::ReadBeneficiaries>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = beneficiary_id(&id)?;
-    let certs = state
-        .read(move |c| {
-            helpline_store::beneficiaries::get(c, id)?;
-            mailstore::certificates_of(c, id)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": certs })))
 }
 
 #[derive(Debug, Deserialize)]

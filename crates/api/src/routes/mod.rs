@@ -4,10 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use helpline_domain::access::Permission;
 use helpline_domain::case::{Case, CaseLocator};
-use helpline_domain::ids::CaseId;
+use helpline_domain::ids::{BeneficiaryId, CaseId};
 use helpline_domain::{DomainError, Versioned};
 use helpline_store::{Cursor, DbConnection, Page, StoreError};
 
+use crate::allowed::{may, Allowed, Needs};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -139,15 +140,50 @@ pub(crate) type PageFetch<T> =
 pub(crate) fn case_page<T: serde::Serialize + Send + 'static>(
     fetch: PageFetch<T>,
 ) -> actix_web::Route {
+    case_page_for::<may::ReadCases, T>(fetch)
+}
+
+/// [`case_page`] for a list that needs a permission of its own besides seeing the case.
+pub(crate) fn case_page_for<P, T>(fetch: PageFetch<T>) -> actix_web::Route
+where
+    P: Needs + 'static,
+    T: serde::Serialize + Send + 'static,
+{
     web::get().to(
         move |state: web::Data<AppState>,
-              auth: Auth,
+              auth: Allowed<P>,
               id: web::Path<String>,
               q: ApiQuery<PageParams>| async move {
             let case = visible_case(&state, &auth, &id).await?;
             let (limit, cursor) = q.checked()?;
             let page = state
                 .read(move |c| fetch(c, case.id, cursor.as_ref(), limit))
+                .await?;
+            Ok::<_, ApiError>(HttpResponse::Ok().json(page))
+        },
+    )
+}
+
+/// How a list under a beneficiary reads one page of its items.
+pub(crate) type BeneficiaryFetch<T> =
+    fn(&mut DbConnection, BeneficiaryId, Option<&Cursor>, i64) -> Result<Page<T>, StoreError>;
+
+/// `GET` of one page of a list under a beneficiary (vetting history, certificates).
+pub(crate) fn beneficiary_page<T: serde::Serialize + Send + 'static>(
+    fetch: BeneficiaryFetch<T>,
+) -> actix_web::Route {
+    web::get().to(
+        move |state: web::Data<AppState>,
+              _auth: Allowed<may::ReadBeneficiaries>,
+              id: web::Path<String>,
+              q: ApiQuery<PageParams>| async move {
+            let id = path_id(BeneficiaryId::parse(&id))?;
+            let (limit, cursor) = q.checked()?;
+            let page = state
+                .read(move |c| {
+                    helpline_store::beneficiaries::get(c, id)?;
+                    fetch(c, id, cursor.as_ref(), limit)
+                })
                 .await?;
             Ok::<_, ApiError>(HttpResponse::Ok().json(page))
         },

@@ -14,7 +14,7 @@ use helpline_store::{StoreError, Tx};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{json_with_etag, path_id, resource, visible_case, writable_case};
+use super::{case_page, json_with_etag, path_id, resource, visible_case, writable_case};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -31,7 +31,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/roster/absences").route(web::post().to(add_absence)))
         .service(resource("/roster/absences/{id}").route(removal(wf::remove_absence)))
         .service(resource("/cases/{id}/handoff").route(web::post().to(hand_off)))
-        .service(resource("/cases/{id}/handoffs").route(web::get().to(handoffs)))
+        .service(resource("/cases/{id}/handoffs").route(case_page(wf::handoff_page)))
         .service(resource("/cases/{id}/escalation/acknowledge").route(web::post().to(acknowledge)))
         .service(
             resource("/cases/{id}/legal-hold")
@@ -259,17 +259,6 @@ async fn hand_off(
         &json!({ "case": case, "handoff": handoff }),
         case.version,
     ))
-}
-
-/// Every change of hands on a case.
-async fn handoffs(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let items = state.read(move |c| wf::handoffs(c, case.id)).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
 /// A lead's change to a case it may see, made from the version `If-Match` named; answers the

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Timestamp};
 use helpline_domain::access::Principal;
 use helpline_domain::ids::CaseId;
 use helpline_domain::indicator::LinkKind;
@@ -14,8 +15,11 @@ use serde_json::json;
 
 use super::{visible_briefs, CaseBrief, CHUNK};
 use crate::convert::{from_db, stored, to_db};
+use crate::page::{paginate, Cursor};
 use crate::schema::case_links as cl;
-use crate::{DbConnection, Result, StoreError, Tx};
+use crate::sql::{Bind, Sql};
+use crate::visibility::visible;
+use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 /// A link as seen from one case.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,22 +174,81 @@ pub(crate) fn links_of(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Ca
     Ok(out)
 }
 
-/// A case's links, read from it, with the other cases the caller may see.
+/// A case's links read from it, oldest first, a page at a time, each with the other case;
+/// links to cases the caller may not see are left out in the query, so pages stay full.
 pub fn links(
     conn: &mut DbConnection,
     case: CaseId,
     who: &Principal,
-) -> Result<Vec<(CaseLink, CaseBrief)>> {
-    let all = links_of(conn, &[case.to_string()])?;
-    let others: Vec<String> = all.iter().map(|l| l.target_id.to_string()).collect();
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<(CaseLink, CaseBrief)>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        other: String,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Bool)]
+        outgoing: bool,
+        #[diesel(sql_type = Text)]
+        note: String,
+        #[diesel(sql_type = Text)]
+        created_by: String,
+        #[diesel(sql_type = Timestamp)]
+        created_at: NaiveDateTime,
+    }
+    let me = case.to_string();
+    let mut sql = Sql::default();
+    // Each link once, from this case's side: `other` is the case at the far end.
+    sql.push("SELECT o.id AS other, l.kind, l.case_id = ")
+        .bind(Bind::Text(me.clone()))
+        .push(" AS outgoing, l.note, l.created_by, l.created_at FROM case_links l JOIN cases o ON o.id = CASE WHEN l.case_id = ")
+        .bind(Bind::Text(me.clone()))
+        .push(" THEN l.target_id ELSE l.case_id END WHERE (l.case_id = ")
+        .bind(Bind::Text(me.clone()))
+        .push(" OR l.target_id = ")
+        .bind(Bind::Text(me))
+        .push(")");
+    visible(&mut sql, who, "o");
+    if let Some(Cursor {
+        key: Some(at), id, ..
+    }) = cursor
+    {
+        sql.push(" AND (l.created_at > ")
+            .bind(Bind::Time(*at))
+            .push(" OR (l.created_at = ")
+            .bind(Bind::Time(*at))
+            .push(" AND o.id > ")
+            .bind(Bind::Text(id.clone()))
+            .push("))");
+    }
+    sql.push(" ORDER BY l.created_at, o.id LIMIT ")
+        .bind(Bind::Int(limit.saturating_add(1)));
+    let rows = paginate(sql.load::<Row>(conn)?, limit, |r| Cursor {
+        key: Some(r.created_at),
+        id: r.other.clone(),
+        offset: None,
+    });
+    let others: Vec<String> = rows.items.iter().map(|r| r.other.clone()).collect();
     let briefs = visible_briefs(conn, &others, who)?;
-    Ok(all
-        .into_iter()
-        .filter_map(|l| {
-            briefs
-                .get(&l.target_id.to_string())
-                .cloned()
-                .map(|b| (l, b))
-        })
-        .collect())
+    let mut items = Vec::with_capacity(rows.items.len());
+    for r in rows.items {
+        let kind = stored(LinkKind::parse(&r.kind))?;
+        let link = CaseLink {
+            case_id: case,
+            target_id: stored(CaseId::parse(&r.other))?,
+            kind: if r.outgoing { kind } else { kind.inverse() },
+            note: stored(Note::parse(r.note))?,
+            created_by: stored(r.created_by.parse())?,
+            created_at: from_db(r.created_at),
+        };
+        if let Some(b) = briefs.get(&r.other) {
+            items.push((link, b.clone()));
+        }
+    }
+    Ok(Page {
+        items,
+        next_cursor: rows.next_cursor,
+    })
 }

@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::convert::{from_db, from_json, stored, to_db, to_json};
+use crate::page::{paginate, Cursor};
 use crate::schema::{certificate_keys, certificates};
-use crate::{DbConnection, Result, Tx};
+use crate::{DbConnection, Page, Result, Tx};
 
 /// A certificate held for a beneficiary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -180,13 +181,30 @@ pub fn add_certificate(tx: &mut Tx<'_>, new: NewCertificate) -> Result<(Certific
 
 /// A beneficiary's certificates, oldest first.
 pub fn certificates_of(conn: &mut DbConnection, who: BeneficiaryId) -> Result<Vec<Certificate>> {
-    certificates::table
+    Ok(certificate_page(conn, who, None, crate::page::ALL)?.items)
+}
+
+/// A beneficiary's certificates, oldest first, a page at a time.
+pub fn certificate_page(
+    conn: &mut DbConnection,
+    who: BeneficiaryId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<Certificate>> {
+    let q = certificates::table
         .filter(certificates::beneficiary_id.eq(who.to_string()))
-        .order(certificates::created_at.asc())
+        .order((certificates::created_at.asc(), certificates::id.asc()))
+        .limit(limit.saturating_add(1))
+        .into_boxed();
+    let q = crate::page::after_time_and_id!(q, certificates::created_at, certificates::id, cursor);
+    let items = q
         .load::<CertRow>(conn)?
         .into_iter()
         .map(CertRow::into_cert)
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(items, limit, |c| {
+        crate::page::after_time(c.created_at, c.id)
+    }))
 }
 
 /// Armored certificates holding any of these key ids or fingerprints (upper-case hex).

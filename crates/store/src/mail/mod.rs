@@ -11,7 +11,8 @@ pub mod policy;
 
 pub use blobs::{blob, put_blob};
 pub use certificates::{
-    add_certificate, armored_for_handles, certificates_of, Certificate, NewCertificate,
+    add_certificate, armored_for_handles, certificate_page, certificates_of, Certificate,
+    NewCertificate,
 };
 pub use inbound::{
     inbound, inbound_by_sha256, quarantine, record_quarantined, record_threaded, requarantine,

@@ -15,7 +15,7 @@ pub mod webhooks;
 pub mod workload;
 
 pub use breaches::announce_breaches;
-pub use handoffs::{handoffs, record_handoff};
+pub use handoffs::{handoff_page, handoffs, record_handoff};
 pub use leads_queue::{escalations, Attention, QueueItem};
 pub use roster::{
     absences, add_absence, add_shift, candidates, on_duty, remove_absence, remove_shift, shifts,

@@ -84,52 +84,58 @@ closed_set! {
 }
 
 /// Whether a staff role grants `p`. Integrations are decided by scope, see [`permits`].
+///
+/// Roles are built from kinds of work: every member of staff reads, annotates and analyses the
+/// cases they can see; handlers also run cases with the people behind them; analysts share
+/// intelligence outside; leads do both and oversee; admins also run the installation.
 pub fn role_permits(role: Role, p: Permission) -> bool {
     use Permission::*;
+    let staff = matches!(
+        p,
+        ReadCases
+            | RecordAction
+            | Comment
+            | ManageNextSteps
+            | ReadBeneficiaries
+            | ReadParties
+            | WriteParties
+            | ReadUsers
+            | ReadAudit
+            | ManageIndicators
+            | LinkCases
+            | ManageEvidence
+            | ReadRoster
+    );
+    let casework = matches!(
+        p,
+        CreateCase
+            | UpdateCase
+            | AssignCase
+            | RecordMessage
+            | LinkParty
+            | WriteBeneficiaries
+            | VerifyBeneficiary
+            | MergeCases
+    );
+    let intelligence = p == ShareIntel;
+    let leading = matches!(
+        p,
+        OverridePriority
+            | ManageConfidentiality
+            | SeeAllConfidential
+            | ReverseRejection
+            | ManageQuarantine
+            | ManageRoster
+            | Oversee
+            | LeadCases
+            | ExportBeneficiary
+    );
+    let administering = matches!(p, ManageUsers | ManageTokens);
     match role {
-        Role::Handler => matches!(
-            p,
-            ReadCases
-                | CreateCase
-                | UpdateCase
-                | AssignCase
-                | RecordMessage
-                | RecordAction
-                | Comment
-                | ManageNextSteps
-                | LinkParty
-                | ReadBeneficiaries
-                | WriteBeneficiaries
-                | VerifyBeneficiary
-                | ReadParties
-                | WriteParties
-                | ReadUsers
-                | ReadAudit
-                | ManageIndicators
-                | LinkCases
-                | ManageEvidence
-                | MergeCases
-                | ReadRoster
-        ),
-        Role::Analyst => matches!(
-            p,
-            ReadCases
-                | RecordAction
-                | Comment
-                | ManageNextSteps
-                | ReadBeneficiaries
-                | ReadParties
-                | WriteParties
-                | ReadUsers
-                | ReadAudit
-                | ManageIndicators
-                | LinkCases
-                | ManageEvidence
-                | ShareIntel
-                | ReadRoster
-        ),
-        Role::Lead => !matches!(p, ManageUsers | ManageTokens | IngestMail),
-        Role::Admin => !matches!(p, IngestMail),
+        Role::Handler => staff || casework,
+        Role::Analyst => staff || intelligence,
+        Role::Lead => staff || casework || intelligence || leading,
+        Role::Admin => staff || casework || intelligence || leading || administering,
         Role::Integration => false,
     }
 }

@@ -11,7 +11,7 @@ use helpline_domain::text::Note;
 use helpline_store::analysis::{self, CaseBrief, CaseIndicator, IndicatorContext, Walk};
 use serde::{Deserialize, Serialize};
 
-use super::{path_id, resource, visible_case, writable_case};
+use super::{path_id, resource, visible_case, writable_case, Visible, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -75,11 +75,9 @@ fn shown(
 /// The indicators on a case.
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
+    Visible { case, auth: _ }: Visible<may::ReadCases>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = page.checked()?;
     let (page, counts) = state
         .read(move |c| {
@@ -111,11 +109,9 @@ struct AttachBody {
 /// Puts an indicator on a case (201), or updates its context there (200).
 async fn attach(
     state: web::Data<AppState>,
-    auth: Allowed<may::ManageIndicators>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::ManageIndicators>,
     body: ApiJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let kind = IndicatorKind::parse(&b.kind).map_err(ApiError::from)?;
     let indicator = Indicator::parse(kind, &b.value).map_err(ApiError::from)?;
@@ -291,11 +287,9 @@ struct LinkShown {
 /// A case's links, each read from it, a page at a time.
 async fn links(
     state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::ReadCases>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = page.checked()?;
     let who = auth.0.clone();
     let page = state
@@ -507,10 +501,8 @@ async fn merge(
 /// Undoes the case's merge: what came from it goes back.
 async fn unmerge(
     state: web::Data<AppState>,
-    auth: Allowed<may::MergeCases>,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::MergeCases>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let report = state
         .write(&auth, move |tx| helpline_store::merge::unmerge(tx, case.id))
         .await?;
@@ -529,11 +521,9 @@ struct ExportQuery {
 /// exported in its chain of custody.
 async fn export(
     state: web::Data<AppState>,
-    auth: Allowed<may::ShareIntel>,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::ShareIntel>,
     q: ApiQuery<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let q = q.into_inner();
     let level = q.tlp.unwrap_or(Tlp::Amber);
     let organisation = state.config.analysis.organisation.clone();
@@ -589,13 +579,11 @@ struct ImportQuery {
 /// others candidates; TLP from the attribute's tag, else the event's, else the default.
 async fn import(
     state: web::Data<AppState>,
-    auth: Allowed<may::ManageIndicators>,
+    Writable { case, auth }: Writable<may::ManageIndicators>,
     req: actix_web::HttpRequest,
-    id: web::Path<String>,
     q: ApiQuery<ImportQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     if q.into_inner().format != ShareFormat::Misp {
         return Err(ApiError::BadRequest(
             "format must be misp: STIX bundles are exported, not imported".into(),

@@ -12,7 +12,7 @@ use helpline_store::case_log::{self, NewMessage, NextStepPatch};
 use helpline_store::{StoreError, Tx};
 use serde::Deserialize;
 
-use super::{case_page, json_with_etag, path_id, resource, visible_case, writable_case};
+use super::{case_page, json_with_etag, path_id, resource, writable_case, Visible};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -226,11 +226,9 @@ async fn link_party(
 /// read them.
 async fn timeline(
     state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::ReadCases>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = page.checked()?;
     let with_audit = auth.0.may(Permission::ReadAudit);
     let page = state

@@ -16,10 +16,9 @@ use helpline_store::StoreError;
 use serde::Deserialize;
 
 use super::beneficiaries::BeneficiaryBody;
-use super::{case_page_for, json_with_etag, path_id, resource, visible_case, writable_case};
+use super::{case_page_for, json_with_etag, path_id, resource, visible_case, Visible, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
-use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{
     idempotency, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
@@ -272,12 +271,7 @@ fn keep_sight(
 }
 
 /// One case, with its ETag.
-async fn get(
-    state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
+async fn get(Visible { case, auth: _ }: Visible<may::ReadCases>) -> Result<HttpResponse, ApiError> {
     Ok(json_with_etag(&case, case.version))
 }
 
@@ -301,12 +295,10 @@ struct PatchCase {
 /// Updates a case if `If-Match` names its current version; otherwise 412.
 async fn update(
     state: web::Data<AppState>,
-    auth: Auth,
+    Writable { case, auth }: Writable<may::ReadCases>,
     IfMatch(expected): IfMatch,
-    id: web::Path<String>,
     body: ApiJson<PatchCase>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let p = body.value;
     let touches_case = p.summary.is_some()
         || p.description.is_some()
@@ -379,11 +371,9 @@ async fn update(
 /// The audit trail of a case.
 async fn audit(
     state: web::Data<AppState>,
-    auth: Allowed<may::ReadAudit>,
-    id: web::Path<String>,
+    Visible { case, auth: _ }: Visible<may::ReadAudit>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let (limit, cursor) = page.checked()?;
     let events = state
         .read(move |c| helpline_store::audit::for_case(c, case.id, cursor.as_ref(), limit))
@@ -400,11 +390,9 @@ struct GrantBody {
 /// Grants a user access to a (confidential) case.
 async fn grant_access(
     state: web::Data<AppState>,
-    auth: Allowed<may::ManageConfidentiality>,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::ManageConfidentiality>,
     body: ApiJson<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let user = body.value.user_id;
     let grant = state
         .write(&auth, move |tx| {

@@ -9,7 +9,7 @@ use helpline_domain::indicator::Tlp;
 use helpline_store::evidence::{self, EvidenceSource, NewEvidence};
 use serde::Deserialize;
 
-use super::{case_page, path_id, resource, visible_case, writable_case};
+use super::{case_page, path_id, resource, visible_case, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -41,13 +41,11 @@ struct UploadQuery {
 /// in Content-Type.
 async fn upload(
     state: web::Data<AppState>,
-    auth: Allowed<may::ManageEvidence>,
+    Writable { case, auth }: Writable<may::ManageEvidence>,
     req: HttpRequest,
-    id: web::Path<String>,
     q: ApiQuery<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let q = q.into_inner();
     let media_type = req
         .headers()

@@ -9,7 +9,7 @@ use helpline_store::mail as mailstore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{beneficiary_page, path_id, resource, writable_case};
+use super::{beneficiary_page, path_id, resource, writable_case, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -417,11 +417,9 @@ struct ReplyBody {
 /// Composes a PGP/MIME reply, records it on the case, and puts it in the outbox.
 async fn reply(
     state: web::Data<AppState>,
-    auth: Allowed<may::RecordMessage>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::RecordMessage>,
     body: ApiJson<ReplyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     let (actor, now, st) = (auth.actor(), state.now(), state.clone());
     // Reading the recipient, composing (signing, encrypting) and the write block: off the
@@ -457,11 +455,9 @@ struct MailPolicy {
 /// Whether a case's replies must be encrypted.
 async fn case_policy(
     state: web::Data<AppState>,
-    auth: Allowed<may::UpdateCase>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::UpdateCase>,
     body: ApiJson<MailPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let required = body.value.require_encryption;
     state
         .write(&auth, move |tx| {

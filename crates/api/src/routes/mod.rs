@@ -1,7 +1,9 @@
 //! Every route, in one `configure`: `/healthz`, `/readyz`, `/metrics`, and the API under
 //! `/api/v1`, one module per resource.
 
-use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Resource};
 use helpline_domain::access::Permission;
 use helpline_domain::case::{Case, CaseLocator};
 use helpline_domain::ids::{BeneficiaryId, CaseId};
@@ -71,6 +73,44 @@ async fn taxonomies(state: web::Data<AppState>, _auth: Auth) -> HttpResponse {
 /// An id from the path, or a 400 naming what is wrong with it.
 pub(crate) fn path_id<T>(r: Result<T, DomainError>) -> Result<T, ApiError> {
     r.map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// The case named by `{id}` in the path (UUID or reference) and its caller, who holds `P` and
+/// may see the case: a case they may not see is not found (404), as one that does not exist.
+/// With `WRITABLE`, the case must also still be able to change (a merged one answers 409).
+pub(crate) struct CaseAccess<P, const WRITABLE: bool> {
+    /// The case.
+    pub case: Case,
+    /// The caller.
+    pub auth: Allowed<P>,
+}
+
+/// A case the caller may see, as a handler's argument.
+pub(crate) type Visible<P> = CaseAccess<P, false>;
+
+/// A case the caller may see and that can still change, as a handler's argument.
+pub(crate) type Writable<P> = CaseAccess<P, true>;
+
+impl<P: Needs + 'static, const WRITABLE: bool> FromRequest for CaseAccess<P, WRITABLE> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let auth = Allowed::<P>::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let id = req.match_info().get("id").map(str::to_owned);
+        Box::pin(async move {
+            let auth = auth.await?;
+            let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
+            let id = id.ok_or_else(|| ApiError::Internal("no {id} in this route".into()))?;
+            let case = if WRITABLE {
+                writable_case(&state, &auth, &id).await?
+            } else {
+                visible_case(&state, &auth, &id).await?
+            };
+            Ok(CaseAccess { case, auth })
+        })
+    }
 }
 
 /// The case named in the path (UUID or reference), if the caller may read cases and see it.

@@ -14,7 +14,7 @@ use helpline_store::{StoreError, Tx};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{case_page, json_with_etag, path_id, resource, visible_case, writable_case};
+use super::{case_page, json_with_etag, path_id, resource, visible_case, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -236,12 +236,10 @@ struct HandoffBody {
 /// Hands a case to the next handler with a note; `If-Match` names the version.
 async fn hand_off(
     state: web::Data<AppState>,
-    auth: Allowed<may::AssignCase>,
+    Writable { case, auth }: Writable<may::AssignCase>,
     IfMatch(expected): IfMatch,
-    id: web::Path<String>,
     body: ApiJson<HandoffBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
     if b.note.as_str().trim().is_empty() {
         return Err(ApiError::field(

@@ -15,10 +15,21 @@ fn spec() -> serde_yaml::Value {
 
 /// Every `resource("...")` mounted in the routes, with the `/api/v1` scope where it applies.
 fn mounted_paths() -> BTreeSet<String> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/api/src/routes");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/api/src/routes");
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(root)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
-        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let prefix = if path.ends_with("health.rs") {
             ""

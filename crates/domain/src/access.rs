@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::case::closed_set;
+use crate::closed_set::closed_set;
 use crate::ids::UserId;
 use crate::user::{Actor, Role, Scope};
 

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::case::closed_set;
+use crate::closed_set::closed_set;
 use crate::ids::{BeneficiaryId, VerificationId};
 use crate::taxonomy::TaxonomyTerm;
 use crate::text::{Name, Note};

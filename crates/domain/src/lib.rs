@@ -15,6 +15,7 @@ pub mod access;
 pub mod audit;
 pub mod beneficiary;
 pub mod case;
+mod closed_set;
 pub mod error;
 pub mod ids;
 pub mod indicator;

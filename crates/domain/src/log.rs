@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::case::closed_set;
+use crate::closed_set::closed_set;
 use crate::ids::{ActionId, CaseId, CommentId, MessageId, NextStepId, PartyId, UserId};
 use crate::party::PartyRole;
 use crate::text::{Body, Note, Title};

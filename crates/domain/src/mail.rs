@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::closed_set;
+use crate::closed_set::closed_set;
 
 closed_set! {
     /// What became of a message's encryption.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::beneficiary::EmailAddress;
-use crate::case::closed_set;
+use crate::closed_set::closed_set;
 use crate::ids::PartyId;
 use crate::text::{Name, Note};
 

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::case::closed_set;
+use crate::closed_set::closed_set;
 use crate::ids::{TokenId, UserId};
 use crate::text::Name;
 use crate::DomainError;

@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::beneficiary::VerificationStatus;
-use crate::case::{closed_set, Urgency};
+use crate::case::Urgency;
+use crate::closed_set::closed_set;
 use crate::ids::UserId;
 use crate::DomainError;
 

@@ -1,0 +1,260 @@
+//! How cases relate: links made by hand, the correlation that finds related cases through
+//! shared indicators and links, and merging a case into another (and back).
+
+use actix_web::{web, HttpResponse};
+use helpline_domain::ids::CaseId;
+use helpline_domain::indicator::LinkKind;
+use helpline_domain::text::Note;
+use helpline_store::analysis::{self, CaseBrief, Walk};
+use serde::{Deserialize, Serialize};
+
+use super::super::{resource, visible_case, writable_case, Visible};
+use crate::allowed::{may, Allowed};
+use crate::app::AppState;
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, PageParams};
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/cases/{id}/links")
+            .route(web::get().to(links))
+            .route(web::post().to(link)),
+    )
+    .service(resource("/cases/{id}/links/{target}").route(web::delete().to(unlink)))
+    .service(resource("/cases/{id}/related").route(web::get().to(related)))
+    .service(resource("/cases/{id}/merge").route(web::post().to(merge)))
+    .service(resource("/cases/{id}/unmerge").route(web::post().to(unmerge)));
+}
+
+#[derive(Serialize)]
+struct LinkShown {
+    #[serde(flatten)]
+    link: analysis::CaseLink,
+    target: CaseBrief,
+}
+
+/// A case's links, each read from it, a page at a time.
+async fn links(
+    state: web::Data<AppState>,
+    Visible { case, auth }: Visible<may::ReadCases>,
+    page: ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, cursor) = page.checked()?;
+    let who = auth.0.clone();
+    let page = state
+        .read(move |c| analysis::links(c, case.id, &who, cursor.as_ref(), limit))
+        .await?;
+    let items: Vec<LinkShown> = page
+        .items
+        .into_iter()
+        .map(|(link, target)| LinkShown { link, target })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": items,
+        "next_cursor": page.next_cursor,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    target: String,
+    kind: String,
+    note: Option<Note>,
+}
+
+/// Links two cases; the other sees the inverse.
+async fn link(
+    state: web::Data<AppState>,
+    auth: Allowed<may::LinkCases>,
+    id: web::Path<String>,
+    body: ApiJson<LinkBody>,
+) -> Result<HttpResponse, ApiError> {
+    let case = writable_case(&state, &auth, &id).await?;
+    let b = body.value;
+    let kind = LinkKind::parse(&b.kind).map_err(ApiError::from)?;
+    let target = writable_case(&state, &auth, &b.target)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
+                ApiError::from(helpline_domain::DomainError::invalid(
+                    "target",
+                    "no such case (give its id or its reference such as #1042)",
+                ))
+            }
+            e => e,
+        })?;
+    let note = b.note.unwrap_or_else(Note::empty);
+    let brief = CaseBrief {
+        id: target.id,
+        reference: target.reference.get(),
+        summary: target.summary.as_str().to_owned(),
+        status: target.status.as_str().to_owned(),
+    };
+    let link = state
+        .write(&auth, move |tx| {
+            analysis::link(tx, case.id, target.id, kind, note)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(LinkShown {
+        link,
+        target: brief,
+    }))
+}
+
+/// Removes a link, whichever side made it.
+async fn unlink(
+    state: web::Data<AppState>,
+    auth: Allowed<may::LinkCases>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, target) = path.into_inner();
+    let case = visible_case(&state, &auth, &id).await?;
+    let target = visible_case(&state, &auth, &target).await?;
+    let target: CaseId = target.id;
+    state
+        .write(&auth, move |tx| analysis::unlink(tx, case.id, target))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelatedQuery {
+    depth: Option<usize>,
+    via: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The strongest related cases answered by default, and at most: the walk is bounded by depth
+/// and fan-out, the answer by this cap (`total` says how many were reached).
+const RELATED_DEFAULT: usize = 100;
+const RELATED_MAX: usize = 500;
+
+/// Every case reachable through links and shared indicators, with the path that explains it.
+async fn related(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<String>,
+    q: ApiQuery<RelatedQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let q = q.into_inner();
+    let max = state.config.analysis.max_depth;
+    let depth = q.depth.unwrap_or(2);
+    if depth == 0 || depth > max {
+        return Err(ApiError::BadRequest(format!("depth must be 1 to {max}")));
+    }
+    let limit = q.limit.unwrap_or(RELATED_DEFAULT);
+    if limit == 0 || limit > RELATED_MAX {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be 1 to {RELATED_MAX}"
+        )));
+    }
+    let (mut links, mut indicators) = (q.via.is_none(), q.via.is_none());
+    for v in q
+        .via
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|v| !v.is_empty())
+    {
+        match v.trim() {
+            "links" => links = true,
+            "indicators" => indicators = true,
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "via: `{other}` is not links or indicators"
+                )))
+            }
+        }
+    }
+    let start = CaseBrief {
+        id: case.id,
+        reference: case.reference.get(),
+        summary: case.summary.as_str().to_owned(),
+        status: case.status.as_str().to_owned(),
+    };
+    let who = auth.0.clone();
+    let fan_out = state.config.analysis.fan_out_limit;
+    let st = state.clone();
+    let answer = state
+        .read(move |c| {
+            let walk = Walk {
+                depth,
+                links,
+                indicators,
+                fan_out,
+                warnings: &st.warnings,
+            };
+            analysis::related(c, &start, &who, &walk)
+        })
+        .await?;
+    // Serialised straight from the structs: an answer can list hundreds of cases with their
+    // paths, and building a JSON value tree first doubled the work.
+    #[derive(Serialize)]
+    struct Answer {
+        case: serde_json::Value,
+        depth: usize,
+        fan_out_limit: i64,
+        total: usize,
+        related: Vec<analysis::Related>,
+        not_followed: Vec<analysis::NotFollowed>,
+    }
+    let mut related = answer.related;
+    let total = related.len();
+    related.truncate(limit);
+    Ok(HttpResponse::Ok().json(Answer {
+        case: serde_json::json!({"id": case.id, "ref": case.reference.get()}),
+        depth,
+        fan_out_limit: fan_out,
+        total,
+        related,
+        not_followed: answer.not_followed,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    into: String,
+}
+
+/// Merges the case into another: its log moves there, and it keeps a pointer.
+async fn merge(
+    state: web::Data<AppState>,
+    auth: Allowed<may::MergeCases>,
+    id: web::Path<String>,
+    body: ApiJson<MergeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let case = visible_case(&state, &auth, &id).await?;
+    let target = writable_case(&state, &auth, &body.value.into)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
+                ApiError::from(helpline_domain::DomainError::invalid(
+                    "into",
+                    "no such case (give its id or its reference such as #1042)",
+                ))
+            }
+            e => e,
+        })?;
+    let report = state
+        .write(&auth, move |tx| {
+            helpline_store::merge::merge(tx, case.id, target.id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// Undoes the case's merge: what came from it goes back.
+async fn unmerge(
+    state: web::Data<AppState>,
+    Visible { case, auth }: Visible<may::MergeCases>,
+) -> Result<HttpResponse, ApiError> {
+    let report = state
+        .write(&auth, move |tx| helpline_store::merge::unmerge(tx, case.id))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -118,79 +118,9 @@ pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeRep
     }
     let (s, t) = (source.to_string(), target.to_string());
     let mut moved = Moved::default();
-    for (table, key) in MOVED_BY_KEY {
-        let keys: Vec<String> = diesel::sql_query(format!(
-            "SELECT {key} AS key FROM {table} WHERE case_id = $1 ORDER BY {key}"
-        ))
-        .bind::<Text, _>(&s)
-        .load::<Key>(tx.conn)?
-        .into_iter()
-        .map(|k| k.key)
-        .collect();
-        diesel::sql_query(format!(
-            "UPDATE {table} SET case_id = $1 WHERE case_id = $2"
-        ))
-        .bind::<Text, _>(&t)
-        .bind::<Text, _>(&s)
-        .execute(tx.conn)?;
-        moved.by_key.insert(table.to_owned(), keys);
-    }
-    // Parties and indicators are keyed by case: what the target already has stays there, and
-    // the source's row is kept in the record.
-    let held: HashSet<(String, String)> = cp::table
-        .filter(cp::case_id.eq(&t))
-        .select((cp::party_id, cp::role))
-        .load(tx.conn)?
-        .into_iter()
-        .collect();
-    let rows: Vec<PartyRow> = cp::table
-        .filter(cp::case_id.eq(&s))
-        .select(PartyRow::as_select())
-        .load(tx.conn)?;
-    for row in rows {
-        let key = (row.party_id.clone(), row.role.clone());
-        if held.contains(&key) {
-            diesel::delete(
-                cp::table
-                    .filter(cp::case_id.eq(&s))
-                    .filter(cp::party_id.eq(&key.0))
-                    .filter(cp::role.eq(&key.1)),
-            )
-            .execute(tx.conn)?;
-            moved.duplicate_parties.push(row);
-        } else {
-            moved.parties.push(key);
-        }
-    }
-    diesel::update(cp::table.filter(cp::case_id.eq(&s)))
-        .set(cp::case_id.eq(&t))
-        .execute(tx.conn)?;
-    let held: HashSet<String> = ci::table
-        .filter(ci::case_id.eq(&t))
-        .select(ci::indicator_id)
-        .load(tx.conn)?
-        .into_iter()
-        .collect();
-    let rows: Vec<ContextRow> = ci::table
-        .filter(ci::case_id.eq(&s))
-        .select(ContextRow::as_select())
-        .load(tx.conn)?;
-    let (twice, once): (Vec<ContextRow>, Vec<ContextRow>) = rows
-        .into_iter()
-        .partition(|r| held.contains(&r.indicator_id));
-    for chunk in twice.chunks(crate::analysis::CHUNK) {
-        diesel::delete(
-            ci::table
-                .filter(ci::case_id.eq(&s))
-                .filter(ci::indicator_id.eq_any(chunk.iter().map(|r| &r.indicator_id))),
-        )
-        .execute(tx.conn)?;
-    }
-    diesel::update(ci::table.filter(ci::case_id.eq(&s)))
-        .set(ci::case_id.eq(&t))
-        .execute(tx.conn)?;
-    moved.indicators = once.into_iter().map(|r| r.indicator_id).collect();
-    moved.duplicate_indicators = twice;
+    move_keyed(tx, &s, &t, &mut moved)?;
+    move_parties(tx, &s, &t, &mut moved)?;
+    move_indicators(tx, &s, &t, &mut moved)?;
     point(tx, source, Some(target))?;
     let record = serde_json::to_string(&moved).map_err(crate::convert::corrupt)?;
     diesel::insert_into(cm::table)
@@ -228,6 +158,140 @@ pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeRep
     })
 }
 
+/// Moves the rows of the tables keyed on their own (messages, comments, ...) from `s` to `t`,
+/// noting each key.
+fn move_keyed(tx: &mut Tx<'_>, s: &str, t: &str, moved: &mut Moved) -> Result<()> {
+    for (table, key) in MOVED_BY_KEY {
+        let keys: Vec<String> = diesel::sql_query(format!(
+            "SELECT {key} AS key FROM {table} WHERE case_id = $1 ORDER BY {key}"
+        ))
+        .bind::<Text, _>(s)
+        .load::<Key>(tx.conn)?
+        .into_iter()
+        .map(|k| k.key)
+        .collect();
+        diesel::sql_query(format!(
+            "UPDATE {table} SET case_id = $1 WHERE case_id = $2"
+        ))
+        .bind::<Text, _>(t)
+        .bind::<Text, _>(s)
+        .execute(tx.conn)?;
+        moved.by_key.insert(table.to_owned(), keys);
+    }
+    Ok(())
+}
+
+/// Moves the source's party involvements; one the target already has stays there, and the
+/// source's row is kept in the record.
+fn move_parties(tx: &mut Tx<'_>, s: &str, t: &str, moved: &mut Moved) -> Result<()> {
+    let held: HashSet<(String, String)> = cp::table
+        .filter(cp::case_id.eq(t))
+        .select((cp::party_id, cp::role))
+        .load(tx.conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<PartyRow> = cp::table
+        .filter(cp::case_id.eq(s))
+        .select(PartyRow::as_select())
+        .load(tx.conn)?;
+    for row in rows {
+        let key = (row.party_id.clone(), row.role.clone());
+        if held.contains(&key) {
+            diesel::delete(
+                cp::table
+                    .filter(cp::case_id.eq(s))
+                    .filter(cp::party_id.eq(&key.0))
+                    .filter(cp::role.eq(&key.1)),
+            )
+            .execute(tx.conn)?;
+            moved.duplicate_parties.push(row);
+        } else {
+            moved.parties.push(key);
+        }
+    }
+    diesel::update(cp::table.filter(cp::case_id.eq(s)))
+        .set(cp::case_id.eq(t))
+        .execute(tx.conn)?;
+    Ok(())
+}
+
+/// Moves the source's indicators; one the target already holds stays there with its context,
+/// and the source's context is kept in the record.
+fn move_indicators(tx: &mut Tx<'_>, s: &str, t: &str, moved: &mut Moved) -> Result<()> {
+    let held: HashSet<String> = ci::table
+        .filter(ci::case_id.eq(t))
+        .select(ci::indicator_id)
+        .load(tx.conn)?
+        .into_iter()
+        .collect();
+    let rows: Vec<ContextRow> = ci::table
+        .filter(ci::case_id.eq(s))
+        .select(ContextRow::as_select())
+        .load(tx.conn)?;
+    let (twice, once): (Vec<ContextRow>, Vec<ContextRow>) = rows
+        .into_iter()
+        .partition(|r| held.contains(&r.indicator_id));
+    for chunk in twice.chunks(crate::analysis::CHUNK) {
+        diesel::delete(
+            ci::table
+                .filter(ci::case_id.eq(s))
+                .filter(ci::indicator_id.eq_any(chunk.iter().map(|r| &r.indicator_id))),
+        )
+        .execute(tx.conn)?;
+    }
+    diesel::update(ci::table.filter(ci::case_id.eq(s)))
+        .set(ci::case_id.eq(t))
+        .execute(tx.conn)?;
+    moved.indicators = once.into_iter().map(|r| r.indicator_id).collect();
+    moved.duplicate_indicators = twice;
+    Ok(())
+}
+
+/// Puts back on `s` what a merge moved from it to `target`, and the rows it kept aside.
+fn put_back(tx: &mut Tx<'_>, s: &str, target: &str, moved: &Moved) -> Result<()> {
+    for (table, key) in MOVED_BY_KEY {
+        for k in moved.by_key.get(table).into_iter().flatten() {
+            diesel::sql_query(format!(
+                "UPDATE {table} SET case_id = $1 WHERE {key} = $2 AND case_id = $3"
+            ))
+            .bind::<Text, _>(s)
+            .bind::<Text, _>(k)
+            .bind::<Text, _>(target)
+            .execute(tx.conn)?;
+        }
+    }
+    for (party, role) in &moved.parties {
+        diesel::update(
+            cp::table
+                .filter(cp::case_id.eq(target))
+                .filter(cp::party_id.eq(party))
+                .filter(cp::role.eq(role)),
+        )
+        .set(cp::case_id.eq(s))
+        .execute(tx.conn)?;
+    }
+    for p in &moved.duplicate_parties {
+        diesel::insert_into(cp::table)
+            .values((cp::case_id.eq(s), p))
+            .execute(tx.conn)?;
+    }
+    for i in &moved.indicators {
+        diesel::update(
+            ci::table
+                .filter(ci::case_id.eq(target))
+                .filter(ci::indicator_id.eq(i)),
+        )
+        .set(ci::case_id.eq(s))
+        .execute(tx.conn)?;
+    }
+    for r in &moved.duplicate_indicators {
+        diesel::insert_into(ci::table)
+            .values((ci::case_id.eq(s), r))
+            .execute(tx.conn)?;
+    }
+    Ok(())
+}
+
 /// Undoes the last merge of `source`: what came from it goes back (with the changes made to
 /// it since), what was added to the target since stays there.
 pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
@@ -247,46 +311,7 @@ pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
         ));
     }
     let moved: Moved = serde_json::from_str(&record).map_err(crate::convert::corrupt)?;
-    for (table, key) in MOVED_BY_KEY {
-        for k in moved.by_key.get(table).into_iter().flatten() {
-            diesel::sql_query(format!(
-                "UPDATE {table} SET case_id = $1 WHERE {key} = $2 AND case_id = $3"
-            ))
-            .bind::<Text, _>(&s)
-            .bind::<Text, _>(k)
-            .bind::<Text, _>(&target)
-            .execute(tx.conn)?;
-        }
-    }
-    for (party, role) in &moved.parties {
-        diesel::update(
-            cp::table
-                .filter(cp::case_id.eq(&target))
-                .filter(cp::party_id.eq(party))
-                .filter(cp::role.eq(role)),
-        )
-        .set(cp::case_id.eq(&s))
-        .execute(tx.conn)?;
-    }
-    for p in &moved.duplicate_parties {
-        diesel::insert_into(cp::table)
-            .values((cp::case_id.eq(&s), p))
-            .execute(tx.conn)?;
-    }
-    for i in &moved.indicators {
-        diesel::update(
-            ci::table
-                .filter(ci::case_id.eq(&target))
-                .filter(ci::indicator_id.eq(i)),
-        )
-        .set(ci::case_id.eq(&s))
-        .execute(tx.conn)?;
-    }
-    for r in &moved.duplicate_indicators {
-        diesel::insert_into(ci::table)
-            .values((ci::case_id.eq(&s), r))
-            .execute(tx.conn)?;
-    }
+    put_back(tx, &s, &target, &moved)?;
     point(tx, source, None)?;
     diesel::update(cm::table.find(&id))
         .set((

@@ -229,86 +229,119 @@ fn thread(
     how: &Threading,
     into: Option<CaseId>,
 ) -> Result<Threaded, StoreError> {
-    let mut found = into;
-    if found.is_none() {
-        if let Some(r) = mail.subject.as_deref().and_then(|s| how.tag.find_ref(s)) {
-            found = cases::locate(tx.conn, CaseLocator::Ref(r))
-                .ok()
-                .map(|c| c.id);
-        }
-    }
-    if found.is_none() {
-        if let Some(plus) = &how.plus {
-            if let Some(r) = mail
-                .to
-                .iter()
-                .chain(&mail.cc)
-                .find_map(|m| plus.find_ref(&m.address))
-            {
-                found = cases::locate(tx.conn, CaseLocator::Ref(r))
-                    .ok()
-                    .map(|c| c.id);
-            }
-        }
-    }
-    if found.is_none() {
-        let ids: Vec<String> = mail
-            .in_reply_to
-            .iter()
-            .chain(mail.references.iter().rev())
-            .cloned()
-            .collect();
-        found = mailstore::case_for_message_ids(tx.conn, &ids)?;
-    }
     let sender = mail.from.as_ref().ok_or_else(|| {
         StoreError::Domain(helpline_domain::DomainError::invalid(
             "from",
             "no sender address",
         ))
     })?;
-    let (case, new_case) = match found {
-        Some(id) => {
-            // A case merged into another hands its mail on to where its log went.
-            let mut case = cases::locate(tx.conn, CaseLocator::Id(id))?;
-            for _ in 0..8 {
-                match case.merged_into {
-                    Some(next) => case = cases::locate(tx.conn, CaseLocator::Id(next))?,
-                    None => break,
-                }
-            }
-            (case, false)
-        }
-        None => {
-            let beneficiary = beneficiary_for(tx, sender)?;
-            let summary = mail
-                .subject
-                .as_deref()
-                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-                .filter(|s| !s.is_empty())
-                .map(|s| s.chars().take(300).collect::<String>())
-                .and_then(|s| Summary::parse(s).ok())
-                .map_or_else(|| Summary::parse("Email without a subject"), Ok)?;
-            let case = super::cases::open(
-                tx,
-                NewCase {
-                    beneficiary_id: beneficiary,
-                    urgency: Urgency::Medium,
-                    impact: Impact::Medium,
-                    priority_override: None,
-                    summary,
-                    description: Description::empty(),
-                    service_type: how.service_type.clone(),
-                    assignee_id: None,
-                    tags: Tag::parse("email").into_iter().collect(),
-                    confidential: false,
-                    channel: Some(Channel::Email),
-                },
-                &how.policy,
-            )?;
-            (case, true)
-        }
+    let found = match into {
+        Some(id) => Some(id),
+        None => case_named_by(tx, mail, how)?,
     };
-    let mut attachments = Vec::new();
+    let (case, new_case) = match found {
+        Some(id) => (where_mail_goes(tx, id)?, false),
+        None => (open_from_mail(tx, mail, sender, how)?, true),
+    };
+    let m = record_in_log(tx, mail, sender, case.id)?;
+    if let Some(id) = &mail.message_id {
+        mailstore::remember_message_id(tx, id, case.id, Some(m))?;
+    }
+    learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
+    Ok(Threaded {
+        case_id: case.id,
+        reference: case.reference.get(),
+        message_id: m,
+        new_case,
+    })
+}
+
+/// The case a message names: by the tag in its subject, its plus-address, or the messages it
+/// answers (`In-Reply-To`, then `References` newest first).
+fn case_named_by(
+    tx: &mut Tx<'_>,
+    mail: &InboundMail,
+    how: &Threading,
+) -> Result<Option<CaseId>, StoreError> {
+    let by_tag = mail.subject.as_deref().and_then(|s| how.tag.find_ref(s));
+    let by_plus = how.plus.as_ref().and_then(|plus| {
+        mail.to
+            .iter()
+            .chain(&mail.cc)
+            .find_map(|m| plus.find_ref(&m.address))
+    });
+    for r in [by_tag, by_plus].into_iter().flatten() {
+        if let Ok(c) = cases::locate(tx.conn, CaseLocator::Ref(r)) {
+            return Ok(Some(c.id));
+        }
+    }
+    let ids: Vec<String> = mail
+        .in_reply_to
+        .iter()
+        .chain(mail.references.iter().rev())
+        .cloned()
+        .collect();
+    mailstore::case_for_message_ids(tx.conn, &ids)
+}
+
+/// The case mail for `id` goes to: a case merged into another hands its mail on to where its
+/// log went (followed a few hops at most).
+fn where_mail_goes(tx: &mut Tx<'_>, id: CaseId) -> Result<helpline_domain::case::Case, StoreError> {
+    let mut case = cases::locate(tx.conn, CaseLocator::Id(id))?;
+    for _ in 0..8 {
+        match case.merged_into {
+            Some(next) => case = cases::locate(tx.conn, CaseLocator::Id(next))?,
+            None => break,
+        }
+    }
+    Ok(case)
+}
+
+/// A new case for a message that names none, for its sender (found or made a beneficiary).
+fn open_from_mail(
+    tx: &mut Tx<'_>,
+    mail: &InboundMail,
+    sender: &helpline_mail::Mailbox,
+    how: &Threading,
+) -> Result<helpline_domain::case::Case, StoreError> {
+    let beneficiary = beneficiary_for(tx, sender)?;
+    let summary = one_line(mail.subject.as_deref())
+        .and_then(|s| Summary::parse(s).ok())
+        .map_or_else(|| Summary::parse("Email without a subject"), Ok)?;
+    super::cases::open(
+        tx,
+        NewCase {
+            beneficiary_id: beneficiary,
+            urgency: Urgency::Medium,
+            impact: Impact::Medium,
+            priority_override: None,
+            summary,
+            description: Description::empty(),
+            service_type: how.service_type.clone(),
+            assignee_id: None,
+            tags: Tag::parse("email").into_iter().collect(),
+            confidential: false,
+            channel: Some(Channel::Email),
+        },
+        &how.policy,
+    )
+}
+
+/// A subject on one line, spaces folded, at most 300 characters; none if it is blank.
+fn one_line(subject: Option<&str>) -> Option<String> {
+    subject
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(300).collect())
+}
+
+/// Records the message in the case's log, its attachments as evidence.
+fn record_in_log(
+    tx: &mut Tx<'_>,
+    mail: &InboundMail,
+    sender: &helpline_mail::Mailbox,
+    case: CaseId,
+) -> Result<MessageId, StoreError> {
     let body_text = mail
         .text
         .as_deref()
@@ -319,12 +352,6 @@ fn thread(
             .map(|t| t.chars().take(1_000_000).collect::<String>())
             .unwrap_or_else(|| "(no text)".into()),
     )?;
-    let subject = mail
-        .subject
-        .as_deref()
-        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|s| !s.is_empty())
-        .and_then(|s| Title::parse(s.chars().take(300).collect::<String>()).ok());
     let details = EmailDetails {
         message_id: mail.message_id.clone(),
         from: Some(sender.address.to_lowercase()),
@@ -336,57 +363,49 @@ fn thread(
     };
     let m = crate::service::messages::record(
         tx,
-        case.id,
+        case,
         NewMessage {
             direction: Direction::Inbound,
             channel: Channel::Email,
             counterpart: Counterpart::Beneficiary,
-            subject,
+            subject: one_line(mail.subject.as_deref()).and_then(|s| Title::parse(s).ok()),
             body,
             occurred_at: None,
             email: Some(details.clone()),
         },
     )?;
-    for a in &mail.attachments {
-        let e = helpline_store::evidence::collect(
-            tx,
-            case.id,
-            helpline_store::evidence::NewEvidence {
-                data: &a.bytes,
-                filename: a.filename.clone(),
-                media_type: a.media_type.clone(),
-                source: helpline_store::evidence::EvidenceSource::MessageAttachment,
-                message_id: Some(m.id),
-                description: String::new(),
-                tlp: helpline_domain::indicator::Tlp::Amber,
-                collected_at: None,
-            },
-        )?;
-        attachments.push(AttachmentRef {
-            evidence_id: e.id,
-            filename: e.filename,
-            media_type: e.media_type,
-            size: u64::try_from(e.size).unwrap_or(0),
-            sha256: e.sha256,
-        });
-    }
-    if !attachments.is_empty() {
+    if !mail.attachments.is_empty() {
+        let mut attachments = Vec::with_capacity(mail.attachments.len());
+        for a in &mail.attachments {
+            let e = helpline_store::evidence::collect(
+                tx,
+                case,
+                helpline_store::evidence::NewEvidence {
+                    data: &a.bytes,
+                    filename: a.filename.clone(),
+                    media_type: a.media_type.clone(),
+                    source: helpline_store::evidence::EvidenceSource::MessageAttachment,
+                    message_id: Some(m.id),
+                    description: String::new(),
+                    tlp: helpline_domain::indicator::Tlp::Amber,
+                    collected_at: None,
+                },
+            )?;
+            attachments.push(AttachmentRef {
+                evidence_id: e.id,
+                filename: e.filename,
+                media_type: e.media_type,
+                size: u64::try_from(e.size).unwrap_or(0),
+                sha256: e.sha256,
+            });
+        }
         let details = EmailDetails {
             attachments,
             ..details
         };
         case_log::set_email(tx, m.id, &details)?;
     }
-    if let Some(id) = &mail.message_id {
-        mailstore::remember_message_id(tx, id, case.id, Some(m.id))?;
-    }
-    learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
-    Ok(Threaded {
-        case_id: case.id,
-        reference: case.reference.get(),
-        message_id: m.id,
-        new_case,
-    })
+    Ok(m.id)
 }
 
 /// The beneficiary who owns the sender address, or a new `unverified` one.

@@ -284,155 +284,195 @@ fn admin(config: Config, command: Admin) -> anyhow::Result<()> {
             name,
             role,
             display_name,
-        } => {
-            let username = Username::parse(&name)?;
-            let role = Role::parse(&role)?;
-            if role == Role::Integration {
-                bail!("integrations use tokens: helpline admin create-token");
-            }
-            let display_name = Name::parse(display_name.unwrap_or_else(|| name.clone()))?;
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("reading the password from stdin")?;
-            let password = Password::parse(line.trim_end_matches(['\n', '\r']).to_owned())?;
-            let password_hash =
-                hash_password(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user = store.write(Actor::System, now, move |tx| {
-                helpline_store::users::create(
-                    tx,
-                    helpline_store::users::NewUser {
-                        username,
-                        display_name,
-                        role,
-                        password_hash,
-                    },
-                )
-            })?;
-            println!(
-                "created {} ({}) with id {}",
-                user.username, user.role, user.id
-            );
-        }
+        } => create_user(&store, now, name, role, display_name),
         Admin::CreateToken {
             name,
             scopes,
             expires_in_days,
-        } => {
-            let name = Name::parse(name)?;
-            let scopes = scopes
-                .iter()
-                .map(|s| Scope::parse(s))
-                .collect::<Result<Vec<_>, _>>()?;
-            let expires_at = expires_in_days.map(|d| now + chrono::Duration::days(d));
-            let id = TokenId::new();
-            let (secret, hash) = new_token_secret(id);
-            store.write(Actor::System, now, move |tx| {
-                helpline_store::tokens::create(tx, id, name, scopes, hash, expires_at)
-            })?;
-            // The only time the secret is ever shown.
-            println!("{secret}");
-        }
-        Admin::GenKey { user_id, rsa, out } => gen_key(&config, user_id, rsa, out)?,
+        } => create_token(&store, now, name, scopes, expires_in_days),
+        Admin::GenKey { user_id, rsa, out } => gen_key(&config, user_id, rsa, out),
         #[cfg(feature = "demo")]
-        Admin::SeedDemo { cases, seed } => {
-            if cases == 0 || cases > 10_000_000 {
-                bail!("--cases must be 1 to 10,000,000");
-            }
-            let started = std::time::Instant::now();
-            let now = chrono::Utc::now();
-            let report = store.read(move |c| helpline_store::demo::seed(c, cases, seed, now))?;
-            store.read(helpline_store::demo::analyze)?;
-            let summary = serde_json::to_value(&report)?;
-            store.write(Actor::System, now, move |tx| {
-                tx.audit("demo.seed", "system", "demo", None, summary);
-                Ok(())
-            })?;
-            println!(
-                "seeded in {:.1} s: {} cases, {} beneficiaries, {} messages, {} comments, {} indicators on {} case links, {} links between cases",
-                started.elapsed().as_secs_f64(),
-                report.cases,
-                report.beneficiaries,
-                report.messages,
-                report.comments,
-                report.indicators,
-                report.indicator_links,
-                report.case_links
-            );
-        }
+        Admin::SeedDemo { cases, seed } => seed_demo(&store, cases, seed),
         Admin::Retention {
             dry_run,
             apply,
             days,
-        } => {
-            if dry_run == apply {
-                bail!("say --dry-run to list, or --apply to anonymize");
-            }
-            let days = days.unwrap_or(config.retention.closed_case_days);
-            if days == 0 {
-                bail!("retention is off ([retention] closed_case_days = 0); give --days N to run it once");
-            }
-            let cutoff = now - chrono::Duration::days(i64::from(days));
-            let due = store.read(move |c| helpline_store::retention::due(c, cutoff))?;
-            if dry_run {
-                for d in &due {
-                    println!("#{} closed {}", d.reference, d.closed_at.format("%Y-%m-%d"));
-                }
-                println!(
-                    "{} cases closed before {} would be anonymized (cases under legal hold are kept)",
-                    due.len(),
-                    cutoff.format("%Y-%m-%d")
-                );
-                return Ok(());
-            }
-            let total = due.len();
-            for chunk in due.chunks(200) {
-                let ids: Vec<_> = chunk.iter().map(|d| d.case_id).collect();
-                store.write(Actor::System, chrono::Utc::now(), move |tx| {
-                    for id in ids {
-                        helpline_store::retention::anonymize(tx, id)?;
-                    }
-                    Ok(())
-                })?;
-            }
-            store.write(Actor::System, chrono::Utc::now(), move |tx| {
-                // Replayable answers hold whole records; they serve retries for a day at most.
-                helpline_store::idempotency::forget_before(tx, now - chrono::Duration::days(1))?;
-                tx.audit(
-                    "retention.apply",
-                    "system",
-                    "retention",
-                    None,
-                    serde_json::json!({"cases": total, "closed_before": cutoff, "days": days}),
-                );
-                Ok(())
-            })?;
-            // What was removed must not linger in freed pages, the WAL or the search index:
-            // the anonymized cases' documents are rebuilt now, then the scrub frees the old.
-            helpline_store::search::catch_up(&store)?;
-            store.read(helpline_store::retention::scrub)?;
-            println!(
-                "anonymized {total} cases closed before {}",
-                cutoff.format("%Y-%m-%d")
-            );
+        } => retention(&config, &store, now, dry_run, apply, days),
+        Admin::VerifyAudit => verify_audit(&store),
+    }
+}
+
+/// `admin create-user`: the password is read from stdin, never from the command line.
+fn create_user(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+    name: String,
+    role: String,
+    display_name: Option<String>,
+) -> anyhow::Result<()> {
+    let username = Username::parse(&name)?;
+    let role = Role::parse(&role)?;
+    if role == Role::Integration {
+        bail!("integrations use tokens: helpline admin create-token");
+    }
+    let display_name = Name::parse(display_name.unwrap_or_else(|| name.clone()))?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = Password::parse(line.trim_end_matches(['\n', '\r']).to_owned())?;
+    let password_hash = hash_password(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = store.write(Actor::System, now, move |tx| {
+        helpline_store::users::create(
+            tx,
+            helpline_store::users::NewUser {
+                username,
+                display_name,
+                role,
+                password_hash,
+            },
+        )
+    })?;
+    println!(
+        "created {} ({}) with id {}",
+        user.username, user.role, user.id
+    );
+    Ok(())
+}
+
+/// `admin create-token`: the secret is printed once and stored only as a hash.
+fn create_token(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+    name: String,
+    scopes: Vec<String>,
+    expires_in_days: Option<i64>,
+) -> anyhow::Result<()> {
+    let name = Name::parse(name)?;
+    let scopes = scopes
+        .iter()
+        .map(|s| Scope::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let expires_at = expires_in_days.map(|d| now + chrono::Duration::days(d));
+    let id = TokenId::new();
+    let (secret, hash) = new_token_secret(id);
+    store.write(Actor::System, now, move |tx| {
+        helpline_store::tokens::create(tx, id, name, scopes, hash, expires_at)
+    })?;
+    // The only time the secret is ever shown.
+    println!("{secret}");
+    Ok(())
+}
+
+/// `admin seed-demo`: a synthetic helpline's worth of cases, for benchmarks and trials.
+#[cfg(feature = "demo")]
+fn seed_demo(store: &Store, cases: usize, seed: u64) -> anyhow::Result<()> {
+    if cases == 0 || cases > 10_000_000 {
+        bail!("--cases must be 1 to 10,000,000");
+    }
+    let started = std::time::Instant::now();
+    let now = chrono::Utc::now();
+    let report = store.read(move |c| helpline_store::demo::seed(c, cases, seed, now))?;
+    store.read(helpline_store::demo::analyze)?;
+    let summary = serde_json::to_value(&report)?;
+    store.write(Actor::System, now, move |tx| {
+        tx.audit("demo.seed", "system", "demo", None, summary);
+        Ok(())
+    })?;
+    println!(
+        "seeded in {:.1} s: {} cases, {} beneficiaries, {} messages, {} comments, {} indicators on {} case links, {} links between cases",
+        started.elapsed().as_secs_f64(),
+        report.cases,
+        report.beneficiaries,
+        report.messages,
+        report.comments,
+        report.indicators,
+        report.indicator_links,
+        report.case_links
+    );
+    Ok(())
+}
+
+/// `admin retention`: lists, or anonymizes, the cases closed longer than the retention period.
+fn retention(
+    config: &Config,
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+    dry_run: bool,
+    apply: bool,
+    days: Option<u32>,
+) -> anyhow::Result<()> {
+    if dry_run == apply {
+        bail!("say --dry-run to list, or --apply to anonymize");
+    }
+    let days = days.unwrap_or(config.retention.closed_case_days);
+    if days == 0 {
+        bail!("retention is off ([retention] closed_case_days = 0); give --days N to run it once");
+    }
+    let cutoff = now - chrono::Duration::days(i64::from(days));
+    let due = store.read(move |c| helpline_store::retention::due(c, cutoff))?;
+    if dry_run {
+        for d in &due {
+            println!("#{} closed {}", d.reference, d.closed_at.format("%Y-%m-%d"));
         }
-        Admin::VerifyAudit => match store.read(helpline_store::audit::verify)? {
-            Verification::Intact(n) => println!("audit trail intact: {n} events verified"),
-            Verification::Broken(b) => {
-                let what = match b {
-                    ChainBreak::Altered { seq } => format!("event {seq} was altered"),
-                    ChainBreak::Broken { seq, expected_seq } => format!(
-                        "the chain breaks at event {seq} (expected event {expected_seq}): an event was inserted or deleted"
-                    ),
-                    ChainBreak::Truncated { last_seq, head_seq } => format!(
-                        "the chain ends at event {last_seq} but the head records {head_seq}: the last events were deleted"
-                    ),
-                };
-                eprintln!("AUDIT TRAIL BROKEN: {what}");
-                std::process::exit(1);
+        println!(
+            "{} cases closed before {} would be anonymized (cases under legal hold are kept)",
+            due.len(),
+            cutoff.format("%Y-%m-%d")
+        );
+        return Ok(());
+    }
+    let total = due.len();
+    for chunk in due.chunks(200) {
+        let ids: Vec<_> = chunk.iter().map(|d| d.case_id).collect();
+        store.write(Actor::System, chrono::Utc::now(), move |tx| {
+            for id in ids {
+                helpline_store::retention::anonymize(tx, id)?;
             }
-        },
+            Ok(())
+        })?;
+    }
+    store.write(Actor::System, chrono::Utc::now(), move |tx| {
+        // Replayable answers hold whole records; they serve retries for a day at most.
+        helpline_store::idempotency::forget_before(tx, now - chrono::Duration::days(1))?;
+        tx.audit(
+            "retention.apply",
+            "system",
+            "retention",
+            None,
+            serde_json::json!({"cases": total, "closed_before": cutoff, "days": days}),
+        );
+        Ok(())
+    })?;
+    // What was removed must not linger in freed pages, the WAL or the search index:
+    // the anonymized cases' documents are rebuilt now, then the scrub frees the old.
+    helpline_store::search::catch_up(store)?;
+    store.read(helpline_store::retention::scrub)?;
+    println!(
+        "anonymized {total} cases closed before {}",
+        cutoff.format("%Y-%m-%d")
+    );
+    Ok(())
+}
+
+/// `admin verify-audit`: exits 1, naming the first break, when the chain does not verify.
+fn verify_audit(store: &Store) -> anyhow::Result<()> {
+    match store.read(helpline_store::audit::verify)? {
+        Verification::Intact(n) => println!("audit trail intact: {n} events verified"),
+        Verification::Broken(b) => {
+            let what = match b {
+                ChainBreak::Altered { seq } => format!("event {seq} was altered"),
+                ChainBreak::Broken { seq, expected_seq } => format!(
+                    "the chain breaks at event {seq} (expected event {expected_seq}): an event was inserted or deleted"
+                ),
+                ChainBreak::Truncated { last_seq, head_seq } => format!(
+                    "the chain ends at event {last_seq} but the head records {head_seq}: the last events were deleted"
+                ),
+            };
+            eprintln!("AUDIT TRAIL BROKEN: {what}");
+            std::process::exit(1);
+        }
     }
     Ok(())
 }

@@ -254,7 +254,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification> {
     let (head_seq, head_hash): (i64, String) = audit_head::table
         .find(1)
         .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+        .get_result(conn)?;
     let mut v = ChainVerifier::default();
     let mut after = 0i64;
     loop {

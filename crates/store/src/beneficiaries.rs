@@ -137,7 +137,7 @@ fn insert_emails(tx: &mut Tx<'_>, id: BeneficiaryId, emails: &[EmailAddress]) ->
         let owner: Option<String> = be::table
             .find(e.normalized())
             .select(be::beneficiary_id)
-            .first(tx.conn)
+            .get_result(tx.conn)
             .optional()?;
         if let Some(owner) = owner {
             return Err(StoreError::Conflict(format!(
@@ -200,7 +200,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewBeneficiary) -> Result<Beneficiary> {
 pub fn get(conn: &mut DbConnection, id: BeneficiaryId) -> Result<Beneficiary> {
     let row = b::table
         .find(id.to_string())
-        .first::<Row>(conn)
+        .get_result::<Row>(conn)
         .optional()?
         .ok_or(StoreError::not_found("beneficiary"))?;
     with_emails(conn, vec![row])?
@@ -216,7 +216,7 @@ pub fn find_by_email(
     be::table
         .find(email.normalized())
         .select(be::beneficiary_id)
-        .first::<String>(conn)
+        .get_result::<String>(conn)
         .optional()?
         .map(|id| stored(BeneficiaryId::parse(&id)))
         .transpose()

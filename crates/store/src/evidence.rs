@@ -221,7 +221,7 @@ pub fn item(conn: &mut DbConnection, case: CaseId, id: EvidenceId) -> Result<Evi
     evidence::table
         .find(id.to_string())
         .filter(evidence::case_id.eq(case.to_string()))
-        .first::<EvidenceRow>(conn)
+        .get_result::<EvidenceRow>(conn)
         .optional()?
         .ok_or(StoreError::not_found("evidence"))?
         .into_evidence()

@@ -32,7 +32,7 @@ pub fn lookup(tx: &mut Tx<'_>, k: &IdempotencyKey) -> Result<Option<StoredRespon
     let row: Option<(String, i32, String)> = ik::table
         .find((&k.principal, &k.key))
         .select((ik::request_hash, ik::status, ik::response))
-        .first(tx.conn)
+        .get_result(tx.conn)
         .optional()?;
     match row {
         None => Ok(None),

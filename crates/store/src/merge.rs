@@ -64,7 +64,7 @@ fn merged_into(conn: &mut DbConnection, case: CaseId) -> Result<Option<String>> 
     cases::table
         .find(case.to_string())
         .select(cases::merged_into)
-        .first::<Option<String>>(conn)
+        .get_result::<Option<String>>(conn)
         .optional()?
         .ok_or(StoreError::not_found("case"))
 }

@@ -101,7 +101,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewParty) -> Result<Party> {
 pub fn get(conn: &mut DbConnection, id: PartyId) -> Result<Party> {
     p::table
         .find(id.to_string())
-        .first::<Row>(conn)
+        .get_result::<Row>(conn)
         .optional()?
         .ok_or(StoreError::not_found("party"))?
         .into_party()

@@ -35,7 +35,7 @@ fn texts_of(conn: &mut DbConnection, case: CaseId) -> Result<(i64, Vec<String>)>
     let (reference, summary, description): (i64, String, String) = c::table
         .find(case.to_string())
         .select((c::reference, c::summary, c::description))
-        .first(conn)?;
+        .get_result(conn)?;
     // One statement for the log: this runs on the writer for every message.
     let rows: Vec<Text1> = diesel::sql_query(
         "SELECT t FROM (\
@@ -186,7 +186,7 @@ pub fn build(conn: &mut DbConnection, limit: i64) -> Result<Vec<Built>> {
         let id: Option<String> = c::table
             .filter(c::reference.eq(q.r))
             .select(c::id)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let doc = match id {
             Some(id) => {

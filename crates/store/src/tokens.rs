@@ -79,7 +79,7 @@ pub fn create(
 pub fn find(conn: &mut DbConnection, id: TokenId) -> Result<Option<(ApiToken, String)>> {
     api_tokens::table
         .find(id.to_string())
-        .first::<Row>(conn)
+        .get_result::<Row>(conn)
         .optional()?
         .map(Row::into_token)
         .transpose()

@@ -96,7 +96,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewUser) -> Result<User> {
 pub fn get(conn: &mut DbConnection, id: UserId) -> Result<User> {
     users::table
         .find(id.to_string())
-        .first::<Row>(conn)
+        .get_result::<Row>(conn)
         .optional()?
         .ok_or(StoreError::not_found("user"))?
         .into_user()
@@ -107,7 +107,7 @@ pub fn get(conn: &mut DbConnection, id: UserId) -> Result<User> {
 pub fn find_for_login(conn: &mut DbConnection, username: &str) -> Result<Option<(User, String)>> {
     users::table
         .filter(users::username.eq(username.to_ascii_lowercase()))
-        .first::<Row>(conn)
+        .get_result::<Row>(conn)
         .optional()?
         .map(Row::into_user)
         .transpose()
@@ -124,7 +124,7 @@ pub fn list(conn: &mut DbConnection, cursor: Option<&Cursor>, limit: i64) -> Res
         let after: String = users::table
             .find(c.id.clone())
             .select(users::username)
-            .first(conn)
+            .get_result(conn)
             .optional()?
             .ok_or_else(|| {
                 StoreError::Domain(helpline_domain::DomainError::invalid(
@@ -173,7 +173,7 @@ pub fn update(
 ) -> Result<User> {
     let row = users::table
         .find(id.to_string())
-        .first::<Row>(tx.conn)
+        .get_result::<Row>(tx.conn)
         .optional()?
         .ok_or(StoreError::not_found("user"))?;
     if row.version != expected_version {

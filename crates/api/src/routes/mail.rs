@@ -16,7 +16,7 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, PageParams};
 use crate::mail::IngestOutcome;
-use crate::service::intake::{self, Receipt, Threading};
+use crate::service::intake::{self, Opened, Readable, Receipt, Threading};
 use crate::service::replies;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -68,14 +68,11 @@ async fn reference_of(
 
 /// Opens a raw message off the async workers; a panic in a parser is a quarantine reason, not
 /// a crash.
-async fn open(
-    state: &web::Data<AppState>,
-    raw: web::Bytes,
-) -> Result<Result<helpline_mail::InboundMail, String>, ApiError> {
+async fn open(state: &web::Data<AppState>, raw: web::Bytes) -> Result<Opened, ApiError> {
     let st = state.clone();
     let opened = web::block(move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            st.mail.open(&st.store, &raw)
+            st.mail.open(&st.store, &raw).map(Readable::of)
         }))
     })
     .await

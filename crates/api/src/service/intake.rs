@@ -25,7 +25,46 @@ use helpline_store::{StoreError, Tx};
 use crate::mail::{inbound_facts, quarantine_reason};
 
 /// What opening a message gave: the message, or why it cannot be read.
-pub type Opened = Result<InboundMail, String>;
+pub type Opened = Result<Readable, String>;
+
+/// An opened message with its text already in the log's words (body, subject): made on the
+/// thread that opened it, so that the one writer only stores them (a 10 KB body read into a
+/// `Body` costs more than the statements that store it).
+#[derive(Debug)]
+pub struct Readable {
+    mail: InboundMail,
+    body: Result<Body, helpline_domain::DomainError>,
+    subject: Option<Title>,
+}
+
+impl Readable {
+    /// Reads an opened message's text into the log's words.
+    pub fn of(mail: InboundMail) -> Readable {
+        let text = mail
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let body = Body::parse(
+            text.map(|t| t.chars().take(1_000_000).collect::<String>())
+                .unwrap_or_else(|| "(no text)".into()),
+        );
+        let subject = one_line(mail.subject.as_deref()).and_then(|s| Title::parse(s).ok());
+        Readable {
+            mail,
+            body,
+            subject,
+        }
+    }
+}
+
+impl std::ops::Deref for Readable {
+    type Target = InboundMail;
+
+    fn deref(&self) -> &InboundMail {
+        &self.mail
+    }
+}
 
 /// A gateway's message, recorded: threaded or quarantined.
 #[derive(Debug, Clone)]
@@ -225,7 +264,7 @@ pub struct Threaded {
 /// log with its attachments as evidence.
 fn thread(
     tx: &mut Tx<'_>,
-    mail: &InboundMail,
+    mail: &Readable,
     how: &Threading,
     into: Option<CaseId>,
 ) -> Result<Threaded, StoreError> {
@@ -338,20 +377,11 @@ fn one_line(subject: Option<&str>) -> Option<String> {
 /// Records the message in the case's log, its attachments as evidence.
 fn record_in_log(
     tx: &mut Tx<'_>,
-    mail: &InboundMail,
+    mail: &Readable,
     sender: &helpline_mail::Mailbox,
     case: CaseId,
 ) -> Result<MessageId, StoreError> {
-    let body_text = mail
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    let body = Body::parse(
-        body_text
-            .map(|t| t.chars().take(1_000_000).collect::<String>())
-            .unwrap_or_else(|| "(no text)".into()),
-    )?;
+    let body = mail.body.clone()?;
     let details = EmailDetails {
         message_id: mail.message_id.clone(),
         from: Some(sender.address.to_lowercase()),
@@ -368,7 +398,7 @@ fn record_in_log(
             direction: Direction::Inbound,
             channel: Channel::Email,
             counterpart: Counterpart::Beneficiary,
-            subject: one_line(mail.subject.as_deref()).and_then(|s| Title::parse(s).ok()),
+            subject: mail.subject.clone(),
             body,
             occurred_at: None,
             email: Some(details.clone()),

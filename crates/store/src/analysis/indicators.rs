@@ -138,7 +138,7 @@ pub fn find(conn: &mut DbConnection, i: &Indicator) -> Result<Option<StoredIndic
         .filter(indicators::kind.eq(i.kind().as_str()))
         .filter(indicators::value.eq(i.value()))
         .select((indicators::id, indicators::kind, indicators::value))
-        .first::<(String, String, String)>(conn)
+        .get_result::<(String, String, String)>(conn)
         .optional()?
         .map(StoredIndicator::from_row)
         .transpose()
@@ -149,7 +149,7 @@ pub fn indicator(conn: &mut DbConnection, id: IndicatorId) -> Result<StoredIndic
     indicators::table
         .find(id.to_string())
         .select((indicators::id, indicators::kind, indicators::value))
-        .first::<(String, String, String)>(conn)
+        .get_result::<(String, String, String)>(conn)
         .optional()?
         .map(StoredIndicator::from_row)
         .transpose()?
@@ -190,7 +190,7 @@ pub fn attach(
         .filter(ci::case_id.eq(case.to_string()))
         .filter(ci::indicator_id.eq(s.id.to_string()))
         .select(ci::state)
-        .first::<String>(tx.conn)
+        .get_result::<String>(tx.conn)
         .optional()?;
     let now = to_db(tx.now);
     let new = existing.is_none();
@@ -286,7 +286,7 @@ pub fn on_case(conn: &mut DbConnection, case: CaseId, id: IndicatorId) -> Result
         .filter(ci::case_id.eq(case.to_string()))
         .filter(ci::indicator_id.eq(id.to_string()))
         .select(ContextRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::not_found("indicator on this case"))?;
     case_indicator(s, &case.to_string(), r)
@@ -431,7 +431,7 @@ pub fn message_text(
         .filter(m::id.eq(message.to_string()))
         .filter(m::case_id.eq(case.to_string()))
         .select((m::subject, m::body))
-        .first::<(Option<String>, String)>(conn)
+        .get_result::<(Option<String>, String)>(conn)
         .optional()?
         .ok_or_else(|| StoreError::not_found("message"))
 }

@@ -125,7 +125,7 @@ pub fn next_step(conn: &mut DbConnection, case: CaseId, id: NextStepId) -> Resul
     next_steps::table
         .find(id.to_string())
         .filter(next_steps::case_id.eq(case.to_string()))
-        .first::<NextStepRow>(conn)
+        .get_result::<NextStepRow>(conn)
         .optional()?
         .ok_or(StoreError::not_found("next step"))?
         .into_step()

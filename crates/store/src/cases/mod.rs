@@ -52,7 +52,7 @@ pub fn vetting_of(conn: &mut DbConnection, beneficiary: BeneficiaryId) -> Result
     let verification: Option<String> = beneficiaries::table
         .find(beneficiary.to_string())
         .select(beneficiaries::verification)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(verification) = verification else {
         return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
@@ -121,10 +121,10 @@ fn insert_tags(tx: &mut Tx<'_>, id: CaseId, tags: &[Tag]) -> Result<()> {
 /// Finds a case by id or reference, whoever asks (for internal use: check visibility after).
 pub fn locate(conn: &mut DbConnection, at: CaseLocator) -> Result<Case> {
     let row: Option<Row> = match at {
-        CaseLocator::Id(id) => c::table.find(id.to_string()).first(conn).optional()?,
+        CaseLocator::Id(id) => c::table.find(id.to_string()).get_result(conn).optional()?,
         CaseLocator::Ref(r) => c::table
             .filter(c::reference.eq(r.get()))
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     };
     let row = row.ok_or(StoreError::not_found("case"))?;

@@ -14,7 +14,7 @@ pub fn put_blob(tx: &mut Tx<'_>, data: &[u8]) -> Result<String> {
     let exists: Option<String> = blobs::table
         .find(&sha)
         .select(blobs::sha256)
-        .first(tx.conn)
+        .get_result(tx.conn)
         .optional()?;
     if exists.is_none() {
         diesel::insert_into(blobs::table)
@@ -34,7 +34,7 @@ pub fn blob(conn: &mut DbConnection, sha256: &str) -> Result<Vec<u8>> {
     blobs::table
         .find(sha256)
         .select(blobs::data)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::not_found("blob"))
 }

@@ -116,7 +116,7 @@ pub fn add_certificate(tx: &mut Tx<'_>, new: NewCertificate) -> Result<(Certific
     let existing: Option<CertRow> = certificates::table
         .filter(certificates::beneficiary_id.eq(new.beneficiary_id.to_string()))
         .filter(certificates::fingerprint.eq(&new.fingerprint))
-        .first(tx.conn)
+        .get_result(tx.conn)
         .optional()?;
     let (id, created) = match existing {
         Some(row) => {
@@ -175,7 +175,7 @@ pub fn add_certificate(tx: &mut Tx<'_>, new: NewCertificate) -> Result<(Certific
         json!({"beneficiary_id": new.beneficiary_id, "fingerprint": new.fingerprint,
                "source": new.source, "confirmed": new.confirmed, "revoked": new.revoked}),
     );
-    let row: CertRow = certificates::table.find(&id).first(tx.conn)?;
+    let row: CertRow = certificates::table.find(&id).get_result(tx.conn)?;
     Ok((row.into_cert()?, created))
 }
 

@@ -281,7 +281,7 @@ pub fn requarantine(
 pub fn inbound(conn: &mut DbConnection, id: InboundMailId) -> Result<InboundMail> {
     inbound_mail::table
         .find(id.to_string())
-        .first::<InboundRow>(conn)
+        .get_result::<InboundRow>(conn)
         .optional()?
         .ok_or(StoreError::not_found("inbound mail"))?
         .into_mail()
@@ -291,7 +291,7 @@ pub fn inbound(conn: &mut DbConnection, id: InboundMailId) -> Result<InboundMail
 pub fn inbound_by_sha256(conn: &mut DbConnection, sha256: &str) -> Result<Option<InboundMail>> {
     inbound_mail::table
         .filter(inbound_mail::sha256.eq(sha256))
-        .first::<InboundRow>(conn)
+        .get_result::<InboundRow>(conn)
         .optional()?
         .map(InboundRow::into_mail)
         .transpose()
@@ -346,7 +346,7 @@ pub fn update_crypto(tx: &mut Tx<'_>, inbound: &InboundMail, crypto: &CryptoOutc
         let email: Option<String> = messages::table
             .find(mid.to_string())
             .select(messages::email)
-            .first::<Option<String>>(tx.conn)
+            .get_result::<Option<String>>(tx.conn)
             .optional()?
             .flatten();
         if let Some(email) = email {

@@ -19,7 +19,7 @@ pub fn remember_message_id(
     let known: Option<String> = mail_ids::table
         .find(rfc_message_id)
         .select(mail_ids::case_id)
-        .first(tx.conn)
+        .get_result(tx.conn)
         .optional()?;
     if known.is_none() {
         diesel::insert_into(mail_ids::table)
@@ -39,7 +39,7 @@ pub fn case_for_message_ids(conn: &mut DbConnection, ids: &[String]) -> Result<O
         let found: Option<String> = mail_ids::table
             .find(id)
             .select(mail_ids::case_id)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         if let Some(c) = found {
             return Ok(Some(stored(CaseId::parse(&c))?));

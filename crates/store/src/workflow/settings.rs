@@ -11,7 +11,7 @@ pub fn setting(conn: &mut DbConnection, name: &str) -> Result<Option<String>> {
     Ok(settings::table
         .find(name)
         .select(settings::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

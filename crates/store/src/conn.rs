@@ -255,12 +255,18 @@ impl Store {
 }
 
 /// The per-connection set-up of SQLite connections.
+///
+/// The WAL is checkpointed every 8,000 pages (32 MB) rather than SQLite's 1,000: the commit
+/// that crosses the mark runs the checkpoint on the writer, and the pages every write touches
+/// (indexes, the audit head) are copied back once per checkpoint, so fewer, larger checkpoints
+/// copy less (measured: a tenth of the writer's time at 1,000 pages under mail load).
 fn pragmas_for(backend: Backend, sync: &str) -> Option<String> {
     (backend == Backend::Sqlite).then(|| {
         format!(
             "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
              PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; \
-             PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
+             PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 8000;"
         )
     })
 }

@@ -45,16 +45,24 @@ impl Readable {
             .as_deref()
             .map(str::trim)
             .filter(|t| !t.is_empty());
-        let body = Body::parse(
-            text.map(|t| t.chars().take(1_000_000).collect::<String>())
-                .unwrap_or_else(|| "(no text)".into()),
-        );
+        let body = Body::parse(text.map_or_else(|| "(no text)".to_owned(), at_most_a_million));
         let subject = one_line(mail.subject.as_deref()).and_then(|s| Title::parse(s).ok());
         Readable {
             mail,
             body,
             subject,
         }
+    }
+}
+
+/// The text cut to its first million characters (a body's most), copied once.
+fn at_most_a_million(text: &str) -> String {
+    if text.len() <= 1_000_000 {
+        return text.to_owned();
+    }
+    match text.char_indices().nth(1_000_000) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text.to_owned(),
     }
 }
 

@@ -206,7 +206,13 @@ pub fn on_duty(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<Vec<UserId
         .filter(shifts::starts_at.le(at))
         .filter(shifts::ends_at.gt(at))
         .filter(users::active.eq(true))
-        .filter(users::role.eq_any([Role::Handler.as_str(), Role::Lead.as_str()]))
+        // Two comparisons rather than `IN (…)`: diesel prepares an `IN` list afresh at every
+        // call, and this runs for every case opened.
+        .filter(
+            users::role
+                .eq(Role::Handler.as_str())
+                .or(users::role.eq(Role::Lead.as_str())),
+        )
         .filter(shifts::user_id.ne_all(away))
         .select(shifts::user_id)
         .distinct()

@@ -1,6 +1,7 @@
 //! The `helpline` binary: serve the API, migrate the database, administer accounts, tokens
 //! and the audit trail.
 
+use helpline_domain::audit::AuditAction;
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -377,7 +378,7 @@ fn seed_demo(store: &Store, cases: usize, seed: u64) -> anyhow::Result<()> {
     store.read(helpline_store::demo::analyze)?;
     let summary = serde_json::to_value(&report)?;
     store.write(Actor::System, now, move |tx| {
-        tx.audit("demo.seed", "system", "demo", None, summary);
+        tx.audit(AuditAction::DemoSeed, "system", "demo", None, summary);
         Ok(())
     })?;
     println!(
@@ -437,7 +438,7 @@ fn retention(
         // Replayable answers hold whole records; they serve retries for a day at most.
         helpline_store::idempotency::forget_before(tx, now - chrono::Duration::days(1))?;
         tx.audit(
-            "retention.apply",
+            AuditAction::RetentionApply,
             "system",
             "retention",
             None,

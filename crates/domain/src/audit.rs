@@ -6,6 +6,118 @@
 
 use sha2::{Digest, Sha256};
 
+crate::closed_set::closed_set! {
+    /// What an audit event records: `entity.verb`, one per kind of change.
+    AuditAction, "audit action" {
+        /// `action.create`.
+        ActionCreate = "action.create",
+        /// `beneficiary.anonymize`.
+        BeneficiaryAnonymize = "beneficiary.anonymize",
+        /// `beneficiary.create`.
+        BeneficiaryCreate = "beneficiary.create",
+        /// `beneficiary.export`.
+        BeneficiaryExport = "beneficiary.export",
+        /// `beneficiary.mail_policy`.
+        BeneficiaryMailPolicy = "beneficiary.mail_policy",
+        /// `beneficiary.update`.
+        BeneficiaryUpdate = "beneficiary.update",
+        /// `beneficiary.verify`.
+        BeneficiaryVerify = "beneficiary.verify",
+        /// `case.anonymize`.
+        CaseAnonymize = "case.anonymize",
+        /// `case.auto_assign`.
+        CaseAutoAssign = "case.auto_assign",
+        /// `case.create`.
+        CaseCreate = "case.create",
+        /// `case.export`.
+        CaseExport = "case.export",
+        /// `case.first_response`.
+        CaseFirstResponse = "case.first_response",
+        /// `case.grant_access`.
+        CaseGrantAccess = "case.grant_access",
+        /// `case.handoff`.
+        CaseHandoff = "case.handoff",
+        /// `case.mail_policy`.
+        CaseMailPolicy = "case.mail_policy",
+        /// `case.merge`.
+        CaseMerge = "case.merge",
+        /// `case.revoke_access`.
+        CaseRevokeAccess = "case.revoke_access",
+        /// `case.sla_breach`.
+        CaseSlaBreach = "case.sla_breach",
+        /// `case.unmerge`.
+        CaseUnmerge = "case.unmerge",
+        /// `case.update`.
+        CaseUpdate = "case.update",
+        /// `case_indicator.create`.
+        CaseIndicatorCreate = "case_indicator.create",
+        /// `case_indicator.delete`.
+        CaseIndicatorDelete = "case_indicator.delete",
+        /// `case_indicator.update`.
+        CaseIndicatorUpdate = "case_indicator.update",
+        /// `case_link.create`.
+        CaseLinkCreate = "case_link.create",
+        /// `case_link.delete`.
+        CaseLinkDelete = "case_link.delete",
+        /// `case_party.create`.
+        CasePartyCreate = "case_party.create",
+        /// `certificate.create`.
+        CertificateCreate = "certificate.create",
+        /// `certificate.update`.
+        CertificateUpdate = "certificate.update",
+        /// `comment.create`.
+        CommentCreate = "comment.create",
+        /// `demo.seed`.
+        DemoSeed = "demo.seed",
+        /// `evidence.create`.
+        EvidenceCreate = "evidence.create",
+        /// `evidence.verify`.
+        EvidenceVerify = "evidence.verify",
+        /// `mail.assign`.
+        MailAssign = "mail.assign",
+        /// `mail.quarantine`.
+        MailQuarantine = "mail.quarantine",
+        /// `mail.retry`.
+        MailRetry = "mail.retry",
+        /// `mail.retry_failed`.
+        MailRetryFailed = "mail.retry_failed",
+        /// `message.create`.
+        MessageCreate = "message.create",
+        /// `message.delivery`.
+        MessageDelivery = "message.delivery",
+        /// `message.reverify`.
+        MessageReverify = "message.reverify",
+        /// `next_step.create`.
+        NextStepCreate = "next_step.create",
+        /// `next_step.update`.
+        NextStepUpdate = "next_step.update",
+        /// `party.create`.
+        PartyCreate = "party.create",
+        /// `party.update`.
+        PartyUpdate = "party.update",
+        /// `retention.apply`.
+        RetentionApply = "retention.apply",
+        /// `roster.absence_add`.
+        RosterAbsenceAdd = "roster.absence_add",
+        /// `roster.absence_remove`.
+        RosterAbsenceRemove = "roster.absence_remove",
+        /// `roster.auto_assign`.
+        RosterAutoAssign = "roster.auto_assign",
+        /// `roster.shift_add`.
+        RosterShiftAdd = "roster.shift_add",
+        /// `roster.shift_remove`.
+        RosterShiftRemove = "roster.shift_remove",
+        /// `token.create`.
+        TokenCreate = "token.create",
+        /// `token.revoke`.
+        TokenRevoke = "token.revoke",
+        /// `user.create`.
+        UserCreate = "user.create",
+        /// `user.update`.
+        UserUpdate = "user.update",
+    }
+}
+
 /// The hash that precedes the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -292,6 +292,20 @@ pub struct Handoff {
     pub handed_at: DateTime<Utc>,
 }
 
+closed_set! {
+    /// What a webhook tells a receiver (a chat room, a pager) about a case.
+    WebhookEvent, "webhook event" {
+        /// A case was opened.
+        CaseCreated = "case.created",
+        /// A case rose to the leads' escalation queue.
+        CaseEscalated = "case.escalated",
+        /// A case changed hands.
+        CaseAssigned = "case.assigned",
+        /// A case missed a promised time (first response or resolution).
+        CaseSlaBreached = "case.sla_breached",
+    }
+}
+
 /// Checks a period: it must end after it starts and last at most a year.
 pub fn check_period(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Result<(), DomainError> {
     if ends_at <= starts_at {

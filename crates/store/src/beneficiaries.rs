@@ -1,6 +1,7 @@
 //! Beneficiaries and their vetting history.
 
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::beneficiary::{
     Beneficiary, ContactChannel, CountryCode, EmailAddress, LanguageTag, Verification,
     VerificationMethod, VerificationRequest, VerificationStatus,
@@ -187,7 +188,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewBeneficiary) -> Result<Beneficiary> {
     // The audit trail records that a beneficiary was created and by whom, not who they are:
     // the trail outlives retention and is shown widely.
     tx.audit(
-        "beneficiary.create",
+        AuditAction::BeneficiaryCreate,
         "beneficiary",
         x.id,
         None,
@@ -342,7 +343,7 @@ pub fn update(
     x.updated_at = tx.now;
     save(tx, &x, expected_version)?;
     tx.audit(
-        "beneficiary.update",
+        AuditAction::BeneficiaryUpdate,
         "beneficiary",
         id,
         None,
@@ -464,7 +465,7 @@ pub fn verify(
     x.updated_at = tx.now;
     save(tx, &x, version)?;
     tx.audit(
-        "beneficiary.verify",
+        AuditAction::BeneficiaryVerify,
         "beneficiary",
         id,
         None,

@@ -324,7 +324,7 @@ impl Tx<'_> {
     /// Records an audit event for this transaction.
     pub fn audit(
         &mut self,
-        action: &str,
+        action: helpline_domain::audit::AuditAction,
         entity_type: &str,
         entity_id: impl ToString,
         case_id: Option<CaseId>,
@@ -333,7 +333,7 @@ impl Tx<'_> {
         self.events.push(PendingEvent {
             occurred_at: self.now,
             actor: self.actor,
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             entity_type: entity_type.to_owned(),
             entity_id: entity_id.to_string(),
             case_id,

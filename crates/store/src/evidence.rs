@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, EvidenceId, MessageId};
 use helpline_domain::indicator::Tlp;
 use helpline_domain::user::Actor;
@@ -167,7 +168,7 @@ pub fn collect(tx: &mut Tx<'_>, case: CaseId, new: NewEvidence<'_>) -> Result<Ev
         .execute(tx.conn)?;
     let e = row.into_evidence()?;
     tx.audit(
-        "evidence.create",
+        AuditAction::EvidenceCreate,
         "evidence",
         e.id,
         Some(case),
@@ -388,7 +389,7 @@ pub fn verify(tx: &mut Tx<'_>, case: CaseId, id: EvidenceId) -> Result<Verificat
         json!({"intact": v.intact, "computed_sha256": v.computed_sha256}),
     )?;
     tx.audit(
-        "evidence.verify",
+        AuditAction::EvidenceVerify,
         "evidence",
         e.id,
         Some(case),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, UserId};
 use serde_json::json;
 
@@ -36,7 +37,7 @@ pub fn grant(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<AccessGrant>
             ))
             .execute(tx.conn)?;
         tx.audit(
-            "case.grant_access",
+            AuditAction::CaseGrantAccess,
             "case",
             case,
             Some(case),
@@ -61,7 +62,7 @@ pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
         return Err(StoreError::not_found("grant"));
     }
     tx.audit(
-        "case.revoke_access",
+        AuditAction::CaseRevokeAccess,
         "case",
         case,
         Some(case),

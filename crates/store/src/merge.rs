@@ -4,6 +4,7 @@
 //! that an unmerge puts back what came from the source and leaves on the target what was added
 //! there since.
 
+use helpline_domain::audit::AuditAction;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -135,14 +136,14 @@ pub fn merge(tx: &mut Tx<'_>, source: CaseId, target: CaseId) -> Result<MergeRep
         .execute(tx.conn)?;
     let n = counts(&moved);
     tx.audit(
-        "case.merge",
+        AuditAction::CaseMerge,
         "case",
         source,
         Some(source),
         json!({"into": target, "moved": n}),
     );
     tx.audit(
-        "case.merge",
+        AuditAction::CaseMerge,
         "case",
         target,
         Some(target),
@@ -321,14 +322,14 @@ pub fn unmerge(tx: &mut Tx<'_>, source: CaseId) -> Result<MergeReport> {
         .execute(tx.conn)?;
     let n = counts(&moved);
     tx.audit(
-        "case.unmerge",
+        AuditAction::CaseUnmerge,
         "case",
         source,
         Some(source),
         json!({"from": target_id, "restored": n}),
     );
     tx.audit(
-        "case.unmerge",
+        AuditAction::CaseUnmerge,
         "case",
         target_id,
         Some(target_id),

@@ -1,6 +1,7 @@
 //! The directory of other parties.
 
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::beneficiary::EmailAddress;
 use helpline_domain::ids::PartyId;
 use helpline_domain::party::{Party, PartyKind};
@@ -88,7 +89,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewParty) -> Result<Party> {
         .values(Row::from_party(&x)?)
         .execute(tx.conn)?;
     tx.audit(
-        "party.create",
+        AuditAction::PartyCreate,
         "party",
         x.id,
         None,
@@ -196,6 +197,6 @@ pub fn update(
         });
     }
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());
-    tx.audit("party.update", "party", id, None, changes);
+    tx.audit(AuditAction::PartyUpdate, "party", id, None, changes);
     Ok(x)
 }

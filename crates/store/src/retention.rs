@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::case::CaseLocator;
 use helpline_domain::ids::{BeneficiaryId, CaseId};
 use serde::Serialize;
@@ -165,7 +166,7 @@ pub fn anonymize(tx: &mut Tx<'_>, id: CaseId) -> Result<()> {
     tx.texts_changed(id);
     let beneficiary_cleared = clear_beneficiary(tx, case.beneficiary_id)?;
     tx.audit(
-        "case.anonymize",
+        AuditAction::CaseAnonymize,
         "case",
         id,
         Some(id),
@@ -211,7 +212,13 @@ fn clear_beneficiary(tx: &mut Tx<'_>, who: BeneficiaryId) -> Result<bool> {
     diesel::update(verifications::table.filter(verifications::beneficiary_id.eq(&w)))
         .set(verifications::note.eq(""))
         .execute(tx.conn)?;
-    tx.audit("beneficiary.anonymize", "beneficiary", who, None, json!({}));
+    tx.audit(
+        AuditAction::BeneficiaryAnonymize,
+        "beneficiary",
+        who,
+        None,
+        json!({}),
+    );
     Ok(true)
 }
 

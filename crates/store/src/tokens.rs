@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::TokenId;
 use helpline_domain::text::Name;
 use helpline_domain::user::{ApiToken, Scope};
@@ -66,7 +67,7 @@ pub fn create(
         .execute(tx.conn)?;
     let (token, _) = row.into_token()?;
     tx.audit(
-        "token.create",
+        AuditAction::TokenCreate,
         "token",
         id,
         None,
@@ -119,7 +120,7 @@ pub fn revoke(tx: &mut Tx<'_>, id: TokenId) -> Result<ApiToken> {
             .execute(tx.conn)?;
         token.revoked_at = Some(tx.now);
         tx.audit(
-            "token.revoke",
+            AuditAction::TokenRevoke,
             "token",
             id,
             None,

@@ -1,6 +1,7 @@
 //! Staff accounts.
 
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::UserId;
 use helpline_domain::text::Name;
 use helpline_domain::user::{Role, User, Username};
@@ -83,7 +84,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewUser) -> Result<User> {
         })?;
     let (user, _) = row.into_user()?;
     tx.audit(
-        "user.create",
+        AuditAction::UserCreate,
         "user",
         id,
         None,
@@ -224,6 +225,6 @@ pub fn update(
         // Never the hash itself: only that it changed.
         changes["password"] = json!("changed");
     }
-    tx.audit("user.update", "user", id, None, changes);
+    tx.audit(AuditAction::UserUpdate, "user", id, None, changes);
     Ok(user)
 }

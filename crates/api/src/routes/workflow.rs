@@ -5,6 +5,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use helpline_domain::access::Permission;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::case::Case;
 use helpline_domain::ids::{BeneficiaryId, UserId};
 use helpline_domain::text::Note;
@@ -454,7 +455,7 @@ async fn export(
         .write(&auth, move |tx| {
             let doc = helpline_store::retention::export(tx.conn, who)?;
             tx.audit(
-                "beneficiary.export",
+                AuditAction::BeneficiaryExport,
                 "beneficiary",
                 who,
                 None,

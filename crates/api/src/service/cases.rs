@@ -3,10 +3,11 @@
 //! the webhooks. The store saves; this module decides what happens next.
 
 use chrono::{DateTime, Utc};
+use helpline_domain::audit::AuditAction;
 use helpline_domain::case::{Case, NewCase};
 use helpline_domain::ids::{CaseId, UserId};
 use helpline_domain::text::Note;
-use helpline_domain::workflow::{follow_rules, next_assignee, Handoff};
+use helpline_domain::workflow::{follow_rules, next_assignee, Handoff, WebhookEvent};
 use helpline_domain::DomainError;
 use helpline_store::cases::{self, Changed};
 use helpline_store::workflow::{self as wf, Policy};
@@ -22,9 +23,9 @@ pub fn open(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, Stor
     let mut case = Case::open(new, reference, vetting, tx.actor, tx.now);
     follow_rules(&mut case, None, &policy.targets, tx.now);
     cases::insert(tx, &case)?;
-    wf::announce(tx, policy, "case.created", &case);
+    wf::announce(tx, policy, WebhookEvent::CaseCreated, &case);
     if case.escalation.is_some() {
-        wf::announce(tx, policy, "case.escalated", &case);
+        wf::announce(tx, policy, WebhookEvent::CaseEscalated, &case);
     }
     match case.assignee_id {
         Some(_) => changed_hands(tx, policy, &case, None, false)?,
@@ -64,7 +65,7 @@ pub fn change(
         changed_hands(tx, policy, &after, before.assignee_id, false)?;
     }
     if before.escalation.is_none() && after.escalation.is_some() {
-        wf::announce(tx, policy, "case.escalated", &after);
+        wf::announce(tx, policy, WebhookEvent::CaseEscalated, &after);
     }
     after.assess(tx.now);
     Ok(after)
@@ -88,7 +89,7 @@ fn changed_hands(
         automatic,
     )?;
     if case.assignee_id.is_some() {
-        wf::announce(tx, policy, "case.assigned", case);
+        wf::announce(tx, policy, WebhookEvent::CaseAssigned, case);
     }
     Ok(())
 }
@@ -116,13 +117,13 @@ pub fn hand_off(
     })?;
     let h = wf::record_handoff(tx, id, before.assignee_id, Some(to), note, false)?;
     tx.audit(
-        "case.handoff",
+        AuditAction::CaseHandoff,
         "case",
         id,
         Some(id),
         json!({"from": before.assignee_id, "to": to, "handoff_id": h.id}),
     );
-    wf::announce(tx, policy, "case.assigned", &after);
+    wf::announce(tx, policy, WebhookEvent::CaseAssigned, &after);
     after.assess(tx.now);
     Ok((after, h))
 }

@@ -8,6 +8,7 @@
 //! The message is opened (MIME, decryption, signatures) before the write, off the writer:
 //! these functions receive what the opener made of it.
 
+use helpline_domain::audit::AuditAction;
 use helpline_domain::beneficiary::EmailAddress;
 use helpline_domain::case::{CaseLocator, Impact, NewCase, Tag, Urgency};
 use helpline_domain::ids::{CaseId, InboundMailId, MessageId};
@@ -169,7 +170,7 @@ pub fn retry(
             t.case_id,
             t.message_id,
             t.new_case,
-            "retry",
+            AuditAction::MailRetry,
         ),
         Err(StoreError::Domain(e)) => mailstore::requarantine(tx, id, e.to_string(), crypto),
         Err(e) => Err(e),
@@ -197,7 +198,7 @@ pub fn assign(
                 t.case_id,
                 t.message_id,
                 false,
-                "assign",
+                AuditAction::MailAssign,
             );
         }
     }
@@ -228,7 +229,7 @@ pub fn assign(
             }),
         },
     )?;
-    mailstore::resolve_quarantined(tx, id, crypto, case, msg.id, false, "assign")
+    mailstore::resolve_quarantined(tx, id, crypto, case, msg.id, false, AuditAction::MailAssign)
 }
 
 /// Where a message goes: the case it names or answers, else a new case for its sender.

@@ -1,6 +1,7 @@
 //! Indicators on cases: one row per canonical value system-wide, attached to cases with
 //! their context (who, when, from which message, state, TLP), and counted.
 
+use helpline_domain::audit::AuditAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -228,9 +229,9 @@ pub fn attach(
     }
     tx.audit(
         if new {
-            "case_indicator.create"
+            AuditAction::CaseIndicatorCreate
         } else {
-            "case_indicator.update"
+            AuditAction::CaseIndicatorUpdate
         },
         "indicator",
         s.id,
@@ -351,7 +352,7 @@ pub fn detach(tx: &mut Tx<'_>, case: CaseId, id: IndicatorId) -> Result<()> {
         return Err(StoreError::not_found("indicator on this case"));
     }
     tx.audit(
-        "case_indicator.delete",
+        AuditAction::CaseIndicatorDelete,
         "indicator",
         id,
         Some(case),

@@ -1,5 +1,6 @@
 //! Links between cases (related, duplicate of, parent / child), read from either side.
 
+use helpline_domain::audit::AuditAction;
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -78,14 +79,14 @@ pub fn link(
         ))
         .execute(tx.conn)?;
     tx.audit(
-        "case_link.create",
+        AuditAction::CaseLinkCreate,
         "case_link",
         target,
         Some(case),
         json!({"target": target, "kind": kind.as_str()}),
     );
     tx.audit(
-        "case_link.create",
+        AuditAction::CaseLinkCreate,
         "case_link",
         case,
         Some(target),
@@ -117,14 +118,14 @@ pub fn unlink(tx: &mut Tx<'_>, case: CaseId, target: CaseId) -> Result<()> {
         return Err(StoreError::not_found("link"));
     }
     tx.audit(
-        "case_link.delete",
+        AuditAction::CaseLinkDelete,
         "case_link",
         target,
         Some(case),
         json!({"target": target}),
     );
     tx.audit(
-        "case_link.delete",
+        AuditAction::CaseLinkDelete,
         "case_link",
         case,
         Some(target),

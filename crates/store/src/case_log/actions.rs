@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{ActionId, CaseId};
 use helpline_domain::log::{ActionKind, ActionTaken};
 use helpline_domain::text::Body;
@@ -69,7 +70,7 @@ pub fn add_action(
         })
         .execute(tx.conn)?;
     tx.audit(
-        "action.create",
+        AuditAction::ActionCreate,
         "action",
         x.id,
         Some(case),

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, CommentId};
 use helpline_domain::log::Comment;
 use helpline_domain::text::Body;
@@ -54,7 +55,13 @@ pub fn add_comment(tx: &mut Tx<'_>, case: CaseId, body: Body) -> Result<Comment>
             created_at: to_db(tx.now),
         })
         .execute(tx.conn)?;
-    tx.audit("comment.create", "comment", x.id, Some(case), json!({}));
+    tx.audit(
+        AuditAction::CommentCreate,
+        "comment",
+        x.id,
+        Some(case),
+        json!({}),
+    );
     tx.texts_changed(case);
     Ok(x)
 }

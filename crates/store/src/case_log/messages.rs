@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, MessageId, PartyId};
 use helpline_domain::log::{Channel, Counterpart, Direction, Message};
 use helpline_domain::text::{Body, Title};
@@ -118,7 +119,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
         .execute(tx.conn)?;
     // Bodies never enter the audit trail: it outlives retention and is read widely.
     tx.audit(
-        "message.create",
+        AuditAction::MessageCreate,
         "message",
         m.id,
         Some(case),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, NextStepId, UserId};
 use helpline_domain::log::NextStep;
 use helpline_domain::text::Title;
@@ -111,7 +112,7 @@ pub fn add_next_step(
         .values(NextStepRow::from_step(&x))
         .execute(tx.conn)?;
     tx.audit(
-        "next_step.create",
+        AuditAction::NextStepCreate,
         "next_step",
         x.id,
         Some(case),
@@ -199,7 +200,13 @@ pub fn update_next_step(
         });
     }
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());
-    tx.audit("next_step.update", "next_step", id, Some(case), changes);
+    tx.audit(
+        AuditAction::NextStepUpdate,
+        "next_step",
+        id,
+        Some(case),
+        changes,
+    );
     Ok(x)
 }
 

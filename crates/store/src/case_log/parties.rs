@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, PartyId};
 use helpline_domain::log::CaseParty;
 use helpline_domain::party::PartyRole;
@@ -49,7 +50,7 @@ pub fn link_party(
             }
         })?;
     tx.audit(
-        "case_party.create",
+        AuditAction::CasePartyCreate,
         "case_party",
         party,
         Some(case),

@@ -10,6 +10,7 @@ pub(crate) use row::Row;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use helpline_domain::access::{can_see_case, CaseVisibility, Principal};
+use helpline_domain::audit::AuditAction;
 use helpline_domain::case::{Case, CaseLocator, CaseRef, Tag};
 use helpline_domain::ids::{BeneficiaryId, CaseId, UserId};
 use helpline_domain::workflow::Vetting;
@@ -75,7 +76,7 @@ pub fn insert(tx: &mut Tx<'_>, x: &Case) -> Result<()> {
         .execute(tx.conn)?;
     insert_tags(tx, x.id, &x.tags)?;
     tx.audit(
-        "case.create",
+        AuditAction::CaseCreate,
         "case",
         x.id,
         Some(x.id),
@@ -97,7 +98,7 @@ pub fn set_first_assignee(tx: &mut Tx<'_>, id: CaseId, to: UserId) -> Result<()>
         .set(c::assignee_id.eq(to.to_string()))
         .execute(tx.conn)?;
     tx.audit(
-        "case.auto_assign",
+        AuditAction::CaseAutoAssign,
         "case",
         id,
         Some(id),
@@ -232,7 +233,7 @@ pub fn update(
             texts_changed = true;
         }
     }
-    tx.audit("case.update", "case", id, Some(id), changes);
+    tx.audit(AuditAction::CaseUpdate, "case", id, Some(id), changes);
     if texts_changed {
         tx.texts_changed(id);
     }
@@ -294,7 +295,7 @@ pub fn mark_first_response(tx: &mut Tx<'_>, id: CaseId, at: DateTime<Utc>) -> Re
     .execute(tx.conn)?;
     if n > 0 {
         tx.audit(
-            "case.first_response",
+            AuditAction::CaseFirstResponse,
             "case",
             id,
             Some(id),

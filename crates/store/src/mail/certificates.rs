@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{BeneficiaryId, CertificateId};
 use helpline_domain::mail::CertificateSource;
 use helpline_domain::user::Actor;
@@ -165,9 +166,9 @@ pub fn add_certificate(tx: &mut Tx<'_>, new: NewCertificate) -> Result<(Certific
     };
     tx.audit(
         if created {
-            "certificate.create"
+            AuditAction::CertificateCreate
         } else {
-            "certificate.update"
+            AuditAction::CertificateUpdate
         },
         "certificate",
         &id,

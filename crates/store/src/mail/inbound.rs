@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, InboundMailId, MessageId};
 use helpline_domain::mail::{CryptoOutcome, EmailDetails};
 use helpline_domain::user::Actor;
@@ -168,7 +169,7 @@ pub fn record_quarantined(tx: &mut Tx<'_>, new: NewInbound, reason: String) -> R
         false,
     )?;
     tx.audit(
-        "mail.quarantine",
+        AuditAction::MailQuarantine,
         "inbound_mail",
         m.id,
         None,
@@ -222,7 +223,7 @@ pub fn resolve_quarantined(
     case: CaseId,
     message: MessageId,
     new_case: bool,
-    how: &str,
+    how: AuditAction,
 ) -> Result<InboundMail> {
     let n = diesel::update(
         inbound_mail::table
@@ -244,7 +245,7 @@ pub fn resolve_quarantined(
         ));
     }
     tx.audit(
-        &format!("mail.{how}"),
+        how,
         "inbound_mail",
         id,
         Some(case),
@@ -268,7 +269,7 @@ pub fn requarantine(
         ))
         .execute(tx.conn)?;
     tx.audit(
-        "mail.retry_failed",
+        AuditAction::MailRetryFailed,
         "inbound_mail",
         id,
         None,
@@ -357,7 +358,7 @@ pub fn update_crypto(tx: &mut Tx<'_>, inbound: &InboundMail, crypto: &CryptoOutc
                 .set(messages::email.eq(to_json(&details)?))
                 .execute(tx.conn)?;
             tx.audit(
-                "message.reverify",
+                AuditAction::MessageReverify,
                 "message",
                 mid,
                 inbound.case_id,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, MessageId};
 use helpline_domain::mail::{Delivery, DeliveryState};
 use serde_json::json;
@@ -108,7 +109,7 @@ pub fn record_attempt(
         ))
         .execute(tx.conn)?;
     tx.audit(
-        "message.delivery",
+        AuditAction::MessageDelivery,
         "message",
         item.message_id,
         Some(item.case_id),

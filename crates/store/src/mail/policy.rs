@@ -1,6 +1,7 @@
 //! The encryption policy: a case or a beneficiary that requires encrypted replies.
 
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{BeneficiaryId, CaseId};
 use serde_json::json;
 
@@ -46,7 +47,11 @@ pub fn set_encryption_required(
         return Err(StoreError::not_found(entity));
     }
     tx.audit(
-        &format!("{entity}.mail_policy"),
+        if case.is_some() {
+            AuditAction::CaseMailPolicy
+        } else {
+            AuditAction::BeneficiaryMailPolicy
+        },
         entity,
         &id,
         case,

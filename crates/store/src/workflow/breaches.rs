@@ -1,6 +1,7 @@
 //! Broken targets: each broken promise announced once.
 
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::case::CaseLocator;
 use helpline_domain::ids::CaseId;
 use serde_json::json;
@@ -59,7 +60,7 @@ pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
         let mut case = crate::cases::locate(tx.conn, CaseLocator::Id(cid))?;
         case.assess(tx.now);
         tx.audit(
-            "case.sla_breach",
+            AuditAction::CaseSlaBreach,
             "case",
             cid,
             Some(cid),
@@ -68,7 +69,7 @@ pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
         super::webhooks::announce_with(
             tx,
             policy,
-            "case.sla_breached",
+            helpline_domain::workflow::WebhookEvent::CaseSlaBreached,
             &case,
             json!({"target": target}),
         );

@@ -1,6 +1,7 @@
 //! The duty roster: shifts (on duty) and absences (away), who is on duty now, and the
 //! candidates for a new case with their caseloads.
 
+use helpline_domain::audit::AuditAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -91,7 +92,10 @@ fn add_period(
     .push(")");
     sql.execute(tx.conn)?;
     tx.audit(
-        &format!("roster.{}_add", kind.entity()),
+        match kind {
+            Kind::Shift => AuditAction::RosterShiftAdd,
+            Kind::Absence => AuditAction::RosterAbsenceAdd,
+        },
         kind.entity(),
         p.id,
         None,
@@ -108,7 +112,10 @@ fn remove_period(tx: &mut Tx<'_>, kind: Kind, id: uuid::Uuid) -> Result<()> {
         return Err(StoreError::not_found(kind.entity()));
     }
     tx.audit(
-        &format!("roster.{}_remove", kind.entity()),
+        match kind {
+            Kind::Shift => AuditAction::RosterShiftRemove,
+            Kind::Absence => AuditAction::RosterAbsenceRemove,
+        },
         kind.entity(),
         id,
         None,

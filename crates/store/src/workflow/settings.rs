@@ -1,6 +1,7 @@
 //! Deployment settings kept in the database (auto-assignment, one-time markers).
 
 use diesel::prelude::*;
+use helpline_domain::audit::AuditAction;
 use serde_json::json;
 
 use crate::schema::settings;
@@ -39,7 +40,7 @@ pub fn set_auto_assign(tx: &mut Tx<'_>, on: bool) -> Result<bool> {
     put_setting(tx, "auto_assign", if on { "true" } else { "false" })?;
     if before != on {
         tx.audit(
-            "roster.auto_assign",
+            AuditAction::RosterAutoAssign,
             "setting",
             "auto_assign",
             None,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use helpline_domain::case::Case;
+use helpline_domain::workflow::WebhookEvent;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -32,14 +33,14 @@ fn case_facts(case: &Case) -> Value {
 }
 
 /// Queues an event for every configured webhook, in the transaction of the change it tells of.
-pub fn announce(tx: &mut Tx<'_>, policy: &Policy, event: &str, case: &Case) {
+pub fn announce(tx: &mut Tx<'_>, policy: &Policy, event: WebhookEvent, case: &Case) {
     announce_with(tx, policy, event, case, Value::Null);
 }
 
 pub(crate) fn announce_with(
     tx: &mut Tx<'_>,
     policy: &Policy,
-    event: &str,
+    event: WebhookEvent,
     case: &Case,
     detail: Value,
 ) {
@@ -62,7 +63,7 @@ pub(crate) fn announce_with(
             .values((
                 wd::id.eq(id.to_string()),
                 wd::url.eq(url),
-                wd::event.eq(event),
+                wd::event.eq(event.as_str()),
                 wd::payload.eq(b.to_string()),
                 wd::state.eq("pending"),
                 wd::attempts.eq(0),
@@ -71,7 +72,7 @@ pub(crate) fn announce_with(
             ))
             .execute(tx.conn);
         if let Err(e) = r {
-            tracing::error!(error = %e, event, "could not queue a webhook");
+            tracing::error!(error = %e, event = event.as_str(), "could not queue a webhook");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (a MISP event's attributes as indicators).
 
 use actix_web::{web, HttpResponse};
+use helpline_domain::audit::AuditAction;
 use helpline_domain::indicator::{IndicatorState, Tlp};
 use helpline_domain::text::Note;
 use helpline_store::analysis::{self, IndicatorContext};
@@ -58,7 +59,7 @@ async fn export(
                 )?;
             }
             tx.audit(
-                "case.export",
+                AuditAction::CaseExport,
                 "case",
                 case.id,
                 Some(case.id),

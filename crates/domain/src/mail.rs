@@ -79,6 +79,19 @@ pub struct SignatureCheck {
     pub detail: Option<String>,
 }
 
+impl SignatureCheck {
+    /// A signature that could not be checked at all (malformed, or not where it should be):
+    /// bad, naming no key, with the reason.
+    pub fn unreadable(detail: impl Into<String>) -> SignatureCheck {
+        SignatureCheck {
+            status: SignatureStatus::Bad,
+            fingerprint: None,
+            issuer: None,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
 /// Everything Helpline learned about a message's OpenPGP protection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CryptoOutcome {

@@ -195,12 +195,9 @@ impl Opener<'_> {
         let (Some(signed), Some(signature)) = (signed, signature) else {
             mail.crypto
                 .signatures
-                .push(helpline_domain::mail::SignatureCheck {
-                    status: helpline_domain::mail::SignatureStatus::Bad,
-                    fingerprint: None,
-                    issuer: None,
-                    detail: Some("multipart/signed without a signed part and a signature".into()),
-                });
+                .push(helpline_domain::mail::SignatureCheck::unreadable(
+                    "multipart/signed without a signed part and a signature",
+                ));
             return Ok(());
         };
         let start = signed.offset_header as usize;
@@ -247,12 +244,9 @@ impl Opener<'_> {
             } else {
                 mail.crypto
                     .signatures
-                    .push(helpline_domain::mail::SignatureCheck {
-                        status: helpline_domain::mail::SignatureStatus::Bad,
-                        fingerprint: None,
-                        issuer: None,
-                        detail: Some("malformed cleartext signature".into()),
-                    });
+                    .push(helpline_domain::mail::SignatureCheck::unreadable(
+                        "malformed cleartext signature",
+                    ));
             }
         } else if let Some(block) = armored_block(&text, PGP_MESSAGE, PGP_MESSAGE_END) {
             if mail.crypto.format == PgpFormat::None {

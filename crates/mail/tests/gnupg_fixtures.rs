@@ -158,24 +158,20 @@ fn a_certificate_added_later_turns_unknown_into_good() {
     let keys = keyring();
     let mut certs: Vec<Cert> = Vec::new();
     let raw = read("signed-unknown-key.eml");
-    let before = Opener {
-        keys: &keys,
-        certs: &certs,
-        limits: Limits::default(),
-        now: SystemTime::now(),
-    }
-    .open(&raw)
-    .unwrap_or_else(|e| panic!("{e}"));
+    let open = |certs: &Vec<Cert>| {
+        Opener {
+            keys: &keys,
+            certs,
+            limits: Limits::default(),
+            now: SystemTime::now(),
+        }
+        .open(&raw)
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let before = open(&certs);
     assert_eq!(before.crypto.signature.as_str(), "unknown_key");
     certs.push(helpline_mail::pgp::read_cert(&read("bob.asc")).unwrap_or_else(|e| panic!("{e}")));
-    let after = Opener {
-        keys: &keys,
-        certs: &certs,
-        limits: Limits::default(),
-        now: SystemTime::now(),
-    }
-    .open(&raw)
-    .unwrap_or_else(|e| panic!("{e}"));
+    let after = open(&certs);
     assert_eq!(after.crypto.signature.as_str(), "good");
     assert_eq!(
         after.crypto.good_signers().next(),

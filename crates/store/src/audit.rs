@@ -77,12 +77,7 @@ impl Row {
             action: self.action,
             entity_type: self.entity_type,
             entity_id: self.entity_id,
-            case_id: self
-                .case_id
-                .as_deref()
-                .map(CaseId::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            case_id: crate::convert::stored_opt(self.case_id.as_deref(), CaseId::parse)?,
             changes: from_json(&self.changes)?,
             prev_hash: self.prev_hash,
             hash: self.hash,

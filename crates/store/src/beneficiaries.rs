@@ -41,23 +41,16 @@ impl Row {
             name: stored(Name::parse(self.name))?,
             emails,
             channels: from_json(&self.channels)?,
-            preferred_language: self
-                .preferred_language
-                .as_deref()
-                .map(LanguageTag::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            preferred_language: crate::convert::stored_opt(
+                self.preferred_language.as_deref(),
+                LanguageTag::parse,
+            )?,
             organisation: self
                 .organisation
                 .map(Name::parse)
                 .transpose()
                 .map_err(corrupt)?,
-            country: self
-                .country
-                .as_deref()
-                .map(CountryCode::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            country: crate::convert::stored_opt(self.country.as_deref(), CountryCode::parse)?,
             audience: self.audience.map(TaxonomyTerm::from_stored),
             verification: stored(VerificationStatus::parse(&self.verification))?,
             notes: stored(Note::parse(self.notes))?,
@@ -298,12 +291,7 @@ pub fn update(
     patch: BeneficiaryPatch,
 ) -> Result<Beneficiary> {
     let mut x = get(tx.conn, id)?;
-    if x.version != expected_version {
-        return Err(StoreError::VersionMismatch {
-            entity: "beneficiary",
-            current: x.version,
-        });
-    }
+    crate::error::check_version("beneficiary", x.version, expected_version)?;
     let mut changed: Vec<&str> = Vec::new();
     if let Some(v) = patch.name {
         x.name = v;
@@ -372,12 +360,7 @@ fn save(tx: &mut Tx<'_>, x: &Beneficiary, expected_version: i64) -> Result<()> {
         b::version.eq(row.version),
     ))
     .execute(tx.conn)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            entity: "beneficiary",
-            current: x.version,
-        });
-    }
+    crate::error::written("beneficiary", n, x.version - 1)?;
     Ok(())
 }
 
@@ -400,12 +383,7 @@ impl VerificationRow {
             id: stored(VerificationId::parse(&self.id))?,
             beneficiary_id: stored(BeneficiaryId::parse(&self.beneficiary_id))?,
             status: stored(VerificationStatus::parse(&self.status))?,
-            method: self
-                .method
-                .as_deref()
-                .map(VerificationMethod::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            method: crate::convert::stored_opt(self.method.as_deref(), VerificationMethod::parse)?,
             vouched_by: self
                 .vouched_by
                 .map(Name::parse)

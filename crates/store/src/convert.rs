@@ -27,6 +27,15 @@ pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// A stored value parsed back into its domain type, or [`corrupt`].
+/// An optional stored value parsed back into its domain type; a value the domain refuses is
+/// corruption.
+pub(crate) fn stored_opt<T>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, StoreError> {
+    value.map(parse).transpose().map_err(corrupt)
+}
+
 pub(crate) fn stored<T>(r: Result<T, DomainError>) -> Result<T, StoreError> {
     r.map_err(corrupt)
 }

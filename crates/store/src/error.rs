@@ -89,3 +89,30 @@ impl From<r2d2_error::PoolError> for StoreError {
 pub(crate) mod r2d2_error {
     pub use diesel::r2d2::PoolError;
 }
+
+/// Refuses a change made from version `expected` of a record now at `current` (409, naming the
+/// current version so the client can read it again).
+pub(crate) fn check_version(
+    entity: &'static str,
+    current: i64,
+    expected: i64,
+) -> Result<(), StoreError> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(StoreError::VersionMismatch { entity, current })
+    }
+}
+
+/// Checks that a versioned `UPDATE … WHERE version = expected` wrote its row: none written
+/// means another transaction committed a new version between our read and our write.
+pub(crate) fn written(entity: &'static str, rows: usize, expected: i64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::VersionMismatch {
+            entity,
+            current: expected + 1,
+        })
+    } else {
+        Ok(())
+    }
+}

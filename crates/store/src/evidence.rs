@@ -110,12 +110,7 @@ impl EvidenceRow {
             media_type: self.media_type,
             size: self.size,
             source: stored(EvidenceSource::parse(&self.source))?,
-            message_id: self
-                .message_id
-                .as_deref()
-                .map(MessageId::parse)
-                .transpose()
-                .map_err(crate::convert::corrupt)?,
+            message_id: crate::convert::stored_opt(self.message_id.as_deref(), MessageId::parse)?,
             description: self.description,
             tlp: stored(Tlp::parse(&self.tlp))?,
             collected_by: stored(self.collected_by.parse())?,

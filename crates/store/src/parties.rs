@@ -159,12 +159,7 @@ pub fn update(
     patch: PartyPatch,
 ) -> Result<Party> {
     let mut x = get(tx.conn, id)?;
-    if x.version != expected_version {
-        return Err(StoreError::VersionMismatch {
-            entity: "party",
-            current: x.version,
-        });
-    }
+    crate::error::check_version("party", x.version, expected_version)?;
     let before = serde_json::to_value(&x).unwrap_or_default();
     if let Some(v) = patch.name {
         x.name = v;
@@ -190,12 +185,7 @@ pub fn update(
     )
     .set(Row::from_party(&x)?)
     .execute(tx.conn)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            entity: "party",
-            current: x.version,
-        });
-    }
+    crate::error::written("party", n, x.version - 1)?;
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());
     tx.audit(AuditAction::PartyUpdate, "party", id, None, changes);
     Ok(x)

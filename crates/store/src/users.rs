@@ -177,12 +177,7 @@ pub fn update(
         .get_result::<Row>(tx.conn)
         .optional()?
         .ok_or(StoreError::not_found("user"))?;
-    if row.version != expected_version {
-        return Err(StoreError::VersionMismatch {
-            entity: "user",
-            current: row.version,
-        });
-    }
+    crate::error::check_version("user", row.version, expected_version)?;
     let (mut user, mut hash) = row.into_user()?;
     let before = serde_json::to_value(&user).unwrap_or_default();
     if let Some(n) = patch.display_name {
@@ -214,12 +209,7 @@ pub fn update(
         users::version.eq(user.version),
     ))
     .execute(tx.conn)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            entity: "user",
-            current: expected_version + 1,
-        });
-    }
+    crate::error::written("user", n, expected_version)?;
     let mut changes = crate::cases::diff(&before, &serde_json::to_value(&user).unwrap_or_default());
     if password_changed {
         // Never the hash itself: only that it changed.

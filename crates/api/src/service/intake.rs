@@ -204,32 +204,36 @@ pub fn assign(
     }
     let mail = opened.as_ref().ok();
     let crypto = mail.map(|m| m.crypto.clone());
-    let msg = crate::service::messages::record(
-        tx,
-        case,
-        NewMessage {
-            direction: Direction::Inbound,
-            channel: Channel::Email,
-            counterpart: Counterpart::Beneficiary,
-            subject: None,
-            body: Body::parse(format!(
-                "(this message could not be read: {reason}; its raw bytes are kept with the received mail {id})"
-            ))?,
-            occurred_at: None,
-            email: Some(EmailDetails {
-                message_id: mail.and_then(|m| m.message_id.clone()),
-                from: mail
-                    .and_then(|m| m.from.as_ref())
-                    .map(|f| f.address.to_lowercase()),
-                to: Vec::new(),
-                crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
-                attachments: Vec::new(),
-                delivery: None,
-                encrypted_to: Vec::new(),
-            }),
-        },
-    )?;
+    let body = Body::parse(format!(
+        "(this message could not be read: {reason}; its raw bytes are kept with the received mail {id})"
+    ))?;
+    let details = EmailDetails {
+        message_id: mail.and_then(|m| m.message_id.clone()),
+        from: mail
+            .and_then(|m| m.from.as_ref())
+            .map(|f| f.address.to_lowercase()),
+        to: Vec::new(),
+        crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
+        attachments: Vec::new(),
+        delivery: None,
+        encrypted_to: Vec::new(),
+    };
+    let msg =
+        crate::service::messages::record(tx, case, from_the_beneficiary(None, body, details))?;
     mailstore::resolve_quarantined(tx, id, crypto, case, msg.id, false, AuditAction::MailAssign)
+}
+
+/// A mail as the log records it: inbound, by email, from the beneficiary.
+fn from_the_beneficiary(subject: Option<Title>, body: Body, email: EmailDetails) -> NewMessage {
+    NewMessage {
+        direction: Direction::Inbound,
+        channel: Channel::Email,
+        counterpart: Counterpart::Beneficiary,
+        subject,
+        body,
+        occurred_at: None,
+        email: Some(email),
+    }
 }
 
 /// Where a message goes: the case it names or answers, else a new case for its sender.
@@ -403,15 +407,7 @@ fn record_in_log(
     let m = crate::service::messages::record(
         tx,
         case,
-        NewMessage {
-            direction: Direction::Inbound,
-            channel: Channel::Email,
-            counterpart: Counterpart::Beneficiary,
-            subject: mail.subject.clone(),
-            body,
-            occurred_at: None,
-            email: Some(details.clone()),
-        },
+        from_the_beneficiary(mail.subject.clone(), body, details.clone()),
     )?;
     if !mail.attachments.is_empty() {
         let mut attachments = Vec::with_capacity(mail.attachments.len());

@@ -252,12 +252,7 @@ fn classify(
             issuer: issuer_of(sig),
             detail: Some(error.to_string()),
         },
-        Err(e) => SignatureCheck {
-            status: SignatureStatus::Bad,
-            fingerprint: None,
-            issuer: None,
-            detail: Some(e.to_string()),
-        },
+        Err(e) => SignatureCheck::unreadable(e.to_string()),
     }
 }
 
@@ -422,12 +417,9 @@ pub(crate) fn verify_detached(
     })();
     if found.signatures.is_empty() {
         if let Err(e) = result {
-            found.signatures.push(SignatureCheck {
-                status: SignatureStatus::Bad,
-                fingerprint: None,
-                issuer: None,
-                detail: Some(e.to_string()),
-            });
+            found
+                .signatures
+                .push(SignatureCheck::unreadable(e.to_string()));
         }
     }
     found.signatures

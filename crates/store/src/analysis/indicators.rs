@@ -295,19 +295,7 @@ pub fn on_case(conn: &mut DbConnection, case: CaseId, id: IndicatorId) -> Result
 
 /// Every indicator on a case, oldest first.
 pub fn of_case(conn: &mut DbConnection, case: CaseId) -> Result<Vec<CaseIndicator>> {
-    let rows = ci::table
-        .inner_join(indicators::table.on(indicators::id.eq(ci::indicator_id)))
-        .filter(ci::case_id.eq(case.to_string()))
-        .order((ci::added_at.asc(), ci::indicator_id.asc()))
-        .select((
-            (indicators::id, indicators::kind, indicators::value),
-            ContextRow::as_select(),
-        ))
-        .load::<((String, String, String), ContextRow)>(conn)?;
-    let case_id = case.to_string();
-    rows.into_iter()
-        .map(|(i, r)| case_indicator(StoredIndicator::from_row(i)?, &case_id, r))
-        .collect()
+    Ok(page_of_case(conn, case, None, crate::page::ALL)?.items)
 }
 
 /// The indicators on a case in the order they were added, a page at a time.

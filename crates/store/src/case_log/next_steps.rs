@@ -39,12 +39,7 @@ impl NextStepRow {
             id: stored(NextStepId::parse(&self.id))?,
             case_id: stored(CaseId::parse(&self.case_id))?,
             title: stored(Title::parse(self.title))?,
-            assignee_id: self
-                .assignee_id
-                .as_deref()
-                .map(UserId::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            assignee_id: crate::convert::stored_opt(self.assignee_id.as_deref(), UserId::parse)?,
             due_at: self.due_at.map(from_db),
             done: self.done,
             done_at: self.done_at.map(from_db),
@@ -154,12 +149,7 @@ pub fn update_next_step(
     patch: NextStepPatch,
 ) -> Result<NextStep> {
     let mut x = next_step(tx.conn, case, id)?;
-    if x.version != expected_version {
-        return Err(StoreError::VersionMismatch {
-            entity: "next step",
-            current: x.version,
-        });
-    }
+    crate::error::check_version("next step", x.version, expected_version)?;
     let before = serde_json::to_value(&x).unwrap_or_default();
     if let Some(t) = patch.title {
         x.title = t;
@@ -193,12 +183,7 @@ pub fn update_next_step(
         next_steps::version.eq(r.version),
     ))
     .execute(tx.conn)?;
-    if n == 0 {
-        return Err(StoreError::VersionMismatch {
-            entity: "next step",
-            current: expected_version + 1,
-        });
-    }
+    crate::error::written("next step", n, expected_version)?;
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());
     tx.audit(
         AuditAction::NextStepUpdate,

@@ -199,12 +199,7 @@ pub fn update(
     change: impl FnOnce(&mut Case, DateTime<Utc>) -> Result<()>,
 ) -> Result<Changed> {
     let mut x = locate(tx.conn, CaseLocator::Id(id))?;
-    if x.version != expected_version {
-        return Err(StoreError::VersionMismatch {
-            entity: "case",
-            current: x.version,
-        });
-    }
+    crate::error::check_version("case", x.version, expected_version)?;
     let before = x.clone();
     let before_value = serde_json::to_value(&x).unwrap_or_default();
     change(&mut x, tx.now)?;
@@ -270,13 +265,7 @@ fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
             c::anonymized_at.eq(r.anonymized_at),
         ))
         .execute(tx.conn)?;
-    if n == 0 {
-        // Another transaction committed a new version between our read and our write.
-        return Err(StoreError::VersionMismatch {
-            entity: "case",
-            current: expected_version + 1,
-        });
-    }
+    crate::error::written("case", n, expected_version)?;
     Ok(())
 }
 

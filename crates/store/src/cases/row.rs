@@ -68,12 +68,7 @@ impl Row {
             summary: stored(Summary::parse(self.summary))?,
             description: stored(Description::parse(self.description))?,
             service_type: TaxonomyTerm::from_stored(self.service_type),
-            assignee_id: self
-                .assignee_id
-                .as_deref()
-                .map(UserId::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            assignee_id: crate::convert::stored_opt(self.assignee_id.as_deref(), UserId::parse)?,
             tags,
             confidential: self.confidential,
             created_by: stored(self.created_by.parse())?,
@@ -82,18 +77,8 @@ impl Row {
             first_response_at: self.first_response_at.map(from_db),
             resolved_at: self.resolved_at.map(from_db),
             closed_at: self.closed_at.map(from_db),
-            merged_into: self
-                .merged_into
-                .as_deref()
-                .map(CaseId::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            channel: self
-                .channel
-                .as_deref()
-                .map(Channel::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            merged_into: crate::convert::stored_opt(self.merged_into.as_deref(), CaseId::parse)?,
+            channel: crate::convert::stored_opt(self.channel.as_deref(), Channel::parse)?,
             vetting: stored(Vetting::parse(&self.vetting))?,
             first_response_due_at: from_db(self.first_response_due_at),
             first_response_breached: false,

@@ -104,18 +104,8 @@ impl InboundRow {
             state: InboundState::parse(&self.state)?,
             reason: self.reason,
             crypto: self.crypto.as_deref().map(from_json).transpose()?,
-            case_id: self
-                .case_id
-                .as_deref()
-                .map(CaseId::parse)
-                .transpose()
-                .map_err(crate::convert::corrupt)?,
-            message_id: self
-                .message_id
-                .as_deref()
-                .map(MessageId::parse)
-                .transpose()
-                .map_err(crate::convert::corrupt)?,
+            case_id: crate::convert::stored_opt(self.case_id.as_deref(), CaseId::parse)?,
+            message_id: crate::convert::stored_opt(self.message_id.as_deref(), MessageId::parse)?,
             new_case: self.new_case,
             received_by: stored(self.received_by.parse())?,
             received_at: from_db(self.received_at),

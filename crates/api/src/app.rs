@@ -247,6 +247,9 @@ impl Application {
     }
 
     /// Builds the server on an already opened store.
+    ///
+    /// Long because it is the wiring: keys, state, workers and the HTTP server, each once, in
+    /// the order they depend on each other.
     pub fn build_with_store(
         config: Config,
         store: Store,

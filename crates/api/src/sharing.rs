@@ -233,6 +233,9 @@ fn stix_time(t: DateTime<Utc>) -> String {
 /// The case as a STIX 2.1 bundle: the organisation's identity, an indicator per shareable
 /// item, and a grouping of them. Returns the bundle and how many items STIX cannot express
 /// (phone numbers and free text).
+///
+/// Long because it is a mapping, one arm per indicator kind into its STIX pattern, read best
+/// next to each other.
 pub fn stix(s: &Shared<'_>) -> (Value, usize) {
     let now = stix_time(s.now);
     let identity = format!("identity--{}", name_uuid(s.organisation));

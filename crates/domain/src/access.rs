@@ -215,13 +215,17 @@ mod tests {
 
     /// The matrix as written in `access_matrix.txt`: one row per permission, one column per role.
     fn expected(role: Role) -> Vec<Permission> {
-        let column = Role::ALL.iter().position(|&r| r == role).expect("a role") + 1;
+        let column = Role::ALL
+            .iter()
+            .position(|&r| r == role)
+            .unwrap_or_else(|| panic!("{role} is not in Role::ALL"))
+            + 1;
         include_str!("access_matrix.txt")
             .lines()
             .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
             .filter_map(|l| {
                 let cells: Vec<&str> = l.split_whitespace().collect();
-                let p = Permission::parse(cells[0]).expect("a permission in the matrix");
+                let p = Permission::parse(cells[0]).unwrap_or_else(|e| panic!("{e}"));
                 (cells[column] == "x").then_some(p)
             })
             .collect()

@@ -12,25 +12,10 @@ use crate::page::{paginate, Cursor};
 use crate::schema::{audit_events, audit_head};
 use crate::{DbConnection, Page, Result};
 
-/// An event recorded by a transaction, chained at commit.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingEvent {
-    pub occurred_at: DateTime<Utc>,
-    pub actor: Actor,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub case_id: Option<CaseId>,
-    pub changes: serde_json::Value,
-}
-
-/// An audit event as served.
+/// What an audit event says: who did what, when, to which entity of which case. A
+/// transaction records these as it goes; the commit chains them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditEvent {
-    /// Position in the chain.
-    pub seq: i64,
-    /// Event id.
-    pub id: AuditEventId,
+pub struct AuditRecord {
     /// When.
     pub occurred_at: DateTime<Utc>,
     /// Who.
@@ -45,6 +30,18 @@ pub struct AuditEvent {
     pub case_id: Option<CaseId>,
     /// What changed.
     pub changes: serde_json::Value,
+}
+
+/// An audit event as served: the record, its place in the chain and the chain's hashes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    /// Position in the chain.
+    pub seq: i64,
+    /// Event id.
+    pub id: AuditEventId,
+    /// What it records.
+    #[serde(flatten)]
+    pub record: AuditRecord,
     /// Hash of the previous event.
     pub prev_hash: String,
     /// This event's hash.
@@ -72,13 +69,15 @@ impl Row {
         Ok(AuditEvent {
             seq: self.seq,
             id: stored(AuditEventId::parse(&self.id))?,
-            occurred_at: from_db(self.occurred_at),
-            actor: stored(self.actor.parse())?,
-            action: self.action,
-            entity_type: self.entity_type,
-            entity_id: self.entity_id,
-            case_id: crate::convert::stored_opt(self.case_id.as_deref(), CaseId::parse)?,
-            changes: from_json(&self.changes)?,
+            record: AuditRecord {
+                occurred_at: from_db(self.occurred_at),
+                actor: stored(self.actor.parse())?,
+                action: self.action,
+                entity_type: self.entity_type,
+                entity_id: self.entity_id,
+                case_id: crate::convert::stored_opt(self.case_id.as_deref(), CaseId::parse)?,
+                changes: from_json(&self.changes)?,
+            },
             prev_hash: self.prev_hash,
             hash: self.hash,
         })
@@ -95,7 +94,7 @@ struct Head {
 
 /// Appends events to the chain. Reserving their positions with one `UPDATE` takes the head
 /// row's lock, which serialises appends across API nodes on Postgres, so the chain never forks.
-pub(crate) fn append(conn: &mut DbConnection, events: Vec<PendingEvent>) -> Result<()> {
+pub(crate) fn append(conn: &mut DbConnection, events: Vec<AuditRecord>) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }

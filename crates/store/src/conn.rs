@@ -13,7 +13,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use helpline_domain::ids::CaseId;
 use helpline_domain::user::Actor;
 
-use crate::audit::PendingEvent;
+use crate::audit::AuditRecord;
 use crate::{Result, StoreError};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -280,7 +280,7 @@ pub struct Tx<'c> {
     pub actor: Actor,
     /// The instant of the change (microsecond precision, UTC).
     pub now: DateTime<Utc>,
-    pub(crate) events: Vec<PendingEvent>,
+    pub(crate) events: Vec<AuditRecord>,
     /// Cases whose searchable texts this work changed: queued for the search indexer when the
     /// work ends, in its transaction.
     pub(crate) search_dirty: Vec<CaseId>,
@@ -330,7 +330,7 @@ impl Tx<'_> {
         case_id: Option<CaseId>,
         changes: serde_json::Value,
     ) {
-        self.events.push(PendingEvent {
+        self.events.push(AuditRecord {
             occurred_at: self.now,
             actor: self.actor,
             action: action.as_str().to_owned(),

@@ -198,6 +198,9 @@ pub fn seed(
     conn.transaction(|conn| seed_in(conn, n, seed, now))
 }
 
+// Long because it is a script: each block makes one kind of synthetic record, in the order
+// foreign keys need, with one random stream; split, the blocks would only pass that stream
+// and a dozen counters around. Demo-only (the `demo` feature), never on a request path.
 #[allow(clippy::too_many_lines)]
 fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> Result<SeedReport> {
     let mut rng = Rng(seed);

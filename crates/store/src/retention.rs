@@ -94,6 +94,9 @@ fn drop_blob(tx: &mut Tx<'_>, sha: &str) -> Result<()> {
 /// Removes from a case its names, bodies and evidence, keeping what statistics count; and,
 /// once none of the beneficiary's cases keeps anything, the beneficiary's name and addresses.
 /// Audited (the record says what was removed, never what it said).
+///
+/// Long because it is the list of what a case holds that names someone, table by table; a
+/// table left out of it would be a leak, so it reads as one list.
 pub fn anonymize(tx: &mut Tx<'_>, id: CaseId) -> Result<()> {
     let case = crate::cases::locate(tx.conn, CaseLocator::Id(id))?;
     if case.legal_hold.is_some() || case.anonymized_at.is_some() {

@@ -315,6 +315,9 @@ const TOP_MATCHES: i64 = 2_000;
 
 /// Cases the caller may see that hold every word of `q`, with the list's filters, best first,
 /// a page at a time.
+///
+/// Long because it writes one statement for two backends (FTS5 and tsvector) with the list's
+/// filters and the visibility rule; the backend arms share the filters in between.
 pub fn search(
     conn: &mut DbConnection,
     who: &Principal,

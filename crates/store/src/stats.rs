@@ -270,6 +270,9 @@ fn period_key(t: NaiveDateTime, p: Period) -> String {
 
 /// The figures of the cases opened in `[from, to)`, broken down by `dims`, as of `now`
 /// (for targets not yet met), with a series by `period` if asked.
+///
+/// Long because it is one pass over the period's cases feeding every figure at once (a pass
+/// per figure would read the cases once per figure).
 pub fn report(
     conn: &mut DbConnection,
     from: DateTime<Utc>,

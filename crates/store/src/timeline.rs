@@ -252,7 +252,7 @@ fn audit_entries(
         .map(|r| {
             let e = r.into_event()?;
             Ok(TimelineEntry {
-                at: e.occurred_at,
+                at: e.record.occurred_at,
                 item: TimelineItem::Audit(e),
             })
         })

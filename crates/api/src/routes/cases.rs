@@ -9,6 +9,7 @@ use helpline_domain::ids::{BeneficiaryId, UserId};
 use helpline_domain::log::Channel;
 use helpline_domain::search::Query;
 use helpline_domain::text::{Description, Summary};
+use helpline_domain::user::Actor;
 use helpline_domain::workflow::Vetting;
 use helpline_store::cases::{self as store_cases, AssigneeFilter, CaseFilter, CaseSort, NewCase};
 use helpline_store::search;
@@ -85,7 +86,69 @@ fn list_of<T>(
         .unwrap_or_else(|| Ok(Vec::new()))
 }
 
-/// Cases the caller may see, filtered, sorted and paginated.
+impl ListQuery {
+    /// The filters, in the domain's terms (`assignee=me` needs a user, not a token).
+    fn filter(&self, caller: Actor) -> Result<CaseFilter, ApiError> {
+        let assignee = match self.assignee.as_deref() {
+            None => None,
+            Some("none") => Some(AssigneeFilter::Unassigned),
+            Some("me") => match caller.user_id() {
+                Some(me) => Some(AssigneeFilter::User(me)),
+                None => {
+                    return Err(ApiError::field(
+                        "assignee",
+                        "`me` needs a user, not an API token",
+                    ))
+                }
+            },
+            Some(id) => Some(AssigneeFilter::User(
+                UserId::parse(id).map_err(|e| ApiError::field("assignee", e.to_string()))?,
+            )),
+        };
+        Ok(CaseFilter {
+            status: list_of("status", &self.status, CaseStatus::parse)?,
+            urgency: list_of("urgency", &self.urgency, Urgency::parse)?,
+            priority: list_of("priority", &self.priority, Priority::parse)?,
+            assignee,
+            service_type: self.service_type.clone(),
+            audience: self.audience.clone(),
+            tag: query_param("tag", self.tag.as_deref(), Tag::parse)?,
+            beneficiary: query_param(
+                "beneficiary",
+                self.beneficiary.as_deref(),
+                BeneficiaryId::parse,
+            )?,
+            confidential: self.confidential,
+            created_from: self.created_from,
+            created_to: self.created_to,
+            updated_from: self.updated_from,
+            updated_to: self.updated_to,
+            vetting: self.vetting,
+        })
+    }
+
+    /// The order asked for; a search is ranked, so it takes none.
+    fn sort(&self) -> Result<CaseSort, ApiError> {
+        if self.q.is_some() && self.sort.is_some() {
+            return Err(ApiError::field(
+                "sort",
+                "search results come best first; drop sort or q",
+            ));
+        }
+        match self.sort.as_deref() {
+            None | Some("-created") => Ok(CaseSort::CreatedDesc),
+            Some("created") => Ok(CaseSort::CreatedAsc),
+            Some("-updated") => Ok(CaseSort::UpdatedDesc),
+            Some("updated") => Ok(CaseSort::UpdatedAsc),
+            Some(_) => Err(ApiError::field(
+                "sort",
+                "must be one of created, -created, updated, -updated",
+            )),
+        }
+    }
+}
+
+/// Cases the caller may see, filtered, sorted and paginated; with `q`, found by their words.
 async fn list(
     state: web::Data<AppState>,
     auth: Allowed<may::ReadCases>,
@@ -93,64 +156,11 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let (limit, cursor) = page(q.cursor.as_deref(), q.limit)?;
-    let assignee = match q.assignee.as_deref() {
-        None => None,
-        Some("none") => Some(AssigneeFilter::Unassigned),
-        Some("me") => match auth.actor().user_id() {
-            Some(me) => Some(AssigneeFilter::User(me)),
-            None => {
-                return Err(ApiError::field(
-                    "assignee",
-                    "`me` needs a user, not an API token",
-                ))
-            }
-        },
-        Some(id) => Some(AssigneeFilter::User(
-            UserId::parse(id).map_err(|e| ApiError::field("assignee", e.to_string()))?,
-        )),
-    };
-    let filter = CaseFilter {
-        status: list_of("status", &q.status, CaseStatus::parse)?,
-        urgency: list_of("urgency", &q.urgency, Urgency::parse)?,
-        priority: list_of("priority", &q.priority, Priority::parse)?,
-        assignee,
-        service_type: q.service_type.clone(),
-        audience: q.audience.clone(),
-        tag: query_param("tag", q.tag.as_deref(), Tag::parse)?,
-        beneficiary: query_param(
-            "beneficiary",
-            q.beneficiary.as_deref(),
-            BeneficiaryId::parse,
-        )?,
-        confidential: q.confidential,
-        created_from: q.created_from,
-        created_to: q.created_to,
-        updated_from: q.updated_from,
-        updated_to: q.updated_to,
-        vetting: q.vetting,
-    };
-    let sort = match q.sort.as_deref() {
-        None | Some("-created") => CaseSort::CreatedDesc,
-        Some("created") => CaseSort::CreatedAsc,
-        Some("-updated") => CaseSort::UpdatedDesc,
-        Some("updated") => CaseSort::UpdatedAsc,
-        Some(_) => {
-            return Err(ApiError::field(
-                "sort",
-                "must be one of created, -created, updated, -updated",
-            ))
-        }
-    };
+    let filter = q.filter(auth.actor())?;
+    let sort = q.sort()?;
     let who = auth.0.clone();
     let now = state.now();
     if let Some(text) = q.q.as_deref() {
-        // Ranked by relevance: a sort order does not apply.
-        if q.sort.is_some() {
-            return Err(ApiError::field(
-                "sort",
-                "search results come best first; drop sort or q",
-            ));
-        }
         let query = Query::parse(text).map_err(ApiError::from)?;
         // A search sees every committed change: documents still queued are rebuilt first (off
         // the async workers, and only when there are any).

@@ -37,18 +37,9 @@ struct UploadQuery {
     collected_at: Option<DateTime<Utc>>,
 }
 
-/// Keeps the request body as an evidence item; metadata in the query string, the media type
-/// in Content-Type.
-async fn upload(
-    state: web::Data<AppState>,
-    Writable { case, auth }: Writable<may::ManageEvidence>,
-    req: HttpRequest,
-    q: ApiQuery<UploadQuery>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let media_type = req
-        .headers()
+/// The file's media type, from Content-Type (`type/subtype`, parameters dropped, lower case).
+fn media_type(req: &HttpRequest) -> Result<String, ApiError> {
+    req.headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
@@ -72,7 +63,20 @@ async fn upload(
                 "give the file's media type in Content-Type (application/octet-stream if unknown)"
                     .into(),
             )
-        })?;
+        })
+}
+
+/// Keeps the request body as an evidence item; metadata in the query string, the media type
+/// in Content-Type.
+async fn upload(
+    state: web::Data<AppState>,
+    Writable { case, auth }: Writable<may::ManageEvidence>,
+    req: HttpRequest,
+    q: ApiQuery<UploadQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let media_type = media_type(&req)?;
     let source = match q.source.as_deref() {
         None => EvidenceSource::Upload,
         Some(s) => EvidenceSource::parse(s)

@@ -125,6 +125,8 @@ struct Composed {
 
 /// Composes the PGP/MIME reply: tagged subject, threading headers (the last ten messages of
 /// the thread), encrypted to the recipient's certificates if any, signed with the helpline key.
+///
+/// Long because the headers of a reply are read top to bottom as they will be sent.
 fn compose(
     mail: &MailState,
     cfg: &MailConfig,

@@ -6,7 +6,8 @@ use IndicatorKind::*;
 /// Test vectors in JSON beside this file: `[kind, input, canonical form]` that must parse, and
 /// `[kind, input, a word the error must contain]` that must be refused.
 fn table(json: &str) -> Vec<(IndicatorKind, String, String)> {
-    let rows: Vec<(String, String, String)> = serde_json::from_str(json).expect("a test table");
+    let rows: Vec<(String, String, String)> =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("a test table: {e}"));
     rows.into_iter()
         .map(|(k, a, b)| {
             let kind = IndicatorKind::parse(&k).unwrap_or_else(|e| panic!("{k}: {e}"));

@@ -171,6 +171,8 @@ fn cert_revoked_any_time(cert: &Cert) -> bool {
             .any(|k| k.self_revocations().next().is_some())
 }
 
+/// A verification result in the field's words. Long because it is one `match` over
+/// sequoia's verdicts, each arm saying what a handler should understand by it.
 fn classify(
     r: Result<openpgp::parse::stream::GoodChecksum, VerificationError>,
     now: SystemTime,

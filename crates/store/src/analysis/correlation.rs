@@ -91,6 +91,11 @@ pub struct Walk<'a> {
 
 /// Every case reachable from `start` through links and shared indicators, up to `walk.depth`
 /// hops, only ever through cases `who` may see.
+///
+/// Long because it is one breadth-first walk: each hop gathers its edges (links, then shared
+/// indicators after the warning list and fan-out checks), keeps the cases the caller may see,
+/// and scores them; the hop's state (reached, frontier, indicators followed or not) is shared
+/// by every step, and the steps read best in the order they run.
 pub fn related(
     conn: &mut DbConnection,
     start: &CaseBrief,

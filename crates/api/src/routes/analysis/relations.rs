@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use super::super::{resource, visible_case, writable_case, Visible};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
-use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, PageParams};
 
@@ -127,6 +126,31 @@ struct RelatedQuery {
     limit: Option<usize>,
 }
 
+impl RelatedQuery {
+    /// What the walk follows: `via=links,indicators` (both when absent).
+    fn via(&self) -> Result<(bool, bool), ApiError> {
+        let (mut links, mut indicators) = (self.via.is_none(), self.via.is_none());
+        for v in self
+            .via
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|v| !v.is_empty())
+        {
+            match v.trim() {
+                "links" => links = true,
+                "indicators" => indicators = true,
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "via: `{other}` is not links or indicators"
+                    )))
+                }
+            }
+        }
+        Ok((links, indicators))
+    }
+}
+
 /// The strongest related cases answered by default, and at most: the walk is bounded by depth
 /// and fan-out, the answer by this cap (`total` says how many were reached).
 const RELATED_DEFAULT: usize = 100;
@@ -135,11 +159,9 @@ const RELATED_MAX: usize = 500;
 /// Every case reachable through links and shared indicators, with the path that explains it.
 async fn related(
     state: web::Data<AppState>,
-    auth: Auth,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::ReadCases>,
     q: ApiQuery<RelatedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
     let q = q.into_inner();
     let max = state.config.analysis.max_depth;
     let depth = q.depth.unwrap_or(2);
@@ -152,24 +174,7 @@ async fn related(
             "limit must be 1 to {RELATED_MAX}"
         )));
     }
-    let (mut links, mut indicators) = (q.via.is_none(), q.via.is_none());
-    for v in q
-        .via
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|v| !v.is_empty())
-    {
-        match v.trim() {
-            "links" => links = true,
-            "indicators" => indicators = true,
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "via: `{other}` is not links or indicators"
-                )))
-            }
-        }
-    }
+    let (links, indicators) = q.via()?;
     let start = CaseBrief {
         id: case.id,
         reference: case.reference.get(),

@@ -8,7 +8,7 @@ use helpline_domain::text::Note;
 use helpline_store::analysis::{self, CaseBrief, Walk};
 use serde::{Deserialize, Serialize};
 
-use super::super::{resource, visible_case, writable_case, Visible};
+use super::super::{resource, visible_case, writable_case, Visible, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -59,20 +59,18 @@ async fn links(
 #[serde(deny_unknown_fields)]
 struct LinkBody {
     target: String,
-    kind: String,
+    kind: LinkKind,
     note: Option<Note>,
 }
 
 /// Links two cases; the other sees the inverse.
 async fn link(
     state: web::Data<AppState>,
-    auth: Allowed<may::LinkCases>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::LinkCases>,
     body: ApiJson<LinkBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(&state, &auth, &id).await?;
     let b = body.value;
-    let kind = LinkKind::parse(&b.kind).map_err(ApiError::from)?;
+    let kind = b.kind;
     let target = writable_case(&state, &auth, &b.target)
         .await
         .map_err(|e| match e {

@@ -555,7 +555,28 @@ fn bad_credentials_are_refused(backend: Backend) {
         json!({"active": false}),
     )
     .expect(200);
+    // Its principal is no longer cached, so it is read again: whatever else is wrong with the
+    // request (no If-Match, a broken body), the caller hears 401 first.
+    let case = app.open_case(&admin).id();
+    let r = app.call(
+        "PATCH",
+        &format!("/api/v1/cases/{case}"),
+        Some(&h2),
+        None,
+        &[("content-type", "application/json")],
+    );
+    assert_eq!(r.status, 401, "{}", r.text);
     app.get("/api/v1/me", &h2).expect(401);
+    // A caller without the permission hears 403 before anything about the request itself.
+    let (_, analyst) = app.user("looker", Role::Analyst);
+    let r = app.call(
+        "PATCH",
+        &format!("/api/v1/users/{hid}"),
+        Some(&analyst),
+        None,
+        &[("content-type", "application/json")],
+    );
+    assert_eq!(r.status, 403, "{}", r.text);
 }
 
 on_both_backends!(every_role_over_every_route, bad_credentials_are_refused);

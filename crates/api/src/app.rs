@@ -317,6 +317,7 @@ impl Application {
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         ApiError::BadRequest(format!("path: {err}")).into()
                     }))
+                    .wrap(middleware::from_fn(crate::auth::authenticate_first))
                     .wrap(middleware::from_fn(telemetry))
                     .configure(crate::routes::configure)
                     .default_service(web::to(not_found))

@@ -8,7 +8,10 @@ use std::pin::Pin;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -177,32 +180,58 @@ impl FromRequest for Auth {
     type Future = Pin<Box<dyn Future<Output = Result<Auth, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .map(|h| h.to_str().map(str::to_owned));
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
-            let header = header
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("missing Authorization: Bearer header".into())
-                })?
-                .map_err(|_| ApiError::Unauthorized("unreadable Authorization header".into()))?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .ok_or_else(|| {
-                    ApiError::Unauthorized("expected Authorization: Bearer <token>".into())
-                })?
-                .trim()
-                .to_owned();
-            if token.starts_with(TOKEN_PREFIX) {
-                authenticate_token(&state, token).await
-            } else {
-                let user = state.jwt.check(&token)?;
-                authenticate_user(&state, user).await
-            }
-        })
+        match req.extensions_mut().remove::<Authenticated>() {
+            Some(Authenticated(outcome)) => Box::pin(std::future::ready(outcome)),
+            None => Box::pin(authenticate(req)),
+        }
+    }
+}
+
+/// How authenticating a request came out, worked out before its handler's arguments are read.
+struct Authenticated(Result<Auth, ApiError>);
+
+/// Authenticates a request that carries credentials before anything else of it is read. actix
+/// reads a handler's arguments together and answers the first error that is ready: without
+/// this, a caller whose principal must first be read from the database could learn that its
+/// `If-Match` or its body is wrong before being told it is not authenticated.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+    {
+        let outcome = authenticate(req.request()).await;
+        req.extensions_mut().insert(Authenticated(outcome));
+    }
+    next.call(req).await
+}
+
+/// The caller named by the request's `Authorization: Bearer` header: a user's session token or
+/// an integration token.
+fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError>> + 'static {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .map(|h| h.to_str().map(str::to_owned));
+    async move {
+        let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
+        let header = header
+            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer header".into()))?
+            .map_err(|_| ApiError::Unauthorized("unreadable Authorization header".into()))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <token>".into()))?
+            .trim()
+            .to_owned();
+        if token.starts_with(TOKEN_PREFIX) {
+            authenticate_token(&state, token).await
+        } else {
+            let user = state.jwt.check(&token)?;
+            authenticate_user(&state, user).await
+        }
     }
 }
 

@@ -437,22 +437,8 @@ fn merge_moves_everything_and_unmerge_restores_it(backend: Backend) {
     let (_, analyst) = app.user("ana", Role::Analyst);
     let (s, _) = case(&app, &lead, "Reported twice (first)", json!({}));
     let (t, rt) = case(&app, &lead, "Reported twice (second)", json!({}));
-    let p1 = app
-        .post(
-            "/api/v1/parties",
-            &lead,
-            json!({"name": "Platform", "kind": "platform"}),
-        )
-        .expect(201)
-        .id();
-    let p2 = app
-        .post(
-            "/api/v1/parties",
-            &lead,
-            json!({"name": "Partner", "kind": "partner_organisation"}),
-        )
-        .expect(201)
-        .id();
+    let p1 = app.party(&lead, "Platform", "platform");
+    let p2 = app.party(&lead, "Partner", "partner_organisation");
     for body in ["first message", "second message"] {
         app.post(
             &format!("/api/v1/cases/{s}/messages"),

@@ -54,22 +54,8 @@ fn lists_under_a_case_and_a_beneficiary_page(backend: Backend) {
         .expect(201);
     }
     // One party in two roles and another in one: the cursor tells roles apart.
-    let p1 = app
-        .post(
-            "/api/v1/parties",
-            &lead,
-            json!({"name": "P1", "kind": "platform"}),
-        )
-        .expect(201)
-        .id();
-    let p2 = app
-        .post(
-            "/api/v1/parties",
-            &lead,
-            json!({"name": "P2", "kind": "platform"}),
-        )
-        .expect(201)
-        .id();
+    let p1 = app.party(&lead, "P1", "platform");
+    let p2 = app.party(&lead, "P2", "platform");
     for (party, role) in [
         (&p1, "intermediary"),
         (&p1, "other"),

@@ -389,6 +389,17 @@ impl TestApp {
         .expect(201)
     }
 
+    /// Adds a party to the directory; returns its id.
+    pub fn party(&self, token: &str, name: &str, kind: &str) -> String {
+        self.post(
+            "/api/v1/parties",
+            token,
+            serde_json::json!({"name": name, "kind": kind}),
+        )
+        .expect(201)
+        .id()
+    }
+
     /// PATCH JSON with If-Match.
     pub fn patch(&self, path: &str, token: &str, etag: &str, body: Value) -> Resp {
         self.call(

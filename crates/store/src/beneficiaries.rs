@@ -255,11 +255,7 @@ pub fn list(
     }
     let rows: Vec<Row> = q.order(b::id.desc()).limit(limit + 1).load(conn)?;
     let items = with_emails(conn, rows)?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: None,
-        id: x.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }
 
 /// Changes to a beneficiary; `Some(None)` clears an optional field.

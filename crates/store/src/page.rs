@@ -77,6 +77,15 @@ macro_rules! after_time_and_id {
 }
 pub(crate) use after_time_and_id;
 
+/// The cursor after an item ordered by its id alone.
+pub(crate) fn after_id(id: impl ToString) -> Cursor {
+    Cursor {
+        key: None,
+        id: id.to_string(),
+        offset: None,
+    }
+}
+
 /// The cursor after an item ordered by (time, id).
 pub(crate) fn after_time(at: chrono::DateTime<chrono::Utc>, id: impl ToString) -> Cursor {
     Cursor {

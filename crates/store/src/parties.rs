@@ -129,11 +129,7 @@ pub fn list(
         .into_iter()
         .map(Row::into_party)
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: None,
-        id: x.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }
 
 /// Changes to a party.

@@ -104,11 +104,7 @@ pub fn list(
         .into_iter()
         .map(|r| r.into_token().map(|(t, _)| t))
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |t| Cursor {
-        key: None,
-        id: t.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |t| crate::page::after_id(t.id)))
 }
 
 /// Revokes a token for good (revoking twice is harmless and recorded once).

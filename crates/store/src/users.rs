@@ -140,11 +140,7 @@ pub fn list(conn: &mut DbConnection, cursor: Option<&Cursor>, limit: i64) -> Res
         .into_iter()
         .map(|r| r.into_user().map(|(u, _)| u))
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |u| Cursor {
-        key: None,
-        id: u.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |u| crate::page::after_id(u.id)))
 }
 
 /// How many accounts exist.

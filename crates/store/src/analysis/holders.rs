@@ -129,9 +129,5 @@ pub fn cases_of(
             out.push((b.clone(), case_indicator(s.clone(), case_id, r)?));
         }
     }
-    Ok(paginate(out, limit, |(b, _)| Cursor {
-        key: None,
-        id: b.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(out, limit, |(b, _)| crate::page::after_id(b.id)))
 }

@@ -96,9 +96,5 @@ pub fn actions(
         .into_iter()
         .map(ActionRow::into_action)
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: None,
-        id: x.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }

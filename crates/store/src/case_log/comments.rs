@@ -83,9 +83,5 @@ pub fn comments(
         .into_iter()
         .map(CommentRow::into_comment)
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: None,
-        id: x.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }

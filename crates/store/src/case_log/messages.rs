@@ -182,9 +182,5 @@ pub fn messages(
         .map(MessageRow::into_message)
         .collect::<Result<Vec<_>>>()?;
     with_deliveries(conn, case, &mut items)?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: None,
-        id: x.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }

@@ -212,9 +212,5 @@ pub fn next_steps(
         .into_iter()
         .map(NextStepRow::into_step)
         .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(items, limit, |x| Cursor {
-        key: None,
-        id: x.id.to_string(),
-        offset: None,
-    }))
+    Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }

@@ -176,11 +176,7 @@ pub fn deliveries(
     Ok(paginate(
         rows.into_iter().map(delivery).collect(),
         limit,
-        |d| Cursor {
-            key: None,
-            id: d.id.clone(),
-            offset: None,
-        },
+        |d| crate::page::after_id(&d.id),
     ))
 }
 

@@ -286,11 +286,4 @@ pub fn query_param<T, E: std::fmt::Display>(
         .map_err(|e| ApiError::field(name, e.to_string()))
 }
 
-/// Deserialises `Option<Option<T>>` so that an absent field is `None` and `null` is `Some(None)`.
-pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
+pub use helpline_domain::nullable;

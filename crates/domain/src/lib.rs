@@ -31,6 +31,16 @@ pub mod workflow;
 
 pub use error::DomainError;
 
+/// Deserialises `Option<Option<T>>` so that an absent field is `None` (leave it) and `null` is
+/// `Some(None)` (clear it): the shape of every patch.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
 /// A record written under optimistic concurrency: its version is its ETag, and a change must
 /// name the version it was made from.
 pub trait Versioned {

@@ -132,8 +132,9 @@ pub fn list(
     Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
 }
 
-/// Changes to a party.
-#[derive(Debug, Clone, Default)]
+/// Changes to a party, as a client sends them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PartyPatch {
     /// Name.
     pub name: Option<Name>,

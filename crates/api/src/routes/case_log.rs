@@ -12,12 +12,12 @@ use helpline_store::case_log::{self, NewMessage, NextStepPatch};
 use helpline_store::{StoreError, Tx};
 use serde::Deserialize;
 
-use super::{case_page, json_with_etag, path_id, resource, writable_case, Visible};
-use crate::allowed::{may, Allowed};
+use super::{case_page, json_with_etag, path_id, resource, Visible, Writable};
+use crate::allowed::may;
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{idempotency, nullable, ApiJson, ApiQuery, IfMatch, PageParams, Retry};
+use crate::extract::{idempotency, ApiJson, ApiQuery, IfMatch, PageParams, Retry};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -54,14 +54,13 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 async fn add_to_case<T: serde::Serialize + Send + 'static>(
     state: &web::Data<AppState>,
     auth: &Auth,
-    id: &str,
+    case: CaseId,
     retry: Option<Retry>,
     add: impl FnOnce(&mut Tx<'_>, CaseId) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
-    let case = writable_case(state, auth, id).await?;
     let idem = idempotency(auth, retry);
     state
-        .create(auth, idem, None, move |tx| add(tx, case.id))
+        .create(auth, idem, None, move |tx| add(tx, case))
         .await
 }
 
@@ -76,10 +75,10 @@ struct MessageBody {
     occurred_at: Option<DateTime<Utc>>,
 }
 
+/// Records a message exchanged outside the mail gateway (a call, a chat, a visit).
 async fn add_message(
     state: web::Data<AppState>,
-    auth: Allowed<may::RecordMessage>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::RecordMessage>,
     body: ApiJson<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
@@ -92,7 +91,7 @@ async fn add_message(
         occurred_at: b.occurred_at,
         email: None,
     };
-    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+    add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
         crate::service::messages::record(tx, case, new)
     })
     .await
@@ -104,14 +103,14 @@ struct CommentBody {
     body: Body,
 }
 
+/// Adds an internal comment.
 async fn add_comment(
     state: web::Data<AppState>,
-    auth: Allowed<may::Comment>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::Comment>,
     body: ApiJson<CommentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let text = body.value.body;
-    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+    add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
         case_log::add_comment(tx, case, text)
     })
     .await
@@ -125,14 +124,14 @@ struct ActionBody {
     performed_at: Option<DateTime<Utc>>,
 }
 
+/// Records a measure taken for the beneficiary.
 async fn add_action(
     state: web::Data<AppState>,
-    auth: Allowed<may::RecordAction>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::RecordAction>,
     body: ApiJson<ActionBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
-    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+    add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
         case_log::add_action(tx, case, b.kind, b.description, b.performed_at)
     })
     .await
@@ -146,47 +145,29 @@ struct NextStepBody {
     due_at: Option<DateTime<Utc>>,
 }
 
+/// Plans a next step.
 async fn add_next_step(
     state: web::Data<AppState>,
-    auth: Allowed<may::ManageNextSteps>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::ManageNextSteps>,
     body: ApiJson<NextStepBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
-    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+    add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
         case_log::add_next_step(tx, case, b.title, b.assignee_id, b.due_at)
     })
     .await
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchNextStep {
-    title: Option<Title>,
-    #[serde(default, deserialize_with = "nullable")]
-    assignee_id: Option<Option<UserId>>,
-    #[serde(default, deserialize_with = "nullable")]
-    due_at: Option<Option<DateTime<Utc>>>,
-    done: Option<bool>,
-}
-
+/// Changes a next step (title, assignee, due date, done) if it is unchanged since read.
 async fn update_next_step(
     state: web::Data<AppState>,
-    auth: Allowed<may::ManageNextSteps>,
+    Writable { case, auth }: Writable<may::ManageNextSteps>,
     IfMatch(expected): IfMatch,
     path: web::Path<(String, String)>,
-    body: ApiJson<PatchNextStep>,
+    body: ApiJson<NextStepPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, step) = path.into_inner();
-    let step = path_id(NextStepId::parse(&step))?;
-    let case = writable_case(&state, &auth, &id).await?;
-    let b = body.value;
-    let patch = NextStepPatch {
-        title: b.title,
-        assignee_id: b.assignee_id,
-        due_at: b.due_at,
-        done: b.done,
-    };
+    let step = path_id(NextStepId::parse(&path.1))?;
+    let patch = body.value;
     let updated = state
         .write(&auth, move |tx| {
             case_log::update_next_step(tx, case.id, step, expected, patch)
@@ -203,14 +184,14 @@ struct LinkPartyBody {
     note: Option<Note>,
 }
 
+/// Names a party (an adversary, a platform, a partner) in the case.
 async fn link_party(
     state: web::Data<AppState>,
-    auth: Allowed<may::LinkParty>,
-    id: web::Path<String>,
+    Writable { case, auth }: Writable<may::LinkParty>,
     body: ApiJson<LinkPartyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
-    add_to_case(&state, &auth, &id, body.retry, move |tx, case| {
+    add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
         case_log::link_party(
             tx,
             case,

@@ -9,7 +9,7 @@ use helpline_store::mail as mailstore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{beneficiary_page, path_id, resource, writable_case, Writable};
+use super::{beneficiary_page, path_id, resource, writable_case_named, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -260,14 +260,7 @@ async fn assign(
     body: ApiJson<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = inbound_id(&id)?;
-    let case = writable_case(&state, &auth, &body.value.case)
-        .await
-        .map_err(|e| match e {
-            ApiError::BadRequest(m) => {
-                ApiError::from(helpline_domain::DomainError::invalid("case", m))
-            }
-            other => other,
-        })?;
+    let case = writable_case_named(&state, &auth, "case", &body.value.case).await?;
     let (m, raw) = load_quarantined(&state, id).await?;
     let opened = open(&state, web::Bytes::from(raw)).await?;
     let how = Threading::of(&state.mail, &state.policy);

@@ -149,6 +149,28 @@ pub(crate) async fn writable_case(
     Ok(case)
 }
 
+/// The case a request body names in `field` (its id or `#ref`), if the caller may see it and it
+/// can still change. Unlike a case in the path, one that cannot be found is the body's fault:
+/// 422 on that field, in the same words whether it does not exist or is hidden.
+pub(crate) async fn writable_case_named(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    field: &'static str,
+    named: &str,
+) -> Result<Case, ApiError> {
+    writable_case(state, auth, named)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
+                ApiError::from(DomainError::invalid(
+                    field,
+                    "no such case (give its id or its reference such as #1042)",
+                ))
+            }
+            e => e,
+        })
+}
+
 /// `GET` of one versioned record by the id in the path: the permission checked, the id parsed,
 /// the record read and answered with its ETag. The directory resources (beneficiaries,
 /// parties, users) differ only in these three.

@@ -86,32 +86,16 @@ async fn create(
         .await
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PatchBody {
-    name: Option<Name>,
-    kind: Option<PartyKind>,
-    emails: Option<Vec<EmailAddress>>,
-    contact: Option<Note>,
-    notes: Option<Note>,
-}
-
+/// Changes a party if it is unchanged since the caller read it.
 async fn update(
     state: web::Data<AppState>,
     auth: Allowed<may::WriteParties>,
     IfMatch(expected): IfMatch,
     id: web::Path<String>,
-    body: ApiJson<PatchBody>,
+    body: ApiJson<PartyPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path_id(PartyId::parse(&id))?;
-    let b = body.value;
-    let patch = PartyPatch {
-        name: b.name,
-        kind: b.kind,
-        emails: b.emails,
-        contact: b.contact,
-        notes: b.notes,
-    };
+    let patch = body.value;
     let p = state
         .write(&auth, move |tx| store_p::update(tx, id, expected, patch))
         .await?;

@@ -48,6 +48,18 @@ pub struct CaseBrief {
     pub status: String,
 }
 
+impl CaseBrief {
+    /// The brief form of a case already read.
+    pub fn of(case: &helpline_domain::case::Case) -> Self {
+        CaseBrief {
+            id: case.id,
+            reference: case.reference.get(),
+            summary: case.summary.as_str().to_owned(),
+            status: case.status.as_str().to_owned(),
+        }
+    }
+}
+
 /// The cases among `ids` that `who` may see, briefly.
 pub fn visible_briefs(
     conn: &mut DbConnection,

@@ -16,10 +16,11 @@ use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 use super::after;
 
-#[derive(Queryable, Insertable)]
-#[diesel(table_name = next_steps)]
+#[derive(Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = next_steps, treat_none_as_null = true)]
 pub(crate) struct NextStepRow {
     id: String,
+    #[diesel(skip_update)]
     case_id: String,
     title: String,
     assignee_id: Option<String>,
@@ -27,7 +28,9 @@ pub(crate) struct NextStepRow {
     done: bool,
     done_at: Option<NaiveDateTime>,
     done_by: Option<String>,
+    #[diesel(skip_update)]
     created_by: String,
+    #[diesel(skip_update)]
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     version: i64,
@@ -127,14 +130,17 @@ pub fn next_step(conn: &mut DbConnection, case: CaseId, id: NextStepId) -> Resul
         .into_step()
 }
 
-/// Changes to a next step; `Some(None)` clears.
-#[derive(Debug, Clone, Default)]
+/// Changes to a next step, as a client sends them; `null` (`Some(None)`) clears.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NextStepPatch {
     /// Title.
     pub title: Option<Title>,
     /// Assignee.
+    #[serde(default, deserialize_with = "helpline_domain::nullable")]
     pub assignee_id: Option<Option<UserId>>,
     /// Due date.
+    #[serde(default, deserialize_with = "helpline_domain::nullable")]
     pub due_at: Option<Option<DateTime<Utc>>>,
     /// Done or not.
     pub done: Option<bool>,
@@ -172,16 +178,7 @@ pub fn update_next_step(
             .find(&r.id)
             .filter(next_steps::version.eq(expected_version)),
     )
-    .set((
-        next_steps::title.eq(&r.title),
-        next_steps::assignee_id.eq(&r.assignee_id),
-        next_steps::due_at.eq(r.due_at),
-        next_steps::done.eq(r.done),
-        next_steps::done_at.eq(r.done_at),
-        next_steps::done_by.eq(&r.done_by),
-        next_steps::updated_at.eq(r.updated_at),
-        next_steps::version.eq(r.version),
-    ))
+    .set(&r)
     .execute(tx.conn)?;
     crate::error::written("next step", n, expected_version)?;
     let changes = crate::cases::diff(&before, &serde_json::to_value(&x).unwrap_or_default());

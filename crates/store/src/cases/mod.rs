@@ -238,32 +238,7 @@ pub fn update(
 fn save(tx: &mut Tx<'_>, x: &Case, expected_version: i64) -> Result<()> {
     let r = Row::from_case(x)?;
     let n = diesel::update(c::table.find(&r.id).filter(c::version.eq(expected_version)))
-        .set((
-            c::status.eq(&r.status),
-            c::urgency.eq(&r.urgency),
-            c::impact.eq(&r.impact),
-            c::priority.eq(&r.priority),
-            c::priority_overridden.eq(r.priority_overridden),
-            c::summary.eq(&r.summary),
-            c::description.eq(&r.description),
-            c::service_type.eq(&r.service_type),
-            c::tags.eq(&r.tags),
-            c::assignee_id.eq(&r.assignee_id),
-            c::confidential.eq(r.confidential),
-            c::updated_at.eq(r.updated_at),
-            c::first_response_at.eq(r.first_response_at),
-            c::resolved_at.eq(r.resolved_at),
-            c::closed_at.eq(r.closed_at),
-            c::version.eq(r.version),
-            c::vetting.eq(&r.vetting),
-            c::first_response_due_at.eq(r.first_response_due_at),
-            c::resolution_due_at.eq(r.resolution_due_at),
-            c::escalation_reason.eq(&r.escalation_reason),
-            c::escalated_at.eq(r.escalated_at),
-            c::escalation_acknowledged_at.eq(r.escalation_acknowledged_at),
-            c::legal_hold.eq(&r.legal_hold),
-            c::anonymized_at.eq(r.anonymized_at),
-        ))
+        .set(&r)
         .execute(tx.conn)?;
     crate::error::written("case", n, expected_version)?;
     Ok(())

@@ -13,11 +13,15 @@ use crate::convert::{corrupt, from_db, stored, to_db};
 use crate::schema::cases as c;
 use crate::Result;
 
-#[derive(Queryable, QueryableByName, Insertable, Clone)]
-#[diesel(table_name = c)]
+/// `AsChangeset` writes every column a case's change may touch; what never changes after the
+/// case is opened (or changes only through merge) is skipped.
+#[derive(Queryable, QueryableByName, Insertable, AsChangeset, Clone)]
+#[diesel(table_name = c, treat_none_as_null = true)]
 pub(crate) struct Row {
     pub(super) id: String,
+    #[diesel(skip_update)]
     pub(super) reference: i64,
+    #[diesel(skip_update)]
     pub(super) beneficiary_id: String,
     pub(super) status: String,
     pub(super) urgency: String,
@@ -30,14 +34,18 @@ pub(crate) struct Row {
     pub(super) tags: String,
     pub(super) assignee_id: Option<String>,
     pub(super) confidential: bool,
+    #[diesel(skip_update)]
     pub(super) created_by: String,
+    #[diesel(skip_update)]
     pub(super) created_at: NaiveDateTime,
     pub(super) updated_at: NaiveDateTime,
     pub(super) first_response_at: Option<NaiveDateTime>,
     pub(super) resolved_at: Option<NaiveDateTime>,
     pub(super) closed_at: Option<NaiveDateTime>,
     pub(super) version: i64,
+    #[diesel(skip_update)]
     pub(super) merged_into: Option<String>,
+    #[diesel(skip_update)]
     pub(super) channel: Option<String>,
     pub(super) vetting: String,
     pub(super) first_response_due_at: NaiveDateTime,

@@ -8,7 +8,7 @@ use helpline_domain::text::Note;
 use helpline_store::analysis::{self, CaseBrief, Walk};
 use serde::{Deserialize, Serialize};
 
-use super::super::{resource, visible_case, writable_case, Visible, Writable};
+use super::super::{resource, visible_case, writable_case_named, Visible, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -71,24 +71,9 @@ async fn link(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
     let kind = b.kind;
-    let target = writable_case(&state, &auth, &b.target)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
-                ApiError::from(helpline_domain::DomainError::invalid(
-                    "target",
-                    "no such case (give its id or its reference such as #1042)",
-                ))
-            }
-            e => e,
-        })?;
+    let target = writable_case_named(&state, &auth, "target", &b.target).await?;
     let note = b.note.unwrap_or_else(Note::empty);
-    let brief = CaseBrief {
-        id: target.id,
-        reference: target.reference.get(),
-        summary: target.summary.as_str().to_owned(),
-        status: target.status.as_str().to_owned(),
-    };
+    let brief = CaseBrief::of(&target);
     let link = state
         .write(&auth, move |tx| {
             analysis::link(tx, case.id, target.id, kind, note)
@@ -173,12 +158,7 @@ async fn related(
         )));
     }
     let (links, indicators) = q.via()?;
-    let start = CaseBrief {
-        id: case.id,
-        reference: case.reference.get(),
-        summary: case.summary.as_str().to_owned(),
-        status: case.status.as_str().to_owned(),
-    };
+    let start = CaseBrief::of(&case);
     let who = auth.0.clone();
     let fan_out = state.config.analysis.fan_out_limit;
     let st = state.clone();
@@ -227,22 +207,10 @@ struct MergeBody {
 /// Merges the case into another: its log moves there, and it keeps a pointer.
 async fn merge(
     state: web::Data<AppState>,
-    auth: Allowed<may::MergeCases>,
-    id: web::Path<String>,
+    Visible { case, auth }: Visible<may::MergeCases>,
     body: ApiJson<MergeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(&state, &auth, &id).await?;
-    let target = writable_case(&state, &auth, &body.value.into)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
-                ApiError::from(helpline_domain::DomainError::invalid(
-                    "into",
-                    "no such case (give its id or its reference such as #1042)",
-                ))
-            }
-            e => e,
-        })?;
+    let target = writable_case_named(&state, &auth, "into", &body.value.into).await?;
     let report = state
         .write(&auth, move |tx| {
             helpline_store::merge::merge(tx, case.id, target.id)

@@ -218,9 +218,9 @@ pub fn inbound_facts(sha256: String, size: usize, mail: Option<&InboundMail>) ->
     NewInbound {
         sha256,
         size,
-        rfc_message_id: mail.and_then(|m| m.message_id.clone()),
+        rfc_message_id: mail.and_then(|m| m.envelope.message_id.clone()),
         sender: mail
-            .and_then(|m| m.from.as_ref())
+            .and_then(|m| m.envelope.from.as_ref())
             .map(|f| f.address.to_lowercase()),
         crypto: mail.map(|m| m.crypto.clone()),
     }
@@ -232,7 +232,7 @@ pub fn quarantine_reason(mail: &InboundMail) -> Option<String> {
         let detail = mail.crypto.detail.clone().unwrap_or_default();
         return Some(format!("{}: {detail}", mail.crypto.decryption));
     }
-    if mail.from.is_none() {
+    if mail.envelope.from.is_none() {
         return Some("no sender address".into());
     }
     None

@@ -14,7 +14,7 @@ pub mod threading;
 
 pub use compose::{compose, Protection, Reply};
 pub use open::{CandidateCert, InboundMail, Opener};
-pub use parse::{parse, Attachment, Limits, MailError, Mailbox, ParsedMail};
+pub use parse::{parse, Attachment, Envelope, Limits, MailError, Mailbox, ParsedMail};
 pub use pgp::{CertLookup, CertSummary, KeyAlgorithm, Keyring, PgpError};
 pub use sequoia_openpgp::{Cert, KeyHandle};
 pub use threading::{message_ids, PlusAddress, SubjectTag, ThreadingError};

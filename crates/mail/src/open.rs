@@ -10,7 +10,7 @@ use mail_parser::{Message, PartType};
 use sequoia_openpgp::Cert;
 
 use crate::parse::{
-    content, parse_checked, part_type, Attachment, Limits, MailError, Mailbox, ParsedMail,
+    content, parse_checked, part_type, Attachment, Envelope, Limits, MailError, ParsedMail,
 };
 use crate::pgp::{self, CertLookup, Keyring};
 
@@ -28,20 +28,8 @@ pub struct CandidateCert {
 /// Everything Helpline reads from one inbound message.
 #[derive(Debug, Clone)]
 pub struct InboundMail {
-    /// `Message-ID`, without angle brackets.
-    pub message_id: Option<String>,
-    /// `In-Reply-To` ids.
-    pub in_reply_to: Vec<String>,
-    /// `References` ids.
-    pub references: Vec<String>,
-    /// The sender.
-    pub from: Option<Mailbox>,
-    /// `To` mailboxes.
-    pub to: Vec<Mailbox>,
-    /// `Cc` mailboxes.
-    pub cc: Vec<Mailbox>,
-    /// `Date`, RFC 3339.
-    pub date: Option<String>,
+    /// Sender, recipients, date and threading headers (of the outer message).
+    pub envelope: Envelope,
     /// The subject: the protected (encrypted) one when there is one, else the outer one.
     pub subject: Option<String>,
     /// The readable text (decrypted where it was encrypted).
@@ -57,13 +45,7 @@ pub struct InboundMail {
 impl InboundMail {
     fn from_outer(outer: ParsedMail) -> Self {
         Self {
-            message_id: outer.message_id,
-            in_reply_to: outer.in_reply_to,
-            references: outer.references,
-            from: outer.from,
-            to: outer.to,
-            cc: outer.cc,
-            date: outer.date,
+            envelope: outer.envelope,
             subject: outer.subject,
             text: outer.text,
             attachments: outer.attachments,
@@ -289,7 +271,12 @@ impl Opener<'_> {
         let Some(value) = msg.header_raw("Autocrypt") else {
             return;
         };
-        let Some(from) = mail.from.as_ref().map(|f| f.address.to_lowercase()) else {
+        let Some(from) = mail
+            .envelope
+            .from
+            .as_ref()
+            .map(|f| f.address.to_lowercase())
+        else {
             return;
         };
         let mut addr = None;
@@ -323,7 +310,11 @@ impl Opener<'_> {
 
     /// Keys sent as `application/pgp-keys` attachments.
     fn attached_keys(&self, mail: &mut InboundMail) {
-        let from = mail.from.as_ref().map(|f| f.address.to_lowercase());
+        let from = mail
+            .envelope
+            .from
+            .as_ref()
+            .map(|f| f.address.to_lowercase());
         for a in &mail.attachments {
             if a.media_type != "application/pgp-keys" {
                 continue;

@@ -105,9 +105,10 @@ pub struct Attachment {
     pub sha256: String,
 }
 
-/// What Helpline reads from a message (before any OpenPGP processing).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedMail {
+/// Who a message is from and to, when, and what it answers: the headers threading and the
+/// case log read, the same whether the message was encrypted or not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
     /// `Message-ID`, without angle brackets.
     pub message_id: Option<String>,
     /// `In-Reply-To` ids.
@@ -120,10 +121,17 @@ pub struct ParsedMail {
     pub to: Vec<Mailbox>,
     /// All `Cc` mailboxes.
     pub cc: Vec<Mailbox>,
-    /// Subject, RFC 2047 decoded, in any charset.
-    pub subject: Option<String>,
     /// `Date`, RFC 3339.
     pub date: Option<String>,
+}
+
+/// What Helpline reads from a message (before any OpenPGP processing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedMail {
+    /// Sender, recipients, date and threading headers.
+    pub envelope: Envelope,
+    /// Subject, RFC 2047 decoded, in any charset.
+    pub subject: Option<String>,
     /// The top-level `type/subtype`, lower-cased.
     pub media_type: String,
     /// The first text body (HTML converted to text when there is no plain part).
@@ -321,16 +329,18 @@ impl ParsedMail {
     pub(crate) fn from_message(msg: &Message<'_>) -> Self {
         let (text, attachments) = content(msg);
         Self {
-            message_id: msg
-                .message_id()
-                .and_then(|m| message_ids(&format!("<{m}>")).into_iter().next()),
-            in_reply_to: ids(msg.in_reply_to()),
-            references: ids(msg.references()),
-            from: mailboxes(msg.from()).into_iter().next(),
-            to: mailboxes(msg.to()),
-            cc: mailboxes(msg.cc()),
+            envelope: Envelope {
+                message_id: msg
+                    .message_id()
+                    .and_then(|m| message_ids(&format!("<{m}>")).into_iter().next()),
+                in_reply_to: ids(msg.in_reply_to()),
+                references: ids(msg.references()),
+                from: mailboxes(msg.from()).into_iter().next(),
+                to: mailboxes(msg.to()),
+                cc: mailboxes(msg.cc()),
+                date: msg.date().map(|d| d.to_rfc3339()),
+            },
             subject: msg.subject().map(str::to_owned),
-            date: msg.date().map(|d| d.to_rfc3339()),
             media_type: media_type(msg.root_part().content_type()),
             text,
             attachments,
@@ -372,24 +382,30 @@ mod tests {
             "--b--\r\n",
         ));
         assert_eq!(
-            m.from,
+            m.envelope.from,
             Some(Mailbox {
                 address: "jose@example.org".into(),
                 name: Some("José Pérez".into())
             })
         );
-        assert_eq!(m.to.len(), 2);
+        assert_eq!(m.envelope.to.len(), 2);
         assert_eq!(m.subject.as_deref(), Some("À l'aide!"));
-        assert_eq!(m.message_id.as_deref(), Some("abc@example.org"));
-        assert_eq!(m.in_reply_to, vec!["prev@helpline.example".to_owned()]);
+        assert_eq!(m.envelope.message_id.as_deref(), Some("abc@example.org"));
         assert_eq!(
-            m.references,
+            m.envelope.in_reply_to,
+            vec!["prev@helpline.example".to_owned()]
+        );
+        assert_eq!(
+            m.envelope.references,
             vec![
                 "first@helpline.example".to_owned(),
                 "prev@helpline.example".into()
             ]
         );
-        assert_eq!(m.date.as_deref(), Some("2026-01-05T08:00:00+01:00"));
+        assert_eq!(
+            m.envelope.date.as_deref(),
+            Some("2026-01-05T08:00:00+01:00")
+        );
         assert_eq!(m.media_type, "multipart/mixed");
         assert_eq!(
             m.text.as_deref().map(str::trim),

@@ -208,9 +208,9 @@ pub fn assign(
         "(this message could not be read: {reason}; its raw bytes are kept with the received mail {id})"
     ))?;
     let details = EmailDetails {
-        message_id: mail.and_then(|m| m.message_id.clone()),
+        message_id: mail.and_then(|m| m.envelope.message_id.clone()),
         from: mail
-            .and_then(|m| m.from.as_ref())
+            .and_then(|m| m.envelope.from.as_ref())
             .map(|f| f.address.to_lowercase()),
         to: Vec::new(),
         crypto: crypto.clone().unwrap_or_else(CryptoOutcome::plain),
@@ -281,7 +281,7 @@ fn thread(
     how: &Threading,
     into: Option<CaseId>,
 ) -> Result<Threaded, StoreError> {
-    let sender = mail.from.as_ref().ok_or_else(|| {
+    let sender = mail.envelope.from.as_ref().ok_or_else(|| {
         StoreError::Domain(helpline_domain::DomainError::invalid(
             "from",
             "no sender address",
@@ -296,7 +296,7 @@ fn thread(
         None => (open_from_mail(tx, mail, sender, how)?, true),
     };
     let m = record_in_log(tx, mail, sender, case.id)?;
-    if let Some(id) = &mail.message_id {
+    if let Some(id) = &mail.envelope.message_id {
         mailstore::remember_message_id(tx, id, case.id, Some(m))?;
     }
     learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
@@ -317,9 +317,10 @@ fn case_named_by(
 ) -> Result<Option<CaseId>, StoreError> {
     let by_tag = mail.subject.as_deref().and_then(|s| how.tag.find_ref(s));
     let by_plus = how.plus.as_ref().and_then(|plus| {
-        mail.to
+        mail.envelope
+            .to
             .iter()
-            .chain(&mail.cc)
+            .chain(&mail.envelope.cc)
             .find_map(|m| plus.find_ref(&m.address))
     });
     for r in [by_tag, by_plus].into_iter().flatten() {
@@ -328,9 +329,10 @@ fn case_named_by(
         }
     }
     let ids: Vec<String> = mail
+        .envelope
         .in_reply_to
         .iter()
-        .chain(mail.references.iter().rev())
+        .chain(mail.envelope.references.iter().rev())
         .cloned()
         .collect();
     mailstore::case_for_message_ids(tx.conn, &ids)
@@ -396,9 +398,9 @@ fn record_in_log(
 ) -> Result<MessageId, StoreError> {
     let body = mail.body.clone()?;
     let details = EmailDetails {
-        message_id: mail.message_id.clone(),
+        message_id: mail.envelope.message_id.clone(),
         from: Some(sender.address.to_lowercase()),
-        to: mail.to.iter().map(|m| m.address.clone()).collect(),
+        to: mail.envelope.to.iter().map(|m| m.address.clone()).collect(),
         crypto: mail.crypto.clone(),
         attachments: Vec::new(),
         delivery: None,

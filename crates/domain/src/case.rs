@@ -319,31 +319,33 @@ pub struct Case {
     pub version: i64,
 }
 
-/// A case as a handler (or a mail) opens it, before it has an id and a reference.
+/// A case as a handler (or a mail) opens it, before it has an id and a reference: the
+/// first-contact form in its order (who and how they reached us, what they ask, how urgent,
+/// who may see and handle it).
 #[derive(Debug, Clone)]
 pub struct NewCase {
     /// Who asked for help.
     pub beneficiary_id: BeneficiaryId,
-    /// How soon.
-    pub urgency: Urgency,
-    /// How much harm.
-    pub impact: Impact,
-    /// A lead's priority, or derived.
-    pub priority_override: Option<Priority>,
+    /// How the beneficiary reached the helpline.
+    pub channel: Option<crate::log::Channel>,
     /// One line.
     pub summary: Summary,
     /// Longer account.
     pub description: Description,
     /// Service type, checked against the taxonomy by the caller.
     pub service_type: TaxonomyTerm,
+    /// How soon.
+    pub urgency: Urgency,
+    /// How much harm.
+    pub impact: Impact,
+    /// A lead's priority, or derived.
+    pub priority_override: Option<Priority>,
+    /// Confidential.
+    pub confidential: bool,
     /// Handler in charge.
     pub assignee_id: Option<UserId>,
     /// Labels.
     pub tags: Vec<Tag>,
-    /// Confidential.
-    pub confidential: bool,
-    /// How the beneficiary reached the helpline.
-    pub channel: Option<crate::log::Channel>,
 }
 
 impl Case {

@@ -271,6 +271,34 @@ pub type Shift = Period;
 /// A period away.
 pub type Absence = Period;
 
+/// Checks a period: it must end after it starts and last at most a year.
+pub fn check_period(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Result<(), DomainError> {
+    if ends_at <= starts_at {
+        return Err(DomainError::invalid("ends_at", "must be after starts_at"));
+    }
+    if ends_at - starts_at > Duration::days(366) {
+        return Err(DomainError::invalid(
+            "ends_at",
+            "a period lasts at most a year",
+        ));
+    }
+    Ok(())
+}
+
+closed_set! {
+    /// What a webhook tells a receiver (a chat room, a pager) about a case.
+    WebhookEvent, "webhook event" {
+        /// A case was opened.
+        CaseCreated = "case.created",
+        /// A case rose to the leads' escalation queue.
+        CaseEscalated = "case.escalated",
+        /// A case changed hands.
+        CaseAssigned = "case.assigned",
+        /// A case missed a promised time (first response or resolution).
+        CaseSlaBreached = "case.sla_breached",
+    }
+}
+
 /// A change of hands on a case, with the note to the next handler.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Handoff {
@@ -290,34 +318,6 @@ pub struct Handoff {
     pub handed_by: crate::user::Actor,
     /// When.
     pub handed_at: DateTime<Utc>,
-}
-
-closed_set! {
-    /// What a webhook tells a receiver (a chat room, a pager) about a case.
-    WebhookEvent, "webhook event" {
-        /// A case was opened.
-        CaseCreated = "case.created",
-        /// A case rose to the leads' escalation queue.
-        CaseEscalated = "case.escalated",
-        /// A case changed hands.
-        CaseAssigned = "case.assigned",
-        /// A case missed a promised time (first response or resolution).
-        CaseSlaBreached = "case.sla_breached",
-    }
-}
-
-/// Checks a period: it must end after it starts and last at most a year.
-pub fn check_period(starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> Result<(), DomainError> {
-    if ends_at <= starts_at {
-        return Err(DomainError::invalid("ends_at", "must be after starts_at"));
-    }
-    if ends_at - starts_at > Duration::days(366) {
-        return Err(DomainError::invalid(
-            "ends_at",
-            "a period lasts at most a year",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

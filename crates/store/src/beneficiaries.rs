@@ -78,23 +78,23 @@ impl Row {
     }
 }
 
-/// A beneficiary as entered, before it has an id.
+/// A beneficiary as entered, before it has an id: who they are, then how to reach them.
 #[derive(Debug, Clone)]
 pub struct NewBeneficiary {
     /// Name.
     pub name: Name,
-    /// Email addresses.
-    pub emails: Vec<EmailAddress>,
-    /// Other channels.
-    pub channels: Vec<ContactChannel>,
-    /// Language.
-    pub preferred_language: Option<LanguageTag>,
     /// Organisation.
     pub organisation: Option<Name>,
     /// Country.
     pub country: Option<CountryCode>,
     /// Audience type, checked against the taxonomy by the caller.
     pub audience: Option<TaxonomyTerm>,
+    /// Language.
+    pub preferred_language: Option<LanguageTag>,
+    /// Email addresses.
+    pub emails: Vec<EmailAddress>,
+    /// Other channels.
+    pub channels: Vec<ContactChannel>,
     /// Notes.
     pub notes: Note,
 }
@@ -174,18 +174,19 @@ pub fn create(tx: &mut Tx<'_>, new: NewBeneficiary) -> Result<Beneficiary> {
         updated_at: tx.now,
         version: 1,
     };
-    diesel::insert_into(b::table)
-        .values(Row::from_beneficiary(&x)?)
-        .execute(tx.conn)?;
-    insert_emails(tx, x.id, &x.emails)?;
     // The audit trail records that a beneficiary was created and by whom, not who they are:
     // the trail outlives retention and is shown widely.
+    let recorded =
+        json!({"verification": x.verification, "audience": x.audience, "country": x.country});
+    let row = Row::from_beneficiary(&x)?;
+    diesel::insert_into(b::table).values(row).execute(tx.conn)?;
+    insert_emails(tx, x.id, &x.emails)?;
     tx.audit(
         AuditAction::BeneficiaryCreate,
         "beneficiary",
         x.id,
         None,
-        json!({"verification": x.verification, "audience": x.audience, "country": x.country}),
+        recorded,
     );
     Ok(x)
 }

@@ -7,7 +7,7 @@ use helpline_domain::audit::AuditAction;
 use helpline_domain::ids::{CaseId, UserId};
 use serde_json::json;
 
-use crate::cases::{check_user, is_granted};
+use crate::cases::check_user;
 use crate::convert::{from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::case_access;
@@ -24,30 +24,31 @@ pub struct AccessGrant {
     pub granted_at: DateTime<Utc>,
 }
 
-/// Grants a user access to a case (idempotent).
+/// Grants a user access to a case (idempotent: a second grant answers the first).
 pub fn grant(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<AccessGrant> {
     check_user(tx, user)?;
-    if !is_granted(tx.conn, case, Some(user))? {
-        diesel::insert_into(case_access::table)
-            .values((
-                case_access::case_id.eq(case.to_string()),
-                case_access::user_id.eq(user.to_string()),
-                case_access::granted_by.eq(tx.actor.to_string()),
-                case_access::granted_at.eq(to_db(tx.now)),
-            ))
-            .execute(tx.conn)?;
-        tx.audit(
-            AuditAction::CaseGrantAccess,
-            "case",
-            case,
-            Some(case),
-            json!({"user_id": user}),
-        );
-    }
-    grants_where(tx.conn, case, Some(user), None, 1)?
+    if let Some(first) = grants_where(tx.conn, case, Some(user), None, 1)?
         .items
         .pop()
-        .ok_or(StoreError::not_found("grant"))
+    {
+        return Ok(first);
+    }
+    let row = GrantRow {
+        user_id: user.to_string(),
+        granted_by: tx.actor.to_string(),
+        granted_at: to_db(tx.now),
+    };
+    diesel::insert_into(case_access::table)
+        .values((case_access::case_id.eq(case.to_string()), &row))
+        .execute(tx.conn)?;
+    tx.audit(
+        AuditAction::CaseGrantAccess,
+        "case",
+        case,
+        Some(case),
+        json!({"user_id": user}),
+    );
+    row.into_grant()
 }
 
 /// Withdraws a user's access.
@@ -71,13 +72,23 @@ pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
     Ok(())
 }
 
-/// A grant as stored.
-#[derive(Queryable, Selectable)]
+/// A grant as stored (its case is the key it is read and written under).
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = case_access)]
 struct GrantRow {
     user_id: String,
     granted_by: String,
     granted_at: NaiveDateTime,
+}
+
+impl GrantRow {
+    fn into_grant(self) -> Result<AccessGrant> {
+        Ok(AccessGrant {
+            user_id: stored(UserId::parse(&self.user_id))?,
+            granted_by: stored(self.granted_by.parse())?,
+            granted_at: from_db(self.granted_at),
+        })
+    }
 }
 
 /// Who was granted access to a case, in the order granted, a page at a time.
@@ -111,13 +122,7 @@ fn grants_where(
     let items = q
         .load::<GrantRow>(conn)?
         .into_iter()
-        .map(|r| {
-            Ok(AccessGrant {
-                user_id: stored(UserId::parse(&r.user_id))?,
-                granted_by: stored(r.granted_by.parse())?,
-                granted_at: from_db(r.granted_at),
-            })
-        })
+        .map(GrantRow::into_grant)
         .collect::<Result<Vec<_>>>()?;
     Ok(paginate(items, limit, |g| {
         crate::page::after_time(g.granted_at, g.user_id)

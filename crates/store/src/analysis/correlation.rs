@@ -9,8 +9,8 @@ use helpline_domain::ids::IndicatorId;
 use helpline_domain::indicator::{IndicatorState, LinkKind, WarningList};
 use serde::Serialize;
 
-use super::{capped_counts, links_of, visible_briefs, CaseBrief, StoredIndicator, CHUNK};
-use crate::schema::{case_indicators as ci, indicators};
+use super::{capped_counts, links_of, visible_among, visible_briefs, CaseBrief, StoredIndicator};
+use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Result};
 
 /// One step of the path that explains a related case.
@@ -65,15 +65,6 @@ pub struct NotFollowed {
     pub list: Option<String>,
 }
 
-/// The correlation's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Correlation {
-    /// Cases reached, strongest first.
-    pub related: Vec<Related>,
-    /// Indicators not followed.
-    pub not_followed: Vec<NotFollowed>,
-}
-
 /// What the correlation follows and how far.
 #[derive(Debug, Clone)]
 pub struct Walk<'a> {
@@ -87,21 +78,157 @@ pub struct Walk<'a> {
     pub fan_out: i64,
     /// Values that never correlate.
     pub warnings: &'a WarningList,
+    /// The strongest this many related cases are answered (with their paths); the walk itself
+    /// goes as far as `depth` and the fan-out allow, and `total` counts every case reached.
+    pub limit: usize,
+}
+
+/// The correlation's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correlation {
+    /// The strongest related cases, at most `walk.limit`, strongest first.
+    pub related: Vec<Related>,
+    /// How many cases the walk reached in all.
+    pub total: usize,
+    /// Indicators not followed.
+    pub not_followed: Vec<NotFollowed>,
+}
+
+/// A case reached, as the walk keeps it: only the strongest step that reached it, so that the
+/// path is spelled out for the cases answered and not for the thousands a deep walk can reach.
+struct Reach {
+    depth: usize,
+    score: f64,
+    /// The case the strongest path came from, and the step taken.
+    via: Option<(String, Edge)>,
+}
+
+/// One step between two cases before it is spelled out: `(from, to, weight, what)`.
+type Hop = (String, String, f64, Edge);
+
+#[derive(Clone)]
+enum Edge {
+    Link(LinkKind),
+    Indicator(IndicatorId),
+}
+
+/// The indicators met so far: those followed, those not (and why), and what each one is.
+#[derive(Default)]
+struct Indicators {
+    followed: HashSet<IndicatorId>,
+    not_followed: HashMap<IndicatorId, NotFollowed>,
+    known: HashMap<IndicatorId, StoredIndicator>,
 }
 
 /// Every case reachable from `start` through links and shared indicators, up to `walk.depth`
-/// hops, only ever through cases `who` may see.
-///
-/// Long because it is one breadth-first walk: each hop gathers its edges (links, then shared
-/// indicators after the warning list and fan-out checks), keeps the cases the caller may see,
-/// and scores them; the hop's state (reached, frontier, indicators followed or not) is shared
-/// by every step, and the steps read best in the order they run.
+/// hops, only ever through cases `who` may see; the strongest `walk.limit` with their paths.
 pub fn related(
     conn: &mut DbConnection,
     start: &CaseBrief,
     who: &Principal,
     walk: &Walk<'_>,
 ) -> Result<Correlation> {
+    let start_id = start.id.to_string();
+    let mut reached: HashMap<String, Reach> = HashMap::new();
+    let first = Reach {
+        depth: 0,
+        score: 1.0,
+        via: None,
+    };
+    reached.insert(start_id.clone(), first);
+    let mut frontier = vec![start_id.clone()];
+    let mut met = Indicators::default();
+    for depth in 1..=walk.depth {
+        if frontier.is_empty() {
+            break;
+        }
+        let mut hops: Vec<Hop> = Vec::new();
+        if walk.links {
+            for l in links_of(conn, &frontier)? {
+                let (from, to) = (l.case_id.to_string(), l.target_id.to_string());
+                hops.push((from, to, l.kind.weight(), Edge::Link(l.kind)));
+            }
+        }
+        if walk.indicators {
+            hops.extend(shared_indicators(conn, &frontier, walk, &mut met)?);
+        }
+        frontier = step(conn, who, &hops, depth, &mut reached)?;
+    }
+    let mut order: Vec<(&String, &Reach)> =
+        reached.iter().filter(|(id, _)| **id != start_id).collect();
+    order.sort_by(|(a_id, a), (b_id, b)| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.depth.cmp(&b.depth))
+            .then(a_id.cmp(b_id))
+    });
+    let total = order.len();
+    order.truncate(walk.limit);
+    let related = spell_out(conn, start, who, &order, &reached, &met.known)?;
+    let mut not_followed: Vec<NotFollowed> = met.not_followed.into_values().collect();
+    not_followed.sort_by(|a, b| {
+        (a.indicator.kind, &a.indicator.value).cmp(&(b.indicator.kind, &b.indicator.value))
+    });
+    Ok(Correlation {
+        related,
+        total,
+        not_followed,
+    })
+}
+
+/// One hop's arrivals: the cases newly reached through `hops` that `who` may see, each scored
+/// by the paths found at this depth combined as independent evidence and remembered with the
+/// strongest of them. Returns them, in order, as the next frontier.
+fn step(
+    conn: &mut DbConnection,
+    who: &Principal,
+    hops: &[Hop],
+    depth: usize,
+    reached: &mut HashMap<String, Reach>,
+) -> Result<Vec<String>> {
+    let new_ids: HashSet<&str> = hops
+        .iter()
+        .map(|(_, to, _, _)| to.as_str())
+        .filter(|to| !reached.contains_key(*to))
+        .collect();
+    let seen = visible_among(conn, new_ids, who)?;
+    // to -> (best score, its hop, product of the misses)
+    let mut found: HashMap<&str, (f64, usize, f64)> = HashMap::new();
+    for (n, (from, to, w, _)) in hops.iter().enumerate() {
+        if !seen.contains(to.as_str()) {
+            continue;
+        }
+        let Some(from_reach) = reached.get(from) else {
+            continue;
+        };
+        let score = from_reach.score * w;
+        let e = found.entry(to.as_str()).or_insert((-1.0, n, 1.0));
+        e.2 *= 1.0 - score;
+        if score > e.0 {
+            e.0 = score;
+            e.1 = n;
+        }
+    }
+    let mut next = Vec::with_capacity(found.len());
+    for (to, (_, n, miss)) in found {
+        let (from, _, _, edge) = &hops[n];
+        let via = Some((from.clone(), edge.clone()));
+        let score = 1.0 - miss;
+        reached.insert(to.to_owned(), Reach { depth, score, via });
+        next.push(to.to_owned());
+    }
+    next.sort();
+    Ok(next)
+}
+
+/// The hops through indicators the frontier's cases hold: each indicator met for the first
+/// time is checked once (warning list, then fan-out) and followed or reported.
+fn shared_indicators(
+    conn: &mut DbConnection,
+    frontier: &[String],
+    walk: &Walk<'_>,
+    met: &mut Indicators,
+) -> Result<Vec<Hop>> {
     let weight_of_state = |s: &str| {
         if s == IndicatorState::Confirmed.as_str() {
             0.7
@@ -109,219 +236,184 @@ pub fn related(
             0.4
         }
     };
-    // case id -> (brief, depth, score, path)
-    let mut reached: HashMap<String, (CaseBrief, usize, f64, Vec<Step>)> = HashMap::new();
-    let start_id = start.id.to_string();
-    reached.insert(start_id.clone(), (start.clone(), 0, 1.0, Vec::new()));
-    let mut frontier = vec![start_id.clone()];
-    let mut not_followed: HashMap<IndicatorId, NotFollowed> = HashMap::new();
-    let mut followed: HashSet<IndicatorId> = HashSet::new();
-    let mut known: HashMap<IndicatorId, StoredIndicator> = HashMap::new();
-    for depth in 1..=walk.depth {
-        if frontier.is_empty() {
-            break;
+    let held = holdings(conn, "case_id", frontier.iter().map(String::as_str))?;
+    let ids: Vec<IndicatorId> = held
+        .iter()
+        .filter_map(|h| IndicatorId::parse(&h.indicator_id).ok())
+        .filter(|i| !met.followed.contains(i) && !met.not_followed.contains_key(i))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    met.known.extend(describe(conn, &ids)?);
+    let counts = capped_counts(conn, &ids, walk.fan_out + 1)?;
+    let mut follow: Vec<String> = Vec::new();
+    for id in &ids {
+        let Some(s) = met.known.get(id) else { continue };
+        let (reason, cases, list) = if let Some(list) = walk.warnings.warns(&s.indicator()) {
+            ("warning_list", None, Some(list.to_owned()))
+        } else {
+            match counts.get(id).copied().unwrap_or(0) {
+                n if n > walk.fan_out => ("fan_out", Some(n), None),
+                _ => {
+                    met.followed.insert(*id);
+                    follow.push(id.to_string());
+                    continue;
+                }
+            }
+        };
+        let indicator = s.clone();
+        let why = NotFollowed {
+            indicator,
+            reason,
+            cases,
+            list,
+        };
+        met.not_followed.insert(*id, why);
+    }
+    let follow_set: HashSet<&String> = follow.iter().collect();
+    let mut holders: HashMap<String, Vec<Holding>> = HashMap::new();
+    for h in holdings(conn, "indicator_id", follow.iter().map(String::as_str))? {
+        holders.entry(h.indicator_id.clone()).or_default().push(h);
+    }
+    let mut hops = Vec::new();
+    for from in &held {
+        if !follow_set.contains(&from.indicator_id) {
+            continue;
         }
-        // (from case id, to case id, step weight, step-without-refs)
-        let mut edges: Vec<(String, String, f64, Edge)> = Vec::new();
-        if walk.links {
-            for l in links_of(conn, &frontier)? {
-                edges.push((
-                    l.case_id.to_string(),
-                    l.target_id.to_string(),
-                    l.kind.weight(),
-                    Edge::Link(l.kind),
+        let Ok(id) = IndicatorId::parse(&from.indicator_id) else {
+            continue;
+        };
+        for to in holders.get(&from.indicator_id).into_iter().flatten() {
+            if to.case_id != from.case_id {
+                let w = f64::min(weight_of_state(&from.state), weight_of_state(&to.state));
+                hops.push((
+                    from.case_id.clone(),
+                    to.case_id.clone(),
+                    w,
+                    Edge::Indicator(id),
                 ));
             }
         }
-        if walk.indicators {
-            let mut held: Vec<(String, String, String)> = Vec::new();
-            for chunk in frontier.chunks(CHUNK) {
-                held.extend(
-                    ci::table
-                        .filter(ci::case_id.eq_any(chunk))
-                        .filter(ci::state.ne(IndicatorState::FalsePositive.as_str()))
-                        .select((ci::case_id, ci::indicator_id, ci::state))
-                        .load::<(String, String, String)>(conn)?,
-                );
+    }
+    Ok(hops)
+}
+
+/// One case holding one indicator, in a state other than false positive.
+#[derive(QueryableByName)]
+struct Holding {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    case_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    indicator_id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+}
+
+/// The holdings (not false positive) whose `column` (`case_id` or `indicator_id`) is among
+/// `keys`, in one query however many keys there are.
+fn holdings<'a>(
+    conn: &mut DbConnection,
+    column: &'static str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Holding>> {
+    let mut sql = Sql::default();
+    sql.push("SELECT ci.case_id, ci.indicator_id, ci.state FROM case_indicators ci WHERE ci.")
+        .push(column)
+        .in_ids(keys)
+        .push(" AND ci.state <> ")
+        .bind(Bind::Text(
+            IndicatorState::FalsePositive.as_str().to_owned(),
+        ));
+    sql.load(conn)
+}
+
+/// The answered cases with their strongest paths spelled out, reading the briefs of those
+/// cases and of the cases their paths pass through in one query.
+fn spell_out(
+    conn: &mut DbConnection,
+    start: &CaseBrief,
+    who: &Principal,
+    order: &[(&String, &Reach)],
+    reached: &HashMap<String, Reach>,
+    known: &HashMap<IndicatorId, StoredIndicator>,
+) -> Result<Vec<Related>> {
+    // Each answered case's chain back to the start: (from, to, step), nearest the start first.
+    let chains: Vec<Vec<(&str, &str, &Edge)>> = order
+        .iter()
+        .map(|(id, _)| {
+            let mut chain = Vec::new();
+            let mut at = id.as_str();
+            while let Some((from, edge)) = reached.get(at).and_then(|r| r.via.as_ref()) {
+                chain.push((from.as_str(), at, edge));
+                at = from;
             }
-            let ids: Vec<IndicatorId> = held
-                .iter()
-                .filter_map(|(_, i, _)| IndicatorId::parse(i).ok())
-                .filter(|i| !followed.contains(i) && !not_followed.contains_key(i))
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            known.extend(describe(conn, &ids)?);
-            let counts = capped_counts(conn, &ids, walk.fan_out + 1)?;
-            let mut follow: Vec<String> = Vec::new();
-            for id in &ids {
-                let Some(s) = known.get(id) else { continue };
-                if let Some(list) = walk.warnings.warns(&s.indicator()) {
-                    not_followed.insert(
-                        *id,
-                        NotFollowed {
-                            indicator: s.clone(),
-                            reason: "warning_list",
-                            cases: None,
-                            list: Some(list.to_owned()),
-                        },
-                    );
-                    continue;
-                }
-                let n = counts.get(id).copied().unwrap_or(0);
-                if n > walk.fan_out {
-                    not_followed.insert(
-                        *id,
-                        NotFollowed {
-                            indicator: s.clone(),
-                            reason: "fan_out",
-                            cases: Some(n),
-                            list: None,
-                        },
-                    );
-                    continue;
-                }
-                followed.insert(*id);
-                follow.push(id.to_string());
-            }
-            let follow_set: HashSet<&String> = follow.iter().collect();
-            let mut holders: HashMap<String, Vec<(String, String)>> = HashMap::new();
-            for chunk in follow.chunks(CHUNK) {
-                for (case_id, ind, state) in ci::table
-                    .filter(ci::indicator_id.eq_any(chunk))
-                    .filter(ci::state.ne(IndicatorState::FalsePositive.as_str()))
-                    .select((ci::case_id, ci::indicator_id, ci::state))
-                    .load::<(String, String, String)>(conn)?
-                {
-                    holders.entry(ind).or_default().push((case_id, state));
-                }
-            }
-            for (from, ind, from_state) in &held {
-                if !follow_set.contains(ind) {
-                    continue;
-                }
-                let Some(s) = IndicatorId::parse(ind).ok().and_then(|i| known.get(&i)) else {
-                    continue;
-                };
-                for (to, to_state) in holders.get(ind).into_iter().flatten() {
-                    if to != from {
-                        let w = f64::min(weight_of_state(from_state), weight_of_state(to_state));
-                        edges.push((from.clone(), to.clone(), w, Edge::Indicator(s.id)));
-                    }
-                }
-            }
-        }
-        let new_ids: Vec<String> = edges
-            .iter()
-            .map(|(_, to, _, _)| to.clone())
-            .filter(|to| !reached.contains_key(to))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let briefs = visible_briefs(conn, &new_ids, who)?;
-        // Paths found at this depth, per newly reached case, combined as independent evidence;
-        // only the strongest is spelled out (building every path cost more than the queries).
-        let mut found: HashMap<&str, (f64, usize, f64)> = HashMap::new();
-        for (n, (from, to, w, _)) in edges.iter().enumerate() {
-            if !briefs.contains_key(to) {
-                continue;
-            }
-            let Some((_, _, from_score, _)) = reached.get(from) else {
+            chain.reverse();
+            chain
+        })
+        .collect();
+    let wanted: HashSet<&str> = chains.iter().flatten().map(|(_, to, _)| *to).collect();
+    let mut briefs = visible_briefs(conn, wanted, who)?;
+    briefs.insert(start.id.to_string(), start.clone());
+    let mut related = Vec::with_capacity(order.len());
+    for ((id, r), chain) in order.iter().zip(chains) {
+        let mut path = Vec::with_capacity(chain.len());
+        for (from, to, edge) in chain {
+            let (Some(from), Some(to)) = (briefs.get(from), briefs.get(to)) else {
                 continue;
             };
-            let score = from_score * w;
-            let e = found.entry(to.as_str()).or_insert((-1.0, n, 1.0));
-            e.2 *= 1.0 - score;
-            if score > e.0 {
-                e.0 = score;
-                e.1 = n;
-            }
-        }
-        let mut next = Vec::new();
-        let mut chosen: Vec<(String, f64, usize)> = found
-            .into_iter()
-            .map(|(to, (_, n, miss))| (to.to_owned(), 1.0 - miss, n))
-            .collect();
-        chosen.sort_by(|a, b| a.0.cmp(&b.0));
-        for (to, score, n) in chosen {
-            let (from, _, _, edge) = &edges[n];
-            let (Some(brief), Some((from_brief, _, _, from_path))) =
-                (briefs.get(&to), reached.get(from))
-            else {
-                continue;
-            };
-            let step = match edge {
+            let (from, to) = (from.reference, to.reference);
+            path.push(match edge {
                 Edge::Link(kind) => Step::Link {
-                    from: from_brief.reference,
-                    to: brief.reference,
+                    from,
+                    to,
                     kind: *kind,
                 },
-                Edge::Indicator(id) => match known.get(id) {
+                Edge::Indicator(i) => match known.get(i) {
                     Some(indicator) => Step::Indicator {
-                        from: from_brief.reference,
-                        to: brief.reference,
+                        from,
+                        to,
                         indicator: indicator.clone(),
                     },
                     None => continue,
                 },
-            };
-            let mut path = Vec::with_capacity(from_path.len() + 1);
-            path.extend(from_path.iter().cloned());
-            path.push(step);
-            reached.insert(to.clone(), (brief.clone(), depth, score, path));
-            next.push(to);
+            });
         }
-        next.sort();
-        frontier = next;
-    }
-    let mut related: Vec<Related> = reached
-        .into_iter()
-        .filter(|(id, _)| *id != start_id)
-        .map(|(_, (case, depth, score, path))| Related {
+        let Some(case) = briefs.get(id.as_str()) else {
+            continue;
+        };
+        related.push(Related {
             explanation: explain(&path),
-            case,
-            depth,
-            score: (score * 1000.0).round() / 1000.0,
+            case: case.clone(),
+            depth: r.depth,
+            score: (r.score * 1000.0).round() / 1000.0,
             path,
-        })
-        .collect();
-    related.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.depth.cmp(&b.depth))
-            .then(a.case.reference.cmp(&b.case.reference))
-    });
-    let mut not_followed: Vec<NotFollowed> = not_followed.into_values().collect();
-    not_followed.sort_by(|a, b| {
-        (a.indicator.kind, &a.indicator.value).cmp(&(b.indicator.kind, &b.indicator.value))
-    });
-    Ok(Correlation {
-        related,
-        not_followed,
-    })
+        });
+    }
+    Ok(related)
 }
 
-enum Edge {
-    Link(LinkKind),
-    Indicator(IndicatorId),
-}
-
-/// Indicators by id.
+/// Indicators by id, in one query.
 fn describe(
     conn: &mut DbConnection,
     ids: &[IndicatorId],
 ) -> Result<HashMap<IndicatorId, StoredIndicator>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let keys: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-        for row in indicators::table
-            .filter(indicators::id.eq_any(&keys))
-            .select((indicators::id, indicators::kind, indicators::value))
-            .load::<(String, String, String)>(conn)?
-        {
-            let s = StoredIndicator::from_row(row)?;
-            out.insert(s.id, s);
-        }
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut sql = Sql::default();
+    sql.push("SELECT i.id, i.kind, i.value FROM indicators i WHERE i.id")
+        .in_ids(keys.iter().map(String::as_str));
+    let mut out = HashMap::with_capacity(ids.len());
+    for r in sql.load::<Row>(conn)? {
+        let s = StoredIndicator::from_row((r.id, r.kind, r.value))?;
+        out.insert(s.id, s);
     }
     Ok(out)
 }

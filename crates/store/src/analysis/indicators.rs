@@ -387,24 +387,22 @@ pub fn capped_counts(
     ids: &[IndicatorId],
     cap: i64,
 ) -> Result<HashMap<IndicatorId, i64>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut sql = Sql::default();
-        sql.push(
-            "SELECT i.id AS id, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
-             WHERE ci.indicator_id = i.id AND ci.state <> ",
-        )
-        .bind(Bind::Text(
-            IndicatorState::FalsePositive.as_str().to_owned(),
-        ))
-        .push(" LIMIT ")
-        .bind(Bind::Int(cap))
-        .push(") AS x) AS n FROM indicators i WHERE i.id IN ")
-        .bind_list(chunk.iter().map(ToString::to_string));
-        let rows: Vec<CappedCount> = sql.load(conn)?;
-        for r in rows {
-            out.insert(stored(IndicatorId::parse(&r.id))?, r.n);
-        }
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut sql = Sql::default();
+    sql.push(
+        "SELECT i.id AS id, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
+         WHERE ci.indicator_id = i.id AND ci.state <> ",
+    )
+    .bind(Bind::Text(
+        IndicatorState::FalsePositive.as_str().to_owned(),
+    ))
+    .push(" LIMIT ")
+    .bind(Bind::Int(cap))
+    .push(") AS x) AS n FROM indicators i WHERE i.id")
+    .in_ids(keys.iter().map(String::as_str));
+    let mut out = HashMap::with_capacity(ids.len());
+    for r in sql.load::<CappedCount>(conn)? {
+        out.insert(stored(IndicatorId::parse(&r.id))?, r.n);
     }
     Ok(out)
 }

@@ -232,7 +232,7 @@ pub fn links(
         offset: None,
     });
     let others: Vec<String> = rows.items.iter().map(|r| r.other.clone()).collect();
-    let briefs = visible_briefs(conn, &others, who)?;
+    let briefs = visible_briefs(conn, others.iter().map(String::as_str), who)?;
     let mut items = Vec::with_capacity(rows.items.len());
     for r in rows.items {
         let kind = stored(LinkKind::parse(&r.kind))?;

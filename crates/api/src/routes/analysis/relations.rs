@@ -170,6 +170,7 @@ async fn related(
                 indicators,
                 fan_out,
                 warnings: &st.warnings,
+                limit,
             };
             analysis::related(c, &start, &who, &walk)
         })
@@ -185,15 +186,12 @@ async fn related(
         related: Vec<analysis::Related>,
         not_followed: Vec<analysis::NotFollowed>,
     }
-    let mut related = answer.related;
-    let total = related.len();
-    related.truncate(limit);
     Ok(HttpResponse::Ok().json(Answer {
         case: serde_json::json!({"id": case.id, "ref": case.reference.get()}),
         depth,
         fan_out_limit: fan_out,
-        total,
-        related,
+        total: answer.total,
+        related: answer.related,
         not_followed: answer.not_followed,
     }))
 }

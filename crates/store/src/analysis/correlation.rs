@@ -9,7 +9,7 @@ use helpline_domain::ids::IndicatorId;
 use helpline_domain::indicator::{IndicatorState, LinkKind, WarningList};
 use serde::Serialize;
 
-use super::{capped_counts, links_of, visible_among, visible_briefs, CaseBrief, StoredIndicator};
+use super::{links_of, visible_among, visible_briefs, CaseBrief, StoredIndicator};
 use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Result};
 
@@ -244,31 +244,29 @@ fn shared_indicators(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    met.known.extend(describe(conn, &ids)?);
-    let counts = capped_counts(conn, &ids, walk.fan_out + 1)?;
     let mut follow: Vec<String> = Vec::new();
-    for id in &ids {
-        let Some(s) = met.known.get(id) else { continue };
+    for (id, (s, n)) in describe_counted(conn, &ids, walk.fan_out + 1)? {
         let (reason, cases, list) = if let Some(list) = walk.warnings.warns(&s.indicator()) {
             ("warning_list", None, Some(list.to_owned()))
         } else {
-            match counts.get(id).copied().unwrap_or(0) {
+            match n {
                 n if n > walk.fan_out => ("fan_out", Some(n), None),
                 _ => {
-                    met.followed.insert(*id);
+                    met.followed.insert(id);
                     follow.push(id.to_string());
+                    met.known.insert(id, s);
                     continue;
                 }
             }
         };
-        let indicator = s.clone();
         let why = NotFollowed {
-            indicator,
+            indicator: s.clone(),
             reason,
             cases,
             list,
         };
-        met.not_followed.insert(*id, why);
+        met.not_followed.insert(id, why);
+        met.known.insert(id, s);
     }
     let follow_set: HashSet<&String> = follow.iter().collect();
     let mut holders: HashMap<String, Vec<Holding>> = HashMap::new();
@@ -392,11 +390,15 @@ fn spell_out(
     Ok(related)
 }
 
-/// Indicators by id, in one query.
-fn describe(
+/// Indicators by id, each with how many cases hold it (false positives not counted), counting
+/// no further than `cap`: the walk only needs to know whether an indicator passes the fan-out
+/// limit, and a public provider's domain held by 50,000 cases must not cost 50,000 rows each
+/// time. One query however many indicators there are.
+fn describe_counted(
     conn: &mut DbConnection,
     ids: &[IndicatorId],
-) -> Result<HashMap<IndicatorId, StoredIndicator>> {
+    cap: i64,
+) -> Result<HashMap<IndicatorId, (StoredIndicator, i64)>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -405,15 +407,26 @@ fn describe(
         kind: String,
         #[diesel(sql_type = diesel::sql_types::Text)]
         value: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
     }
     let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let mut sql = Sql::default();
-    sql.push("SELECT i.id, i.kind, i.value FROM indicators i WHERE i.id")
-        .in_ids(keys.iter().map(String::as_str));
+    sql.push(
+        "SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
+         WHERE ci.indicator_id = i.id AND ci.state <> ",
+    )
+    .bind(Bind::Text(
+        IndicatorState::FalsePositive.as_str().to_owned(),
+    ))
+    .push(" LIMIT ")
+    .bind(Bind::Int(cap))
+    .push(") AS x) AS n FROM indicators i WHERE i.id")
+    .in_ids(keys.iter().map(String::as_str));
     let mut out = HashMap::with_capacity(ids.len());
     for r in sql.load::<Row>(conn)? {
         let s = StoredIndicator::from_row((r.id, r.kind, r.value))?;
-        out.insert(s.id, s);
+        out.insert(s.id, (s, r.n));
     }
     Ok(out)
 }

@@ -17,7 +17,7 @@ use super::CHUNK;
 use crate::convert::{from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{case_indicators as ci, indicators};
-use crate::sql::{Bind, Sql};
+
 use crate::Page;
 use crate::{DbConnection, Result, StoreError, Tx};
 
@@ -366,43 +366,6 @@ pub fn case_counts(
         for (id, n) in rows {
             out.insert(stored(IndicatorId::parse(&id))?, n);
         }
-    }
-    Ok(out)
-}
-
-#[derive(QueryableByName)]
-struct CappedCount {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-/// How many cases hold each of these indicators, counting no further than `cap` (false
-/// positives not counted). The correlation only needs to know whether an indicator passes the
-/// fan-out limit, and a public provider's domain held by 50,000 cases must not cost 50,000
-/// rows each time.
-pub fn capped_counts(
-    conn: &mut DbConnection,
-    ids: &[IndicatorId],
-    cap: i64,
-) -> Result<HashMap<IndicatorId, i64>> {
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    let mut sql = Sql::default();
-    sql.push(
-        "SELECT i.id AS id, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
-         WHERE ci.indicator_id = i.id AND ci.state <> ",
-    )
-    .bind(Bind::Text(
-        IndicatorState::FalsePositive.as_str().to_owned(),
-    ))
-    .push(" LIMIT ")
-    .bind(Bind::Int(cap))
-    .push(") AS x) AS n FROM indicators i WHERE i.id")
-    .in_ids(keys.iter().map(String::as_str));
-    let mut out = HashMap::with_capacity(ids.len());
-    for r in sql.load::<CappedCount>(conn)? {
-        out.insert(stored(IndicatorId::parse(&r.id))?, r.n);
     }
     Ok(out)
 }

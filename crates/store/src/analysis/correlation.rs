@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use helpline_domain::access::Principal;
-use helpline_domain::ids::IndicatorId;
 use helpline_domain::indicator::{IndicatorState, LinkKind, WarningList};
 use serde::Serialize;
 
@@ -94,30 +93,58 @@ pub struct Correlation {
     pub not_followed: Vec<NotFollowed>,
 }
 
+/// Ids as the walk numbers them: hops, frontiers and scores deal in small numbers, and each id
+/// is kept once (a deep walk meets tens of thousands of holdings of the same few thousand
+/// cases and indicators).
+#[derive(Default)]
+struct Numbering {
+    index: HashMap<String, u32>,
+    ids: Vec<String>,
+}
+
+impl Numbering {
+    fn number(&mut self, id: String) -> u32 {
+        if let Some(n) = self.index.get(&id) {
+            return *n;
+        }
+        let n = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.ids.push(id.clone());
+        self.index.insert(id, n);
+        n
+    }
+    fn id(&self, n: u32) -> &str {
+        self.ids.get(n as usize).map_or("", String::as_str)
+    }
+}
+
 /// A case reached, as the walk keeps it: only the strongest step that reached it, so that the
 /// path is spelled out for the cases answered and not for the thousands a deep walk can reach.
 struct Reach {
     depth: usize,
     score: f64,
     /// The case the strongest path came from, and the step taken.
-    via: Option<(String, Edge)>,
+    via: Option<(u32, Edge)>,
 }
 
-/// One step between two cases before it is spelled out: `(from, to, weight, what)`.
-type Hop = (String, String, f64, Edge);
+/// One step between two numbered cases before it is spelled out: `(from, to, weight, what)`.
+type Hop = (u32, u32, f64, Edge);
 
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 enum Edge {
     Link(LinkKind),
-    Indicator(IndicatorId),
+    /// A shared indicator, by its number.
+    Indicator(u32),
 }
 
-/// The indicators met so far: those followed, those not (and why), and what each one is.
+/// What the walk has met so far: cases and indicators numbered, the indicators followed, those
+/// not (and why), and what each one is.
 #[derive(Default)]
-struct Indicators {
-    followed: HashSet<IndicatorId>,
-    not_followed: HashMap<IndicatorId, NotFollowed>,
-    known: HashMap<IndicatorId, StoredIndicator>,
+struct Met {
+    cases: Numbering,
+    indicators: Numbering,
+    followed: HashSet<u32>,
+    not_followed: HashMap<u32, NotFollowed>,
+    known: HashMap<u32, StoredIndicator>,
 }
 
 /// Every case reachable from `start` through links and shared indicators, up to `walk.depth`
@@ -128,43 +155,51 @@ pub fn related(
     who: &Principal,
     walk: &Walk<'_>,
 ) -> Result<Correlation> {
-    let start_id = start.id.to_string();
-    let mut reached: HashMap<String, Reach> = HashMap::new();
+    let mut met = Met::default();
+    let origin = met.cases.number(start.id.to_string());
+    let mut reached: HashMap<u32, Reach> = HashMap::new();
     let first = Reach {
         depth: 0,
         score: 1.0,
         via: None,
     };
-    reached.insert(start_id.clone(), first);
-    let mut frontier = vec![start_id.clone()];
-    let mut met = Indicators::default();
+    reached.insert(origin, first);
+    let mut frontier = vec![origin];
     for depth in 1..=walk.depth {
         if frontier.is_empty() {
             break;
         }
         let mut hops: Vec<Hop> = Vec::new();
         if walk.links {
-            for l in links_of(conn, &frontier)? {
-                let (from, to) = (l.case_id.to_string(), l.target_id.to_string());
+            let ids: Vec<String> = frontier
+                .iter()
+                .map(|n| met.cases.id(*n).to_owned())
+                .collect();
+            for l in links_of(conn, &ids)? {
+                let from = met.cases.number(l.case_id.to_string());
+                let to = met.cases.number(l.target_id.to_string());
                 hops.push((from, to, l.kind.weight(), Edge::Link(l.kind)));
             }
         }
         if walk.indicators {
             hops.extend(shared_indicators(conn, &frontier, walk, &mut met)?);
         }
-        frontier = step(conn, who, &hops, depth, &mut reached)?;
+        frontier = step(conn, who, &hops, depth, &mut reached, &met.cases)?;
     }
-    let mut order: Vec<(&String, &Reach)> =
-        reached.iter().filter(|(id, _)| **id != start_id).collect();
-    order.sort_by(|(a_id, a), (b_id, b)| {
+    let mut order: Vec<(u32, &Reach)> = reached
+        .iter()
+        .filter(|(n, _)| **n != origin)
+        .map(|(n, r)| (*n, r))
+        .collect();
+    order.sort_by(|(a_n, a), (b_n, b)| {
         b.score
             .total_cmp(&a.score)
             .then(a.depth.cmp(&b.depth))
-            .then(a_id.cmp(b_id))
+            .then(met.cases.id(*a_n).cmp(met.cases.id(*b_n)))
     });
     let total = order.len();
     order.truncate(walk.limit);
-    let related = spell_out(conn, start, who, &order, &reached, &met.known)?;
+    let related = spell_out(conn, start, who, &order, &reached, &met)?;
     let mut not_followed: Vec<NotFollowed> = met.not_followed.into_values().collect();
     not_followed.sort_by(|a, b| {
         (a.indicator.kind, &a.indicator.value).cmp(&(b.indicator.kind, &b.indicator.value))
@@ -184,25 +219,26 @@ fn step(
     who: &Principal,
     hops: &[Hop],
     depth: usize,
-    reached: &mut HashMap<String, Reach>,
-) -> Result<Vec<String>> {
-    let new_ids: HashSet<&str> = hops
+    reached: &mut HashMap<u32, Reach>,
+    cases: &Numbering,
+) -> Result<Vec<u32>> {
+    let new: HashSet<u32> = hops
         .iter()
-        .map(|(_, to, _, _)| to.as_str())
-        .filter(|to| !reached.contains_key(*to))
+        .map(|(_, to, _, _)| *to)
+        .filter(|to| !reached.contains_key(to))
         .collect();
-    let seen = visible_among(conn, new_ids, who)?;
+    let seen = visible_among(conn, new.iter().map(|n| cases.id(*n)), who)?;
     // to -> (best score, its hop, product of the misses)
-    let mut found: HashMap<&str, (f64, usize, f64)> = HashMap::new();
+    let mut found: HashMap<u32, (f64, usize, f64)> = HashMap::new();
     for (n, (from, to, w, _)) in hops.iter().enumerate() {
-        if !seen.contains(to.as_str()) {
+        if !new.contains(to) || !seen.contains(cases.id(*to)) {
             continue;
         }
         let Some(from_reach) = reached.get(from) else {
             continue;
         };
         let score = from_reach.score * w;
-        let e = found.entry(to.as_str()).or_insert((-1.0, n, 1.0));
+        let e = found.entry(*to).or_insert((-1.0, n, 1.0));
         e.2 *= 1.0 - score;
         if score > e.0 {
             e.0 = score;
@@ -211,13 +247,13 @@ fn step(
     }
     let mut next = Vec::with_capacity(found.len());
     for (to, (_, n, miss)) in found {
-        let (from, _, _, edge) = &hops[n];
-        let via = Some((from.clone(), edge.clone()));
+        let (from, _, _, edge) = hops[n];
+        let via = Some((from, edge));
         let score = 1.0 - miss;
-        reached.insert(to.to_owned(), Reach { depth, score, via });
-        next.push(to.to_owned());
+        reached.insert(to, Reach { depth, score, via });
+        next.push(to);
     }
-    next.sort();
+    next.sort_by(|a, b| cases.id(*a).cmp(cases.id(*b)));
     Ok(next)
 }
 
@@ -225,39 +261,42 @@ fn step(
 /// time is checked once (warning list, then fan-out) and followed or reported.
 fn shared_indicators(
     conn: &mut DbConnection,
-    frontier: &[String],
+    frontier: &[u32],
     walk: &Walk<'_>,
-    met: &mut Indicators,
+    met: &mut Met,
 ) -> Result<Vec<Hop>> {
-    let weight_of_state = |s: &str| {
-        if s == IndicatorState::Confirmed.as_str() {
-            0.7
-        } else {
-            0.4
-        }
-    };
-    let held = holdings(conn, "case_id", frontier.iter().map(String::as_str))?;
-    let ids: Vec<IndicatorId> = held
+    let keys = frontier.iter().map(|n| met.cases.id(*n));
+    let held: Vec<(u32, u32, f64)> = holdings(conn, "case_id", keys)?
+        .into_iter()
+        .map(|h| {
+            let w = h.weight();
+            (
+                met.cases.number(h.case_id),
+                met.indicators.number(h.indicator_id),
+                w,
+            )
+        })
+        .collect();
+    let fresh: Vec<u32> = held
         .iter()
-        .filter_map(|h| IndicatorId::parse(&h.indicator_id).ok())
+        .map(|(_, i, _)| *i)
         .filter(|i| !met.followed.contains(i) && !met.not_followed.contains_key(i))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut follow: Vec<String> = Vec::new();
-    for (id, (s, n)) in describe_counted(conn, &ids, walk.fan_out + 1)? {
+    let mut follow: Vec<u32> = Vec::new();
+    let keys = fresh.iter().map(|n| met.indicators.id(*n));
+    for (s, n) in describe_counted(conn, keys, walk.fan_out + 1)? {
+        let i = met.indicators.number(s.id.to_string());
         let (reason, cases, list) = if let Some(list) = walk.warnings.warns(&s.indicator()) {
             ("warning_list", None, Some(list.to_owned()))
+        } else if n > walk.fan_out {
+            ("fan_out", Some(n), None)
         } else {
-            match n {
-                n if n > walk.fan_out => ("fan_out", Some(n), None),
-                _ => {
-                    met.followed.insert(id);
-                    follow.push(id.to_string());
-                    met.known.insert(id, s);
-                    continue;
-                }
-            }
+            met.followed.insert(i);
+            follow.push(i);
+            met.known.insert(i, s);
+            continue;
         };
         let why = NotFollowed {
             indicator: s.clone(),
@@ -265,31 +304,28 @@ fn shared_indicators(
             cases,
             list,
         };
-        met.not_followed.insert(id, why);
-        met.known.insert(id, s);
+        met.not_followed.insert(i, why);
+        met.known.insert(i, s);
     }
-    let follow_set: HashSet<&String> = follow.iter().collect();
-    let mut holders: HashMap<String, Vec<Holding>> = HashMap::new();
-    for h in holdings(conn, "indicator_id", follow.iter().map(String::as_str))? {
-        holders.entry(h.indicator_id.clone()).or_default().push(h);
+    let following: HashSet<u32> = follow.iter().copied().collect();
+    let mut holders: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
+    let keys = follow.iter().map(|n| met.indicators.id(*n));
+    for h in holdings(conn, "indicator_id", keys)? {
+        let w = h.weight();
+        let (case, i) = (
+            met.cases.number(h.case_id),
+            met.indicators.number(h.indicator_id),
+        );
+        holders.entry(i).or_default().push((case, w));
     }
     let mut hops = Vec::new();
-    for from in &held {
-        if !follow_set.contains(&from.indicator_id) {
+    for (from, i, from_w) in held {
+        if !following.contains(&i) {
             continue;
         }
-        let Ok(id) = IndicatorId::parse(&from.indicator_id) else {
-            continue;
-        };
-        for to in holders.get(&from.indicator_id).into_iter().flatten() {
-            if to.case_id != from.case_id {
-                let w = f64::min(weight_of_state(&from.state), weight_of_state(&to.state));
-                hops.push((
-                    from.case_id.clone(),
-                    to.case_id.clone(),
-                    w,
-                    Edge::Indicator(id),
-                ));
+        for (to, to_w) in holders.get(&i).into_iter().flatten() {
+            if *to != from {
+                hops.push((from, *to, f64::min(from_w, *to_w), Edge::Indicator(i)));
             }
         }
     }
@@ -305,6 +341,18 @@ struct Holding {
     indicator_id: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     state: String,
+}
+
+impl Holding {
+    /// How strongly the holding ties its case to the indicator: a confirmed indicator more
+    /// than a candidate.
+    fn weight(&self) -> f64 {
+        if self.state == IndicatorState::Confirmed.as_str() {
+            0.7
+        } else {
+            0.4
+        }
+    }
 }
 
 /// The holdings (not false positive) whose `column` (`case_id` or `indicator_id`) is among
@@ -331,42 +379,43 @@ fn spell_out(
     conn: &mut DbConnection,
     start: &CaseBrief,
     who: &Principal,
-    order: &[(&String, &Reach)],
-    reached: &HashMap<String, Reach>,
-    known: &HashMap<IndicatorId, StoredIndicator>,
+    order: &[(u32, &Reach)],
+    reached: &HashMap<u32, Reach>,
+    met: &Met,
 ) -> Result<Vec<Related>> {
     // Each answered case's chain back to the start: (from, to, step), nearest the start first.
-    let chains: Vec<Vec<(&str, &str, &Edge)>> = order
+    let chains: Vec<Vec<(u32, u32, Edge)>> = order
         .iter()
-        .map(|(id, _)| {
+        .map(|(n, _)| {
             let mut chain = Vec::new();
-            let mut at = id.as_str();
-            while let Some((from, edge)) = reached.get(at).and_then(|r| r.via.as_ref()) {
-                chain.push((from.as_str(), at, edge));
+            let mut at = *n;
+            while let Some((from, edge)) = reached.get(&at).and_then(|r| r.via) {
+                chain.push((from, at, edge));
                 at = from;
             }
             chain.reverse();
             chain
         })
         .collect();
-    let wanted: HashSet<&str> = chains.iter().flatten().map(|(_, to, _)| *to).collect();
+    let wanted: HashSet<&str> = chains
+        .iter()
+        .flatten()
+        .map(|(_, to, _)| met.cases.id(*to))
+        .collect();
     let mut briefs = visible_briefs(conn, wanted, who)?;
     briefs.insert(start.id.to_string(), start.clone());
+    let brief = |n: u32| briefs.get(met.cases.id(n));
     let mut related = Vec::with_capacity(order.len());
-    for ((id, r), chain) in order.iter().zip(chains) {
+    for ((n, r), chain) in order.iter().zip(chains) {
         let mut path = Vec::with_capacity(chain.len());
         for (from, to, edge) in chain {
-            let (Some(from), Some(to)) = (briefs.get(from), briefs.get(to)) else {
+            let (Some(from), Some(to)) = (brief(from), brief(to)) else {
                 continue;
             };
             let (from, to) = (from.reference, to.reference);
             path.push(match edge {
-                Edge::Link(kind) => Step::Link {
-                    from,
-                    to,
-                    kind: *kind,
-                },
-                Edge::Indicator(i) => match known.get(i) {
+                Edge::Link(kind) => Step::Link { from, to, kind },
+                Edge::Indicator(i) => match met.known.get(&i) {
                     Some(indicator) => Step::Indicator {
                         from,
                         to,
@@ -376,7 +425,7 @@ fn spell_out(
                 },
             });
         }
-        let Some(case) = briefs.get(id.as_str()) else {
+        let Some(case) = brief(*n) else {
             continue;
         };
         related.push(Related {
@@ -394,11 +443,11 @@ fn spell_out(
 /// no further than `cap`: the walk only needs to know whether an indicator passes the fan-out
 /// limit, and a public provider's domain held by 50,000 cases must not cost 50,000 rows each
 /// time. One query however many indicators there are.
-fn describe_counted(
+fn describe_counted<'a>(
     conn: &mut DbConnection,
-    ids: &[IndicatorId],
+    ids: impl IntoIterator<Item = &'a str>,
     cap: i64,
-) -> Result<HashMap<IndicatorId, (StoredIndicator, i64)>> {
+) -> Result<Vec<(StoredIndicator, i64)>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -410,7 +459,6 @@ fn describe_counted(
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let mut sql = Sql::default();
     sql.push(
         "SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
@@ -422,13 +470,11 @@ fn describe_counted(
     .push(" LIMIT ")
     .bind(Bind::Int(cap))
     .push(") AS x) AS n FROM indicators i WHERE i.id")
-    .in_ids(keys.iter().map(String::as_str));
-    let mut out = HashMap::with_capacity(ids.len());
-    for r in sql.load::<Row>(conn)? {
-        let s = StoredIndicator::from_row((r.id, r.kind, r.value))?;
-        out.insert(s.id, (s, r.n));
-    }
-    Ok(out)
+    .in_ids(ids);
+    sql.load::<Row>(conn)?
+        .into_iter()
+        .map(|r| Ok((StoredIndicator::from_row((r.id, r.kind, r.value))?, r.n)))
+        .collect()
 }
 
 /// "shares domain evil.example with #1042, which is a duplicate of #998"

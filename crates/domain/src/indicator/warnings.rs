@@ -1,5 +1,6 @@
 //! Warning lists: values that must never correlate cases.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use super::{domain, Indicator, IndicatorKind, Network};
@@ -9,7 +10,7 @@ use crate::DomainError;
 /// own domains, documentation address ranges), each list with its name.
 #[derive(Debug, Clone, Default)]
 pub struct WarningList {
-    lists: Vec<(String, Vec<String>, Vec<Network>)>,
+    lists: Vec<(String, HashSet<String>, Vec<Network>)>,
 }
 
 impl WarningList {
@@ -19,7 +20,7 @@ impl WarningList {
     ) -> Result<Self, DomainError> {
         let mut out = Vec::new();
         for (name, entries) in lists {
-            let mut domains = Vec::new();
+            let mut domains = HashSet::new();
             let mut nets = Vec::new();
             for e in entries {
                 if e.contains('/') {
@@ -33,7 +34,7 @@ impl WarningList {
                         prefix: if ip.is_ipv4() { 32 } else { 128 },
                     });
                 } else {
-                    domains.push(domain(e).map_err(|why| {
+                    domains.insert(domain(e).map_err(|why| {
                         DomainError::invalid("warning list", format!("`{e}`: {why}"))
                     })?);
                 }
@@ -65,12 +66,25 @@ impl WarningList {
         self.lists
             .iter()
             .find(|(_, domains, nets)| {
-                host.as_deref().is_some_and(|h| {
-                    domains
-                        .iter()
-                        .any(|d| h == d || h.ends_with(&format!(".{d}")))
-                }) || ip.is_some_and(|ip| nets.iter().any(|n| n.contains(ip)))
+                host.as_deref().is_some_and(|h| within(h, domains))
+                    || ip.is_some_and(|ip| nets.iter().any(|n| n.contains(ip)))
             })
             .map(|(name, _, _)| name.as_str())
+    }
+}
+
+/// Whether `host` is one of `domains` or below one: each of its suffixes at a label boundary
+/// is looked up, so a check costs the host's labels, not the list's length (correlation checks
+/// thousands of indicators against lists of hundreds of domains).
+fn within(host: &str, domains: &HashSet<String>) -> bool {
+    let mut rest = host;
+    loop {
+        if domains.contains(rest) {
+            return true;
+        }
+        match rest.split_once('.') {
+            Some((_, parent)) => rest = parent,
+            None => return false,
+        }
     }
 }

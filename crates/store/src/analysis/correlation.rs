@@ -1,7 +1,9 @@
 //! Correlation: every case reachable from one through links and shared indicators, a few
 //! hops deep, each with the path that explains it and a score.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use diesel::prelude::*;
 use helpline_domain::access::Principal;
@@ -98,7 +100,7 @@ pub struct Correlation {
 /// cases and indicators).
 #[derive(Default)]
 struct Numbering {
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
     ids: Vec<String>,
 }
 
@@ -142,9 +144,9 @@ enum Edge {
 struct Met {
     cases: Numbering,
     indicators: Numbering,
-    followed: HashSet<u32>,
-    not_followed: HashMap<u32, NotFollowed>,
-    known: HashMap<u32, StoredIndicator>,
+    followed: FxHashSet<u32>,
+    not_followed: FxHashMap<u32, NotFollowed>,
+    known: FxHashMap<u32, StoredIndicator>,
 }
 
 /// Every case reachable from `start` through links and shared indicators, up to `walk.depth`
@@ -157,7 +159,7 @@ pub fn related(
 ) -> Result<Correlation> {
     let mut met = Met::default();
     let origin = met.cases.number(start.id.to_string());
-    let mut reached: HashMap<u32, Reach> = HashMap::new();
+    let mut reached: FxHashMap<u32, Reach> = FxHashMap::default();
     let first = Reach {
         depth: 0,
         score: 1.0,
@@ -219,17 +221,17 @@ fn step(
     who: &Principal,
     hops: &[Hop],
     depth: usize,
-    reached: &mut HashMap<u32, Reach>,
+    reached: &mut FxHashMap<u32, Reach>,
     cases: &Numbering,
 ) -> Result<Vec<u32>> {
-    let new: HashSet<u32> = hops
+    let new: FxHashSet<u32> = hops
         .iter()
         .map(|(_, to, _, _)| *to)
         .filter(|to| !reached.contains_key(to))
         .collect();
     let seen = visible_among(conn, new.iter().map(|n| cases.id(*n)), who)?;
     // to -> (best score, its hop, product of the misses)
-    let mut found: HashMap<u32, (f64, usize, f64)> = HashMap::new();
+    let mut found: FxHashMap<u32, (f64, usize, f64)> = FxHashMap::default();
     for (n, (from, to, w, _)) in hops.iter().enumerate() {
         if !new.contains(to) || !seen.contains(cases.id(*to)) {
             continue;
@@ -281,7 +283,7 @@ fn shared_indicators(
         .iter()
         .map(|(_, i, _)| *i)
         .filter(|i| !met.followed.contains(i) && !met.not_followed.contains_key(i))
-        .collect::<HashSet<_>>()
+        .collect::<FxHashSet<_>>()
         .into_iter()
         .collect();
     let mut follow: Vec<u32> = Vec::new();
@@ -307,8 +309,8 @@ fn shared_indicators(
         met.not_followed.insert(i, why);
         met.known.insert(i, s);
     }
-    let following: HashSet<u32> = follow.iter().copied().collect();
-    let mut holders: HashMap<u32, Vec<(u32, f64)>> = HashMap::new();
+    let following: FxHashSet<u32> = follow.iter().copied().collect();
+    let mut holders: FxHashMap<u32, Vec<(u32, f64)>> = FxHashMap::default();
     let keys = follow.iter().map(|n| met.indicators.id(*n));
     for h in holdings(conn, "indicator_id", keys)? {
         let w = h.weight();
@@ -339,15 +341,15 @@ struct Holding {
     case_id: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     indicator_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    state: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    confirmed: bool,
 }
 
 impl Holding {
     /// How strongly the holding ties its case to the indicator: a confirmed indicator more
     /// than a candidate.
     fn weight(&self) -> f64 {
-        if self.state == IndicatorState::Confirmed.as_str() {
+        if self.confirmed {
             0.7
         } else {
             0.4
@@ -363,7 +365,9 @@ fn holdings<'a>(
     keys: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<Holding>> {
     let mut sql = Sql::default();
-    sql.push("SELECT ci.case_id, ci.indicator_id, ci.state FROM case_indicators ci WHERE ci.")
+    sql.push("SELECT ci.case_id, ci.indicator_id, ci.state = ")
+        .bind(Bind::Text(IndicatorState::Confirmed.as_str().to_owned()))
+        .push(" AS confirmed FROM case_indicators ci WHERE ci.")
         .push(column)
         .in_ids(keys)
         .push(" AND ci.state <> ")
@@ -380,7 +384,7 @@ fn spell_out(
     start: &CaseBrief,
     who: &Principal,
     order: &[(u32, &Reach)],
-    reached: &HashMap<u32, Reach>,
+    reached: &FxHashMap<u32, Reach>,
     met: &Met,
 ) -> Result<Vec<Related>> {
     // Each answered case's chain back to the start: (from, to, step), nearest the start first.

@@ -210,11 +210,16 @@ fn indicators_relate_cases(backend: Backend) {
         .expect(404);
 
     // Fan-out: an address held by five cases (over the limit of 4) is not followed, and said so.
-    let mut crowd = Vec::new();
+    let (mut crowd, mut crowd_ids, mut ip) = (Vec::new(), Vec::new(), String::new());
     for n in 0..4 {
         let (x, rx) = case(&app, &lead, &format!("Crowd {n}"), json!({}));
-        put(&app, &analyst, &x, "ipv4", "185.220.101.1");
+        let held = put(&app, &analyst, &x, "ipv4", "185.220.101.1");
+        ip = held["indicator"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         crowd.push(rx);
+        crowd_ids.push(x);
     }
     put(&app, &analyst, &a, "ipv4", "185[.]220[.]101[.]1");
     // A public provider's domain never correlates, however few cases hold it.
@@ -245,6 +250,45 @@ fn indicators_relate_cases(backend: Backend) {
     assert!(cut.iter().any(|n| n["reason"] == "warning_list"
         && n["indicator"]["value"] == "gmail.com"
         && n["list"] == "public_mail_providers"));
+    // The count follows every change of a holding: one holder calling it a false positive
+    // brings it to the limit (followed), calling it a candidate again takes it over, and
+    // taking it off a case brings it back under.
+    let on_crowd = |state: &str| {
+        app.post(
+            &format!("/api/v1/cases/{}/indicators", crowd_ids[0]),
+            &analyst,
+            json!({"kind": "ipv4", "value": "185.220.101.1", "state": state}),
+        )
+        .expect(200);
+    };
+    let crowd_cut = |v: &Value| -> Option<Value> {
+        v["not_followed"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["indicator"]["value"] == "185.220.101.1")
+            .map(|n| n["cases"].clone())
+    };
+    on_crowd("false_positive");
+    let under = related(&app, &bob, &a, "depth=1");
+    assert_eq!(crowd_cut(&under), None, "{under}");
+    assert!(refs(&under).contains(&crowd[1]));
+    on_crowd("candidate");
+    assert_eq!(
+        crowd_cut(&related(&app, &bob, &a, "depth=1")),
+        Some(json!(5))
+    );
+    app.call(
+        "DELETE",
+        &format!("/api/v1/cases/{}/indicators/{ip}", crowd_ids[1]),
+        Some(&analyst),
+        None,
+        &[],
+    )
+    .expect(204);
+    assert_eq!(crowd_cut(&related(&app, &bob, &a, "depth=1")), None);
+    put(&app, &analyst, &crowd_ids[1], "ipv4", "185.220.101.1");
+    assert_eq!(crowd_cut(&related(&app, &bob, &a, "depth=1")), Some(json!(5)));
 
     // Detaching is audited and ends the correlation through that case.
     app.call(

@@ -353,6 +353,7 @@ diesel::table! {
         kind -> Text,
         value -> Text,
         created_at -> Timestamp,
+        holders -> BigInt,
     }
 }
 

@@ -60,7 +60,7 @@ pub struct NotFollowed {
     pub indicator: StoredIndicator,
     /// `fan_out` (held by more cases than the limit) or `warning_list`.
     pub reason: &'static str,
-    /// Cases holding it, at least (fan-out: counting stops past the limit).
+    /// Fan-out: how many cases hold it (false positives not counted).
     pub cases: Option<i64>,
     /// The warning list naming it.
     pub list: Option<String>,
@@ -288,7 +288,7 @@ fn shared_indicators(
         .collect();
     let mut follow: Vec<u32> = Vec::new();
     let keys = fresh.iter().map(|n| met.indicators.id(*n));
-    for (s, n) in describe_counted(conn, keys, walk.fan_out + 1)? {
+    for (s, n) in describe_counted(conn, keys)? {
         let i = met.indicators.number(s.id.to_string());
         let (reason, cases, list) = if let Some(list) = walk.warnings.warns(&s.indicator()) {
             ("warning_list", None, Some(list.to_owned()))
@@ -443,14 +443,12 @@ fn spell_out(
     Ok(related)
 }
 
-/// Indicators by id, each with how many cases hold it (false positives not counted), counting
-/// no further than `cap`: the walk only needs to know whether an indicator passes the fan-out
-/// limit, and a public provider's domain held by 50,000 cases must not cost 50,000 rows each
-/// time. One query however many indicators there are.
+/// Indicators by id, each with how many cases hold it (false positives not counted; the
+/// database keeps the count, see the `indicator_holders` migration), in one query however many
+/// indicators there are.
 fn describe_counted<'a>(
     conn: &mut DbConnection,
     ids: impl IntoIterator<Item = &'a str>,
-    cap: i64,
 ) -> Result<Vec<(StoredIndicator, i64)>> {
     #[derive(QueryableByName)]
     struct Row {
@@ -461,23 +459,19 @@ fn describe_counted<'a>(
         #[diesel(sql_type = diesel::sql_types::Text)]
         value: String,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
+        holders: i64,
     }
     let mut sql = Sql::default();
-    sql.push(
-        "SELECT i.id, i.kind, i.value, (SELECT count(*) FROM (SELECT 1 FROM case_indicators ci \
-         WHERE ci.indicator_id = i.id AND ci.state <> ",
-    )
-    .bind(Bind::Text(
-        IndicatorState::FalsePositive.as_str().to_owned(),
-    ))
-    .push(" LIMIT ")
-    .bind(Bind::Int(cap))
-    .push(") AS x) AS n FROM indicators i WHERE i.id")
-    .in_ids(ids);
+    sql.push("SELECT i.id, i.kind, i.value, i.holders FROM indicators i WHERE i.id")
+        .in_ids(ids);
     sql.load::<Row>(conn)?
         .into_iter()
-        .map(|r| Ok((StoredIndicator::from_row((r.id, r.kind, r.value))?, r.n)))
+        .map(|r| {
+            Ok((
+                StoredIndicator::from_row((r.id, r.kind, r.value))?,
+                r.holders,
+            ))
+        })
         .collect()
 }
 

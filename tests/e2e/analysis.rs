@@ -288,7 +288,10 @@ fn indicators_relate_cases(backend: Backend) {
     .expect(204);
     assert_eq!(crowd_cut(&related(&app, &bob, &a, "depth=1")), None);
     put(&app, &analyst, &crowd_ids[1], "ipv4", "185.220.101.1");
-    assert_eq!(crowd_cut(&related(&app, &bob, &a, "depth=1")), Some(json!(5)));
+    assert_eq!(
+        crowd_cut(&related(&app, &bob, &a, "depth=1")),
+        Some(json!(5))
+    );
 
     // Detaching is audited and ends the correlation through that case.
     app.call(

@@ -177,8 +177,39 @@ fn migrations_run_up_down_up(backend: Backend) {
         .is_empty());
 }
 
+/// The demo seeder loads in bulk and counts each indicator's holders once at the end (on
+/// PostgreSQL the triggers leave it the counting): the counts it leaves are the true ones.
+fn seed_demo_counts_holders(backend: Backend) {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (code, out, err) = run_cli(&app.db, &["admin", "seed-demo", "--cases", "300"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    let count = |q: &'static str| -> i64 {
+        app.store()
+            .read(move |c| Ok(diesel::sql_query(q).load::<N>(c)?))
+            .unwrap_or_else(|e| panic!("{q}: {e}"))
+            .first()
+            .map_or(-1, |r| r.n)
+    };
+    assert_eq!(
+        count(
+            "SELECT count(*) AS n FROM indicators i WHERE i.holders <> (SELECT count(*) \
+             FROM case_indicators ci WHERE ci.indicator_id = i.id AND ci.state <> 'false_positive')"
+        ),
+        0
+    );
+    assert!(count("SELECT count(*) AS n FROM indicators WHERE holders > 1") > 0);
+}
+
 on_both_backends!(
     verify_audit_detects_tampering,
     admin_commands_work,
-    migrations_run_up_down_up
+    migrations_run_up_down_up,
+    seed_demo_counts_holders
 );

@@ -203,6 +203,10 @@ pub fn seed(
 // and a dozen counters around. Demo-only (the `demo` feature), never on a request path.
 #[allow(clippy::too_many_lines)]
 fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> Result<SeedReport> {
+    if let DbConnection::Pg(c) = conn {
+        // This transaction only: the holders are counted once at the end.
+        diesel::sql_query("SET LOCAL helpline.defer_holders = 'on'").execute(c)?;
+    }
     let mut rng = Rng(seed);
     let mut report = SeedReport::default();
     let start = now - Duration::days(7 * 365);
@@ -522,6 +526,17 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
         report.case_links += lrows.len();
     }
     report.cases = n;
+    if let DbConnection::Pg(c) = conn {
+        // Counted once here rather than by the triggers after every batch (see the
+        // `indicator_holders` migration): a bulk load's one pass instead of a row version per
+        // indicator per batch.
+        diesel::sql_query(
+            "UPDATE indicators SET holders = c.n FROM (SELECT indicator_id, count(*) AS n \
+             FROM case_indicators WHERE state <> 'false_positive' GROUP BY indicator_id) c \
+             WHERE c.indicator_id = indicators.id",
+        )
+        .execute(c)?;
+    }
     diesel::delete(crate::schema::settings::table.find("search_index")).execute(conn)?;
     diesel::insert_into(crate::schema::settings::table)
         .values((

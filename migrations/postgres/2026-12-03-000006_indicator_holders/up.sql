@@ -2,8 +2,9 @@
 -- itself on every insert, delete and change of a holding, whichever code path makes it (a
 -- mail's extraction, an analyst, a merge, retention). Correlation checks thousands of
 -- indicators a walk against the fan-out limit: a column read instead of a count each.
--- Statement-level triggers: a bulk insert (the demo seeder, an import) updates each
--- indicator once, not once per row.
+-- Statement-level triggers: a bulk insert updates each indicator once, not once per row. A
+-- bulk load that recounts at its end (the demo seeder) sets `helpline.defer_holders` for its
+-- transaction only (`SET LOCAL`), and the triggers leave the counting to it.
 ALTER TABLE indicators ADD COLUMN holders BIGINT NOT NULL DEFAULT 0;
 
 UPDATE indicators SET holders = c.n FROM (
@@ -13,6 +14,9 @@ UPDATE indicators SET holders = c.n FROM (
 
 CREATE FUNCTION case_indicators_count_holders() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('helpline.defer_holders', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         UPDATE indicators i SET holders = i.holders + d.n FROM (
             SELECT indicator_id, count(*) AS n FROM new_rows

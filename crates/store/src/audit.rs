@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::convert::{corrupt, from_db, from_json, rfc3339, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::{audit_events, audit_head};
+use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Page, Result};
 
 /// What an audit event says: who did what, when, to which entity of which case. A
@@ -100,10 +101,14 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<AuditRecord>) -> Resul
     }
     let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
     // RETURNING gives the new `seq` and the old `hash`: exactly what chaining needs.
-    let head: Head =
-        diesel::sql_query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-            .bind::<diesel::sql_types::BigInt, _>(n)
-            .get_result(conn)?;
+    let mut sql = Sql::default();
+    sql.push("UPDATE audit_head SET seq = seq + ")
+        .bind(Bind::Int(n))
+        .push(" WHERE id = 1 RETURNING seq, hash");
+    let head: Head = sql
+        .load(conn)?
+        .pop()
+        .ok_or_else(|| corrupt("the audit head row is missing"))?;
     let first = head.seq - n + 1;
     let mut prev = head.hash;
     let mut rows: Vec<Row> = Vec::with_capacity(events.len());
@@ -142,60 +147,67 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<AuditRecord>) -> Resul
         };
         rows.push(row);
     }
-    insert_rows(conn, &rows)?;
-    diesel::update(audit_head::table.find(1))
-        .set(audit_head::hash.eq(&prev))
-        .execute(conn)?;
+    insert_rows(conn, rows)?;
+    let mut sql = Sql::default();
+    sql.push("UPDATE audit_head SET hash = ")
+        .bind(Bind::Text(prev))
+        .push(" WHERE id = 1");
+    sql.execute(conn)?;
     Ok(())
 }
 
-/// Inserts a group's events with as few statements as possible (diesel's multi-backend
-/// connection has no batch insert, so the statement is written out, 500 rows at a time).
-fn insert_rows(conn: &mut DbConnection, rows: &[Row]) -> Result<()> {
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-    for chunk in rows.chunks(500) {
-        let mut sql = String::from(
-            "INSERT INTO audit_events (seq, id, occurred_at, actor, action, entity_type, entity_id, case_id, changes, prev_hash, hash) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let b = i * 11;
-            if i > 0 {
-                sql.push_str(", ");
+/// Inserts a group's events, [`ROWS_PER_INSERT`] to a statement and the rest one by one: two
+/// statement texts only, so both stay prepared (a text per group size would be parsed anew
+/// for every group), and few round trips on Postgres.
+fn insert_rows(conn: &mut DbConnection, rows: Vec<Row>) -> Result<()> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Row> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let whole = chunk.len() == ROWS_PER_INSERT;
+        let chunk: Vec<Vec<Row>> = if whole {
+            vec![chunk]
+        } else {
+            chunk.into_iter().map(|r| vec![r]).collect()
+        };
+        for c in chunk {
+            let mut sql = Sql::default();
+            sql.push(
+                "INSERT INTO audit_events (seq, id, occurred_at, actor, action, entity_type, \
+                 entity_id, case_id, changes, prev_hash, hash) VALUES ",
+            );
+            for (i, r) in c.into_iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(Bind::Int(r.seq))
+                    .push(", ")
+                    .bind(Bind::Text(r.id))
+                    .push(", ")
+                    .bind(Bind::Time(r.occurred_at))
+                    .push(", ")
+                    .bind(Bind::Text(r.actor))
+                    .push(", ")
+                    .bind(Bind::Text(r.action))
+                    .push(", ")
+                    .bind(Bind::Text(r.entity_type))
+                    .push(", ")
+                    .bind(Bind::Text(r.entity_id))
+                    .push(", ")
+                    .bind(Bind::OptText(r.case_id))
+                    .push(", ")
+                    .bind(Bind::Text(r.changes))
+                    .push(", ")
+                    .bind(Bind::Text(r.prev_hash))
+                    .push(", ")
+                    .bind(Bind::Text(r.hash))
+                    .push(")");
             }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11
-            ));
+            sql.execute(conn)?;
         }
-        let mut q = diesel::sql_query(sql).into_boxed();
-        for r in chunk {
-            q = q
-                .bind::<BigInt, _>(r.seq)
-                .bind::<Text, _>(&r.id)
-                .bind::<Timestamp, _>(r.occurred_at)
-                .bind::<Text, _>(&r.actor)
-                .bind::<Text, _>(&r.action)
-                .bind::<Text, _>(&r.entity_type)
-                .bind::<Text, _>(&r.entity_id)
-                .bind::<Nullable<Text>, _>(&r.case_id)
-                .bind::<Text, _>(&r.changes)
-                .bind::<Text, _>(&r.prev_hash)
-                .bind::<Text, _>(&r.hash);
-        }
-        q.execute(conn)?;
     }
     Ok(())
 }
+
+/// Events per multi-row insert (see [`insert_rows`]).
+const ROWS_PER_INSERT: usize = 16;
 
 /// The audit events of one case, in order.
 pub fn for_case(

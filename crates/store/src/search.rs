@@ -146,13 +146,13 @@ pub(crate) fn enqueue(tx: &mut Tx<'_>) -> Result<usize> {
     for case in &dirty {
         // A new stamp even when the case is queued already: a document built from texts read
         // before this change must not take it off the queue.
-        diesel::sql_query(
-            "INSERT INTO search_queue (ref, stamp) SELECT ref, $1 FROM cases WHERE id = $2 \
-             ON CONFLICT (ref) DO UPDATE SET stamp = excluded.stamp",
-        )
-        .bind::<Text, _>(uuid::Uuid::now_v7().to_string())
-        .bind::<Text, _>(case.to_string())
-        .execute(tx.conn)?;
+        let mut sql = crate::sql::Sql::default();
+        sql.push("INSERT INTO search_queue (ref, stamp) SELECT ref, ")
+            .bind(crate::sql::Bind::Text(uuid::Uuid::now_v7().to_string()))
+            .push(" FROM cases WHERE id = ")
+            .bind(crate::sql::Bind::Text(case.to_string()))
+            .push(" ON CONFLICT (ref) DO UPDATE SET stamp = excluded.stamp");
+        sql.execute(tx.conn)?;
     }
     Ok(dirty.len())
 }

@@ -15,6 +15,8 @@ const SET: char = '\u{1}';
 #[derive(Debug, Clone)]
 pub(crate) enum Bind {
     Text(String),
+    /// Text or NULL.
+    OptText(Option<String>),
     Bool(bool),
     Time(NaiveDateTime),
     Int(i64),
@@ -62,8 +64,16 @@ impl Sql {
 
     /// Runs a statement; returns the rows it changed.
     pub(crate) fn execute(self, conn: &mut DbConnection) -> Result<usize> {
+        Ok(self.prepared(conn).execute(conn)?)
+    }
+
+    /// The statement for this connection's backend, as diesel runs it.
+    fn prepared(self, conn: &DbConnection) -> Prepared {
         let pg = matches!(conn, DbConnection::Pg(_));
-        Ok(self.boxed(pg).execute(conn)?)
+        Prepared {
+            text: Self::render(self.text, pg),
+            binds: self.binds,
+        }
     }
 
     /// The text as the backend reads it: a set bound by [`Sql::in_ids`] becomes `IN (SELECT
@@ -88,34 +98,70 @@ impl Sql {
         out
     }
 
-    fn boxed(
-        self,
-        pg: bool,
-    ) -> diesel::query_builder::BoxedSqlQuery<
-        'static,
-        <DbConnection as diesel::Connection>::Backend,
-        diesel::query_builder::SqlQuery,
-    > {
-        use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
-        let mut q = diesel::sql_query(Self::render(self.text, pg)).into_boxed();
-        for b in self.binds {
-            q = match b {
-                Bind::Text(v) => q.bind::<Text, _>(v),
-                Bind::Bool(v) => q.bind::<Bool, _>(v),
-                Bind::Time(v) => q.bind::<Timestamp, _>(v),
-                Bind::Int(v) => q.bind::<BigInt, _>(v),
-            };
-        }
-        q
-    }
-
     /// Runs the query and reads its rows.
     pub(crate) fn load<T>(self, conn: &mut DbConnection) -> Result<Vec<T>>
     where
         T: diesel::deserialize::QueryableByName<<DbConnection as diesel::Connection>::Backend>
             + 'static,
     {
-        let pg = matches!(conn, DbConnection::Pg(_));
-        Ok(self.boxed(pg).load(conn)?)
+        Ok(self.prepared(conn).load(conn)?)
+    }
+}
+
+type Db = <DbConnection as diesel::Connection>::Backend;
+
+/// Hand-written SQL as diesel runs it: unlike diesel's `sql_query`, which prepares its
+/// statement anew on every run, it is prepared once per connection and kept in diesel's cache
+/// under its text (the write path runs the same few statements for every mail, and on SQLite
+/// parsing them cost more than running them). The text's `$n` are its binds, in order.
+struct Prepared {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl diesel::query_builder::QueryId for Prepared {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::RunQueryDsl<DbConnection> for Prepared {}
+
+impl diesel::query_builder::QueryFragment<Db> for Prepared {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Db>,
+    ) -> diesel::QueryResult<()> {
+        use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+        let mut rest = self.text.as_str();
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            let n: usize = rest[at + 1..at + 1 + digits].parse().unwrap_or(0);
+            let bind = n
+                .checked_sub(1)
+                .and_then(|i| self.binds.get(i))
+                .ok_or_else(|| {
+                    diesel::result::Error::QueryBuilderError(
+                        format!("no value bound for ${n} in: {}", self.text).into(),
+                    )
+                })?;
+            match bind {
+                Bind::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                Bind::OptText(v) => out.push_bind_param::<Nullable<Text>, _>(v)?,
+                Bind::Bool(v) => out.push_bind_param::<Bool, _>(v)?,
+                Bind::Time(v) => out.push_bind_param::<Timestamp, _>(v)?,
+                Bind::Int(v) => out.push_bind_param::<BigInt, _>(v)?,
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
+        Ok(())
     }
 }

@@ -31,15 +31,16 @@ struct Counter {
 /// Takes the next case reference. The counter row's lock makes references unique and
 /// increasing across concurrent transactions and API nodes.
 pub fn next_ref(tx: &mut Tx<'_>) -> Result<CaseRef> {
-    if let DbConnection::Pg(_) = tx.conn {
-        let c: Counter =
-            diesel::sql_query("SELECT nextval('case_ref_seq') AS value").get_result(tx.conn)?;
-        return stored(CaseRef::new(c.value));
-    }
-    let c: Counter = diesel::sql_query(
-        "UPDATE counters SET value = value + 1 WHERE name = 'case_ref' RETURNING value",
-    )
-    .get_result(tx.conn)?;
+    let mut sql = crate::sql::Sql::default();
+    sql.push(if let DbConnection::Pg(_) = tx.conn {
+        "SELECT nextval('case_ref_seq') AS value"
+    } else {
+        "UPDATE counters SET value = value + 1 WHERE name = 'case_ref' RETURNING value"
+    });
+    let c: Counter = sql
+        .load(tx.conn)?
+        .pop()
+        .ok_or_else(|| crate::convert::corrupt("no case reference counter"))?;
     stored(CaseRef::new(c.value))
 }
 

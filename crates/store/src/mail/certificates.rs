@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::convert::{from_db, from_json, stored, to_db, to_json};
 use crate::page::{paginate, Cursor};
 use crate::schema::{certificate_keys, certificates};
+use crate::sql::Sql;
 use crate::{DbConnection, Page, Result, Tx};
 
 /// A certificate held for a beneficiary.
@@ -210,14 +211,23 @@ pub fn certificate_page(
 
 /// Armored certificates holding any of these key ids or fingerprints (upper-case hex).
 pub fn armored_for_handles(conn: &mut DbConnection, handles: &[String]) -> Result<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Armored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        armored: String,
+    }
+    // Asked for every signed or encrypted mail: one statement, prepared once.
     let upper: Vec<String> = handles.iter().map(|h| h.to_uppercase()).collect();
-    let ids: Vec<String> = certificate_keys::table
-        .filter(certificate_keys::handle.eq_any(&upper))
-        .select(certificate_keys::certificate_id)
-        .distinct()
-        .load(conn)?;
-    Ok(certificates::table
-        .filter(certificates::id.eq_any(ids))
-        .select(certificates::armored)
-        .load(conn)?)
+    let mut sql = Sql::default();
+    sql.push(
+        "SELECT c.armored FROM certificates c WHERE c.id IN \
+         (SELECT k.certificate_id FROM certificate_keys k WHERE k.handle",
+    )
+    .in_ids(upper.iter().map(String::as_str))
+    .push(")");
+    Ok(sql
+        .load::<Armored>(conn)?
+        .into_iter()
+        .map(|a| a.armored)
+        .collect())
 }

@@ -50,7 +50,7 @@ pub struct AuditEvent {
 }
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(crate) struct Row {
     seq: i64,
     id: String,

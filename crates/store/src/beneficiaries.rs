@@ -18,7 +18,7 @@ use crate::schema::{beneficiaries as b, beneficiary_emails as be, verifications 
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = b)]
+#[diesel(table_name = b, treat_none_as_default_value = false)]
 struct Row {
     id: String,
     name: String,
@@ -362,7 +362,7 @@ fn save(tx: &mut Tx<'_>, x: &Beneficiary, expected_version: i64) -> Result<()> {
 }
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = v)]
+#[diesel(table_name = v, treat_none_as_default_value = false)]
 struct VerificationRow {
     id: String,
     beneficiary_id: String,

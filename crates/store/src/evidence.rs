@@ -84,7 +84,7 @@ pub struct Evidence {
 }
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = evidence)]
+#[diesel(table_name = evidence, treat_none_as_default_value = false)]
 struct EvidenceRow {
     id: String,
     case_id: String,

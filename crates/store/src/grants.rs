@@ -74,7 +74,7 @@ pub fn revoke(tx: &mut Tx<'_>, case: CaseId, user: UserId) -> Result<()> {
 
 /// A grant as stored (its case is the key it is read and written under).
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = case_access)]
+#[diesel(table_name = case_access, treat_none_as_default_value = false)]
 struct GrantRow {
     user_id: String,
     granted_by: String,

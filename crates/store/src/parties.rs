@@ -14,7 +14,7 @@ use crate::schema::parties as p;
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable, AsChangeset)]
-#[diesel(table_name = p)]
+#[diesel(table_name = p, treat_none_as_default_value = false)]
 struct Row {
     id: String,
     name: String,

@@ -14,7 +14,7 @@ use crate::schema::api_tokens;
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = api_tokens)]
+#[diesel(table_name = api_tokens, treat_none_as_default_value = false)]
 struct Row {
     id: String,
     name: String,

@@ -13,7 +13,7 @@ use crate::schema::users;
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 struct Row {
     id: String,
     username: String,

@@ -94,7 +94,7 @@ pub struct IndicatorContext {
 /// What a case says about an indicator it holds: its row in `case_indicators` but the case.
 /// A merge keeps these rows whole in its record (as JSON) to put them back on unmerge.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize, serde::Deserialize)]
-#[diesel(table_name = ci)]
+#[diesel(table_name = ci, treat_none_as_default_value = false)]
 pub(crate) struct ContextRow {
     pub indicator_id: String,
     pub state: String,

@@ -16,7 +16,7 @@ use crate::{DbConnection, Page, Result, Tx};
 use super::after;
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = actions)]
+#[diesel(table_name = actions, treat_none_as_default_value = false)]
 pub(crate) struct ActionRow {
     id: String,
     case_id: String,

@@ -16,7 +16,7 @@ use crate::{DbConnection, Page, Result, Tx};
 use super::after;
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = comments)]
+#[diesel(table_name = comments, treat_none_as_default_value = false)]
 pub(crate) struct CommentRow {
     id: String,
     case_id: String,

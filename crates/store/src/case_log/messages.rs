@@ -16,7 +16,7 @@ use crate::{DbConnection, Page, Result, Tx};
 use super::after;
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(crate) struct MessageRow {
     id: String,
     case_id: String,

@@ -17,7 +17,7 @@ use crate::{DbConnection, Page, Result, StoreError, Tx};
 use super::after;
 
 #[derive(Queryable, Insertable, AsChangeset)]
-#[diesel(table_name = next_steps, treat_none_as_null = true)]
+#[diesel(table_name = next_steps, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct NextStepRow {
     id: String,
     #[diesel(skip_update)]

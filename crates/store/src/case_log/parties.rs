@@ -62,7 +62,7 @@ pub fn link_party(
 /// A party's involvement in a case: its row in `case_parties` but the case. A merge keeps the
 /// source's rows that the target already had (as JSON), to put them back on unmerge.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize)]
-#[diesel(table_name = case_parties)]
+#[diesel(table_name = case_parties, treat_none_as_default_value = false)]
 pub(crate) struct PartyRow {
     pub party_id: String,
     pub role: String,

@@ -16,7 +16,7 @@ use crate::Result;
 /// `AsChangeset` writes every column a case's change may touch; what never changes after the
 /// case is opened (or changes only through merge) is skipped.
 #[derive(Queryable, QueryableByName, Insertable, AsChangeset, Clone)]
-#[diesel(table_name = c, treat_none_as_null = true)]
+#[diesel(table_name = c, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct Row {
     pub(super) id: String,
     #[diesel(skip_update)]

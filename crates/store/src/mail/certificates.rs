@@ -48,7 +48,7 @@ pub struct Certificate {
 }
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = certificates)]
+#[diesel(table_name = certificates, treat_none_as_default_value = false)]
 struct CertRow {
     id: String,
     beneficiary_id: String,

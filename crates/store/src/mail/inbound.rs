@@ -75,7 +75,7 @@ pub struct InboundMail {
 }
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = inbound_mail)]
+#[diesel(table_name = inbound_mail, treat_none_as_default_value = false)]
 struct InboundRow {
     id: String,
     sha256: String,

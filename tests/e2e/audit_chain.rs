@@ -199,12 +199,14 @@ fn seed_demo_counts_holders(backend: Backend) {
     };
     assert_eq!(
         count(
-            "SELECT count(*) AS n FROM indicators i WHERE i.holders <> (SELECT count(*) \
-             FROM case_indicators ci WHERE ci.indicator_id = i.id AND ci.state <> 'false_positive')"
+            "SELECT count(*) AS n FROM indicators i \
+             LEFT JOIN indicator_holders h ON h.indicator_id = i.id \
+             WHERE COALESCE(h.holders, 0) <> (SELECT count(*) FROM case_indicators ci \
+             WHERE ci.indicator_id = i.id AND ci.state <> 'false_positive')"
         ),
         0
     );
-    assert!(count("SELECT count(*) AS n FROM indicators WHERE holders > 1") > 0);
+    assert!(count("SELECT count(*) AS n FROM indicator_holders WHERE holders > 1") > 0);
 }
 
 on_both_backends!(

@@ -528,12 +528,11 @@ fn seed_in(conn: &mut DbConnection, n: usize, seed: u64, now: DateTime<Utc>) -> 
     report.cases = n;
     if let DbConnection::Pg(c) = conn {
         // Counted once here rather than by the triggers after every batch (see the
-        // `indicator_holders` migration): a bulk load's one pass instead of a row version per
-        // indicator per batch.
+        // `indicator_holders` migration): one insert of the counts.
         diesel::sql_query(
-            "UPDATE indicators SET holders = c.n FROM (SELECT indicator_id, count(*) AS n \
-             FROM case_indicators WHERE state <> 'false_positive' GROUP BY indicator_id) c \
-             WHERE c.indicator_id = indicators.id",
+            "INSERT INTO indicator_holders (indicator_id, holders) SELECT indicator_id, \
+             count(*) FROM case_indicators WHERE state <> 'false_positive' \
+             GROUP BY indicator_id",
         )
         .execute(c)?;
     }

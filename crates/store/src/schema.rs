@@ -353,7 +353,6 @@ diesel::table! {
         kind -> Text,
         value -> Text,
         created_at -> Timestamp,
-        holders -> BigInt,
     }
 }
 

@@ -1,16 +1,20 @@
 -- How many cases hold each indicator (false positives not counted), kept by the database
 -- itself on every insert, delete and change of a holding, whichever code path makes it (a
 -- mail's extraction, an analyst, a merge, retention). Correlation checks thousands of
--- indicators a walk against the fan-out limit: a column read instead of a count each.
--- Statement-level triggers: a bulk insert updates each indicator once, not once per row. A
--- bulk load that recounts at its end (the demo seeder) sets `helpline.defer_holders` for its
+-- indicators a walk against the fan-out limit: a row read instead of a count each. A table of
+-- its own, so that a bulk load writes narrow count rows rather than new versions of every
+-- indicator. No row means no holder.
+-- Statement-level triggers: a bulk insert updates each count once, not once per row. A bulk
+-- load that counts at its end (the demo seeder) sets `helpline.defer_holders` for its
 -- transaction only (`SET LOCAL`), and the triggers leave the counting to it.
-ALTER TABLE indicators ADD COLUMN holders BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE indicator_holders (
+    indicator_id TEXT PRIMARY KEY NOT NULL,
+    holders BIGINT NOT NULL
+);
 
-UPDATE indicators SET holders = c.n FROM (
-    SELECT indicator_id, count(*) AS n FROM case_indicators
-    WHERE state <> 'false_positive' GROUP BY indicator_id
-) c WHERE c.indicator_id = indicators.id;
+INSERT INTO indicator_holders (indicator_id, holders)
+SELECT indicator_id, count(*) FROM case_indicators
+WHERE state <> 'false_positive' GROUP BY indicator_id;
 
 CREATE FUNCTION case_indicators_count_holders() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -18,23 +22,23 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
-        UPDATE indicators i SET holders = i.holders + d.n FROM (
-            SELECT indicator_id, count(*) AS n FROM new_rows
-            WHERE state <> 'false_positive' GROUP BY indicator_id
-        ) d WHERE i.id = d.indicator_id;
+        INSERT INTO indicator_holders AS h (indicator_id, holders)
+        SELECT indicator_id, count(*) FROM new_rows
+        WHERE state <> 'false_positive' GROUP BY indicator_id
+        ON CONFLICT (indicator_id) DO UPDATE SET holders = h.holders + excluded.holders;
     ELSIF TG_OP = 'DELETE' THEN
-        UPDATE indicators i SET holders = i.holders - d.n FROM (
+        UPDATE indicator_holders h SET holders = h.holders - d.n FROM (
             SELECT indicator_id, count(*) AS n FROM old_rows
             WHERE state <> 'false_positive' GROUP BY indicator_id
-        ) d WHERE i.id = d.indicator_id;
+        ) d WHERE h.indicator_id = d.indicator_id;
     ELSE
-        UPDATE indicators i SET holders = i.holders + d.n FROM (
-            SELECT indicator_id, sum(n) AS n FROM (
-                SELECT indicator_id, -1 AS n FROM old_rows WHERE state <> 'false_positive'
-                UNION ALL
-                SELECT indicator_id, 1 AS n FROM new_rows WHERE state <> 'false_positive'
-            ) x GROUP BY indicator_id HAVING sum(n) <> 0
-        ) d WHERE i.id = d.indicator_id;
+        INSERT INTO indicator_holders AS h (indicator_id, holders)
+        SELECT indicator_id, sum(n) FROM (
+            SELECT indicator_id, -1 AS n FROM old_rows WHERE state <> 'false_positive'
+            UNION ALL
+            SELECT indicator_id, 1 AS n FROM new_rows WHERE state <> 'false_positive'
+        ) x GROUP BY indicator_id HAVING sum(n) <> 0
+        ON CONFLICT (indicator_id) DO UPDATE SET holders = h.holders + excluded.holders;
     END IF;
     RETURN NULL;
 END;

@@ -444,7 +444,7 @@ fn spell_out(
 }
 
 /// Indicators by id, each with how many cases hold it (false positives not counted; the
-/// database keeps the count, see the `indicator_holders` migration), in one query however many
+/// database keeps the count in `indicator_holders`, see its migration), in one query however many
 /// indicators there are.
 fn describe_counted<'a>(
     conn: &mut DbConnection,
@@ -462,8 +462,11 @@ fn describe_counted<'a>(
         holders: i64,
     }
     let mut sql = Sql::default();
-    sql.push("SELECT i.id, i.kind, i.value, i.holders FROM indicators i WHERE i.id")
-        .in_ids(ids);
+    sql.push(
+        "SELECT i.id, i.kind, i.value, COALESCE(h.holders, 0) AS holders FROM indicators i \
+         LEFT JOIN indicator_holders h ON h.indicator_id = i.id WHERE i.id",
+    )
+    .in_ids(ids);
     sql.load::<Row>(conn)?
         .into_iter()
         .map(|r| {

@@ -256,10 +256,10 @@ impl Store {
 
 /// The per-connection set-up of SQLite connections.
 ///
-/// The WAL is checkpointed every 8,000 pages (32 MB) rather than SQLite's 1,000: the commit
-/// that crosses the mark runs the checkpoint on the writer, and the pages every write touches
-/// (indexes, the audit head) are copied back once per checkpoint, so fewer, larger checkpoints
-/// copy less (measured: a tenth of the writer's time at 1,000 pages under mail load).
+/// The server's own writer leaves checkpoints to the checkpointer thread (see `writer`); for
+/// any other connection that writes (an admin command's), the WAL is checkpointed every 8,000
+/// pages (32 MB) rather than SQLite's 1,000: the pages every write touches (indexes, the audit
+/// head) are copied back once per checkpoint, so fewer, larger checkpoints copy less.
 fn pragmas_for(backend: Backend, sync: &str) -> Option<String> {
     (backend == Backend::Sqlite).then(|| {
         format!(

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use helpline_domain::user::Role;
-use helpline_tests::{helpline_bin, on_both_backends, Backend, TempDir, TestApp, TestDb};
+use helpline_tests::{
+    helpline_bin, on_both_backends, Backend, Receiver, TempDir, TestApp, TestDb, WEBHOOK_SECRET,
+};
 use sequoia_openpgp::parse::Parse;
 use serde_json::{json, Value};
 
@@ -552,7 +554,8 @@ on_both_backends!(
     quarantine_and_retry,
     hostile_input,
     mailgate,
-    encrypted_replies_and_the_outbox
+    encrypted_replies_and_the_outbox,
+    every_event_reaches_the_webhooks
 );
 
 /// A local SMTP sink: accepts every message and keeps its bytes.
@@ -840,6 +843,124 @@ fn encrypted_replies_and_the_outbox(backend: Backend) {
     assert!(sent
         .iter()
         .any(|m| String::from_utf8_lossy(m).contains("multipart/signed")));
+}
+
+/// Each event an integration needs reaches the webhook receiver, signed, and none names the
+/// person: a case opened by mail and the message received, a status changed by hand, a message
+/// quarantined, a reply that could not be delivered.
+fn every_event_reaches_the_webhooks(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let hook = Receiver::start();
+    // Nothing listens on the relay's port and one attempt is all a reply gets: it fails.
+    let port = free_port();
+    let (dir, url) = (keys.0.to_string_lossy().into_owned(), hook.url.clone());
+    let app = TestApp::start_with(db, None, move |c| {
+        c.mail.key_dir = dir;
+        c.mail.smtp.host = "127.0.0.1".into();
+        c.mail.smtp.port = port;
+        c.mail.smtp.tls = "none".into();
+        c.mail.smtp.poll_ms = 50;
+        c.mail.smtp.max_attempts = 1;
+        c.workflow.webhooks.poll_ms = 50;
+        c.workflow.webhooks.urls = vec![url];
+        c.workflow.webhooks.secret = helpline_api::config::Secret::new(WEBHOOK_SECRET);
+    });
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, handler) = app.user("hana", Role::Handler);
+    let token = ingest_token(&app, &admin);
+    let mut heard = Vec::new();
+    let mut wait_for = |event: &str| {
+        let (got, before) = hook.wait_for(event, 30);
+        heard.extend(before);
+        let got = got.unwrap_or_else(|| panic!("no {event} webhook; heard {heard:?}"));
+        heard.push(got.clone());
+        got.verified()
+    };
+
+    // A mail from a new sender opens a case: created, then the message received.
+    let r = post_mail(
+        &app,
+        &token,
+        &plain(
+            "Samira Nassar <samira@example.org>",
+            "My phone",
+            "",
+            "Somebody reads my messages.",
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json["case_id"].as_str().unwrap_or_default().to_owned();
+    let created = wait_for("case.created");
+    assert_eq!(created["case"]["id"], json!(case));
+    let received = wait_for("message.received");
+    assert_eq!(received["case"]["id"], json!(case));
+    assert_eq!(received["detail"]["message_id"], r.json["message_id"]);
+    assert_eq!(received["detail"]["channel"], "email");
+    assert_eq!(
+        received["detail"]["counterpart"],
+        json!({"kind": "beneficiary"})
+    );
+
+    // A handler opens it: the status change, from and to.
+    let c = app
+        .get(&format!("/api/v1/cases/{case}"), &handler)
+        .expect(200);
+    app.patch(
+        &format!("/api/v1/cases/{case}"),
+        &handler,
+        &format!("\"{}\"", c.json["version"]),
+        json!({"status": "open"}),
+    )
+    .expect(200);
+    let changed = wait_for("case.status_changed");
+    assert_eq!(changed["case"]["id"], json!(case));
+    assert_eq!(changed["detail"], json!({"from": "new", "to": "open"}));
+
+    // A message nobody can place waits in the quarantine, and a lead is told.
+    let q = post_mail(
+        &app,
+        &token,
+        b"To: help@helpline.example\r\nSubject: hello\r\n\r\nNo sender here.\r\n",
+    );
+    assert_eq!(q.status, 202, "{}", q.text);
+    let quarantined = wait_for("mail.quarantined");
+    assert_eq!(quarantined["inbound"]["id"], q.json["inbound_id"]);
+    assert!(quarantined["inbound"]["reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    assert!(quarantined.get("case").is_none(), "{quarantined}");
+    // The leads' queue shows it too.
+    let (_, lead) = app.user("lena", Role::Lead);
+    let queue = app.get("/api/v1/escalations", &lead).expect(200);
+    assert_eq!(queue.json["quarantine"]["waiting"], 1, "{}", queue.text);
+    assert_eq!(
+        queue.json["quarantine"]["oldest_received_at"],
+        quarantined["inbound"]["received_at"]
+    );
+
+    // A reply the relay never takes fails for good, and the integration hears of it.
+    let reply = app
+        .post(
+            &format!("/api/v1/cases/{case}/replies"),
+            &handler,
+            json!({"body": "We can help you check the phone."}),
+        )
+        .expect(201);
+    let failed = wait_for("reply.failed");
+    assert_eq!(failed["case"]["id"], json!(case));
+    assert_eq!(failed["detail"]["message_id"], reply.json["id"]);
+    assert_eq!(failed["detail"]["attempts"], 1);
+
+    // Every event is signed; none names the person, their address or their words.
+    for r in &heard {
+        r.verified();
+        for secret in ["Samira", "samira@", "reads my messages", "We can help"] {
+            assert!(!r.body.contains(secret), "{secret} in {}", r.body);
+        }
+    }
 }
 
 /// `helpline admin gen-key` writes a usable secret key, readable by its owner only, that the

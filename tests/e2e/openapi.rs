@@ -507,3 +507,28 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
 }
 
 on_both_backends!(routes_and_schemas_match_the_spec);
+
+/// Every event the code can announce is in the spec's `WebhookEvent` and has its entry under
+/// `webhooks`, and the spec names none the code does not send.
+#[test]
+fn webhook_events_match_the_spec() {
+    let spec = spec();
+    let code: BTreeSet<String> = helpline_domain::workflow::WebhookEvent::ALL
+        .iter()
+        .map(|e| e.as_str().to_owned())
+        .collect();
+    let listed: BTreeSet<String> = spec["components"]["schemas"]["WebhookEvent"]["enum"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(listed, code, "components.schemas.WebhookEvent");
+    let documented: BTreeSet<String> = spec["webhooks"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(documented, code, "webhooks");
+}

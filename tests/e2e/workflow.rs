@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use helpline_domain::user::Role;
-use helpline_tests::{on_both_backends, Backend, Receiver, TestApp, TestClock, TestDb};
-use hmac::{Hmac, Mac};
+use helpline_tests::{
+    on_both_backends, Backend, Receiver, TestApp, TestClock, TestDb, WEBHOOK_SECRET,
+};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 fn monday() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0)
@@ -26,8 +26,7 @@ fn start(db: TestDb, clock: &TestClock, hook: Option<&Receiver>) -> TestApp {
         c.workflow.webhooks.poll_ms = 50;
         if let Some(u) = url {
             c.workflow.webhooks.urls = vec![u];
-            c.workflow.webhooks.secret =
-                helpline_api::config::Secret::new("webhook-secret-for-tests");
+            c.workflow.webhooks.secret = helpline_api::config::Secret::new(WEBHOOK_SECRET);
         }
     })
 }
@@ -270,17 +269,6 @@ fn roster_spreads_intake_fairly(backend: Backend) {
     assert_eq!(again.status, 422, "{}", again.text);
 }
 
-fn verify_signature(r: &helpline_tests::Received) -> Value {
-    let ts = r.header("x-helpline-timestamp").unwrap_or_default();
-    let sig = r.header("x-helpline-signature").unwrap_or_default();
-    let mut mac = Hmac::<Sha256>::new_from_slice(b"webhook-secret-for-tests")
-        .unwrap_or_else(|e| panic!("{e}"));
-    mac.update(format!("{ts}.{}", r.body).as_bytes());
-    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(sig, expected, "signature of {}", r.body);
-    serde_json::from_str(&r.body).unwrap_or(Value::Null)
-}
-
 fn reasons(app: &TestApp, lead: &str, id: &str) -> Vec<String> {
     let q = app.get("/api/v1/escalations", lead).expect(200);
     q.json["items"]
@@ -332,17 +320,14 @@ fn critical_cases_reach_leads_and_webhooks(backend: Backend) {
     // Announced, signed, without a word about the person: created, escalated, assigned.
     let (assigned, before) = hook.wait_for("case.assigned", 20);
     let assigned = assigned.unwrap_or_else(|| panic!("no assignment webhook; got {before:?}"));
-    assert_eq!(
-        verify_signature(&assigned)["case"]["assignee_id"],
-        json!(hid)
-    );
+    assert_eq!(assigned.verified()["case"]["assignee_id"], json!(hid));
     let events: Vec<&str> = before
         .iter()
         .filter_map(|r| r.header("x-helpline-event"))
         .collect();
     assert_eq!(events, ["case.created", "case.escalated"]);
     for r in &before {
-        let body = verify_signature(r);
+        let body = r.verified();
         assert_eq!(body["case"]["id"], json!(id));
         assert_eq!(body["case"]["urgency"], "critical");
         assert!(!r.body.contains("Mariam"), "{}", r.body);
@@ -496,7 +481,7 @@ fn targets_break_when_the_clock_passes_them(backend: Backend) {
     // Announced once, for the late case only.
     let (b, _) = hook.wait_for("case.sla_breached", 20);
     let b = b.unwrap_or_else(|| panic!("no breach webhook"));
-    let body = verify_signature(&b);
+    let body = b.verified();
     assert_eq!(body["case"]["id"], json!(late_id));
     assert_eq!(body["detail"]["target"], "first_response");
     assert!(reasons(&app, &lead, &late_id).contains(&"first_response_overdue".to_owned()));
@@ -532,7 +517,7 @@ fn targets_break_when_the_clock_passes_them(backend: Backend) {
     assert_eq!(c2.json["resolution_breached"], false);
     let (r, _) = hook.wait_for("case.sla_breached", 20);
     let r = r.unwrap_or_else(|| panic!("no resolution breach webhook"));
-    let body = verify_signature(&r);
+    let body = r.verified();
     assert_eq!(body["detail"]["target"], "resolution");
     assert_eq!(body["case"]["id"], json!(late_id));
     // Raising the urgency moves the targets and escalates.

@@ -565,6 +565,9 @@ pub struct Received {
     pub body: String,
 }
 
+/// The webhook secret the suite configures.
+pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
+
 impl Received {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -572,6 +575,20 @@ impl Received {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON, after checking its signature with [`WEBHOOK_SECRET`] (panics if
+    /// the signature is wrong).
+    pub fn verified(&self) -> serde_json::Value {
+        use hmac::{Hmac, Mac};
+        let ts = self.header("x-helpline-timestamp").unwrap_or_default();
+        let sig = self.header("x-helpline-signature").unwrap_or_default();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        mac.update(format!("{ts}.{}", self.body).as_bytes());
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(sig, expected, "signature of {}", self.body);
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
 }
 

@@ -277,11 +277,16 @@ impl Application {
             .local_addr()
             .map_err(|e| StartError::Io(e.to_string()))?
             .port();
-        let outbox = crate::outbox::start(store.clone(), config.mail.smtp.clone())
-            .map_err(StartError::Io)?;
+        let notifier = crate::webhooks::Notifier::default();
+        let outbox = crate::outbox::start(
+            store.clone(),
+            config.mail.smtp.clone(),
+            policy.clone(),
+            notifier.clone(),
+        )
+        .map_err(StartError::Io)?;
         let indexer = crate::indexer::start(store.clone()).map_err(StartError::Io)?;
         let clock: Clock = clock.unwrap_or_else(|| Arc::new(Utc::now));
-        let notifier = crate::webhooks::Notifier::default();
         let webhooks = crate::webhooks::start(
             store.clone(),
             policy.clone(),

@@ -16,16 +16,40 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{SmtpTransport, Transport};
 
 use crate::config::SmtpConfig;
+use crate::service::replies;
+use crate::webhooks::Notifier;
 use crate::worker::Worker;
+use helpline_store::workflow::Policy;
 
 /// Starts the outbox worker when a relay is configured.
-pub fn start(store: Store, smtp: SmtpConfig) -> Result<Option<Worker>, String> {
+pub fn start(
+    store: Store,
+    smtp: SmtpConfig,
+    policy: Policy,
+    webhooks: Notifier,
+) -> Result<Option<Worker>, String> {
     if smtp.host.is_empty() {
         tracing::info!("no SMTP relay configured: replies wait in the outbox");
         return Ok(None);
     }
     let transport = transport(&smtp)?;
-    Worker::spawn("outbox", move |stop| run(&store, &transport, &smtp, stop)).map(Some)
+    let ctx = Context {
+        store,
+        transport,
+        smtp,
+        policy,
+        webhooks,
+    };
+    Worker::spawn("outbox", move |stop| run(&ctx, stop)).map(Some)
+}
+
+/// What the worker works with.
+struct Context {
+    store: Store,
+    transport: SmtpTransport,
+    smtp: SmtpConfig,
+    policy: Policy,
+    webhooks: Notifier,
 }
 
 fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {
@@ -52,7 +76,8 @@ fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {
     Ok(builder.build())
 }
 
-fn run(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, stop: &AtomicBool) {
+fn run(ctx: &Context, stop: &AtomicBool) {
+    let (store, smtp) = (&ctx.store, &ctx.smtp);
     let poll = Duration::from_millis(smtp.poll_ms.max(10));
     while !stop.load(Ordering::SeqCst) {
         let due = store.read(|c| mailstore::due(c, Utc::now(), 16));
@@ -72,12 +97,13 @@ fn run(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, stop: &Atomi
             if stop.load(Ordering::SeqCst) {
                 return;
             }
-            deliver(store, transport, smtp, item);
+            deliver(ctx, item);
         }
     }
 }
 
-fn deliver(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, item: OutboxItem) {
+fn deliver(ctx: &Context, item: OutboxItem) {
+    let (store, transport, smtp) = (&ctx.store, &ctx.transport, &ctx.smtp);
     let sha = item.sha256.clone();
     let outcome = store
         .read(move |c| mailstore::blob(c, &sha))
@@ -100,10 +126,13 @@ fn deliver(store: &Store, transport: &SmtpTransport, smtp: &SmtpConfig, item: Ou
         }
     };
     let it = item.clone();
-    if let Err(e) = store.write(Actor::System, Utc::now(), move |tx| {
-        mailstore::record_attempt(tx, &it, state, error, next)
+    let policy = ctx.policy.clone();
+    match store.write(Actor::System, Utc::now(), move |tx| {
+        replies::attempted(tx, &it, state, error, next, &policy)
     }) {
-        tracing::error!(error = %e, "outbox: cannot record a delivery attempt");
+        Ok(()) if state == DeliveryState::Failed => ctx.webhooks.wake(),
+        Ok(()) => {}
+        Err(e) => tracing::error!(error = %e, "outbox: cannot record a delivery attempt"),
     }
 }
 

@@ -296,6 +296,14 @@ closed_set! {
         CaseAssigned = "case.assigned",
         /// A case missed a promised time (first response or resolution).
         CaseSlaBreached = "case.sla_breached",
+        /// A case's status changed (`detail.from`, `detail.to`).
+        CaseStatusChanged = "case.status_changed",
+        /// A message came in on a case, by mail or recorded by hand.
+        MessageReceived = "message.received",
+        /// A message could not be read or threaded and waits in the quarantine for a lead.
+        MailQuarantined = "mail.quarantined",
+        /// A reply could not be delivered and will not be tried again.
+        ReplyFailed = "reply.failed",
     }
 }
 

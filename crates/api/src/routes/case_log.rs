@@ -91,8 +91,9 @@ async fn add_message(
         occurred_at: b.occurred_at,
         email: None,
     };
+    let policy = state.policy.clone();
     add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
-        crate::service::messages::record(tx, case, new)
+        crate::service::messages::record(tx, case, new, &policy)
     })
     .await
 }

@@ -420,15 +420,7 @@ async fn reply(
             subject: b.subject,
             body: b.body,
         };
-        replies::send(
-            &st.store,
-            &st.mail,
-            &st.config.mail,
-            actor,
-            now,
-            &case,
-            draft,
-        )
+        replies::send(&st, actor, now, &case, draft)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;

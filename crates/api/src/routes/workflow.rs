@@ -359,7 +359,7 @@ impl LimitQuery {
     }
 }
 
-/// What needs a lead now.
+/// What needs a lead now: the cases, and the messages waiting in the quarantine.
 async fn escalations(
     state: web::Data<AppState>,
     auth: Allowed<may::Oversee>,
@@ -368,10 +368,18 @@ async fn escalations(
     let limit = q.into_inner().checked()?;
     let now = state.now();
     let who = auth.0.clone();
-    let (items, total) = state
-        .read(move |c| wf::escalations(c, &who, now, limit))
+    let ((items, total), quarantine) = state
+        .read(move |c| {
+            Ok((
+                wf::escalations(c, &who, now, limit)?,
+                helpline_store::mail::quarantine_waiting(c)?,
+            ))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "total": total })))
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({ "items": items, "total": total, "quarantine": quarantine })),
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -46,7 +46,7 @@ pub fn open(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, Stor
 /// Changes a case if it is still at `expected_version`: `edit` holds the caller's change (the
 /// case's own rules refuse an illegal one), then the workflow's rules follow (new targets for a
 /// new urgency, an escalation when it becomes critical), a change of hands is recorded, and
-/// the webhooks hear of an assignment or an escalation.
+/// the webhooks hear of an assignment, an escalation or a new status.
 pub fn change(
     tx: &mut Tx<'_>,
     id: CaseId,
@@ -66,6 +66,10 @@ pub fn change(
     }
     if before.escalation.is_none() && after.escalation.is_some() {
         wf::announce(tx, policy, WebhookEvent::CaseEscalated, &after);
+    }
+    if before.status != after.status {
+        let detail = json!({"from": before.status, "to": after.status});
+        wf::announce_with(tx, policy, WebhookEvent::CaseStatusChanged, &after, detail);
     }
     after.assess(tx.now);
     Ok(after)

@@ -21,6 +21,7 @@ use helpline_store::beneficiaries::{self, NewBeneficiary};
 use helpline_store::case_log::{self, NewMessage};
 use helpline_store::cases;
 use helpline_store::mail::{self as mailstore, InboundMail as Received};
+use helpline_store::workflow as wf;
 use helpline_store::{StoreError, Tx};
 
 use crate::mail::{inbound_facts, quarantine_reason};
@@ -111,6 +112,7 @@ pub fn receive(
     let quarantined = |tx: &mut Tx<'_>, mail: Option<&InboundMail>, reason: String| {
         let record =
             mailstore::record_quarantined(tx, inbound_facts(sha.clone(), size, mail), reason)?;
+        wf::announce_quarantined(tx, &how.policy, &record);
         Ok(Receipt {
             record,
             reference: None,
@@ -218,8 +220,12 @@ pub fn assign(
         delivery: None,
         encrypted_to: Vec::new(),
     };
-    let msg =
-        crate::service::messages::record(tx, case, from_the_beneficiary(None, body, details))?;
+    let msg = crate::service::messages::record(
+        tx,
+        case,
+        from_the_beneficiary(None, body, details),
+        &how.policy,
+    )?;
     mailstore::resolve_quarantined(tx, id, crypto, case, msg.id, false, AuditAction::MailAssign)
 }
 
@@ -295,7 +301,7 @@ fn thread(
         Some(id) => (where_mail_goes(tx, id)?, false),
         None => (open_from_mail(tx, mail, sender, how)?, true),
     };
-    let m = record_in_log(tx, mail, sender, case.id)?;
+    let m = record_in_log(tx, mail, sender, case.id, &how.policy)?;
     if let Some(id) = &mail.envelope.message_id {
         mailstore::remember_message_id(tx, id, case.id, Some(m))?;
     }
@@ -395,6 +401,7 @@ fn record_in_log(
     mail: &Readable,
     sender: &helpline_mail::Mailbox,
     case: CaseId,
+    policy: &helpline_store::workflow::Policy,
 ) -> Result<MessageId, StoreError> {
     let body = mail.body.clone()?;
     let details = EmailDetails {
@@ -410,6 +417,7 @@ fn record_in_log(
         tx,
         case,
         from_the_beneficiary(mail.subject.clone(), body, details.clone()),
+        policy,
     )?;
     if !mail.attachments.is_empty() {
         let mut attachments = Vec::with_capacity(mail.attachments.len());

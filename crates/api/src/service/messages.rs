@@ -1,17 +1,34 @@
 //! A message is recorded: inbound or outbound, on any channel, with the beneficiary or a
 //! party. The first outbound message to the beneficiary is the case's first response (its
-//! response target is met).
+//! response target is met); an inbound one is announced to the webhooks.
 
+use helpline_domain::case::CaseLocator;
 use helpline_domain::ids::CaseId;
 use helpline_domain::log::{Counterpart, Direction, Message};
+use helpline_domain::workflow::WebhookEvent;
 use helpline_store::case_log::{self, NewMessage};
+use helpline_store::workflow::{self as wf, Policy};
 use helpline_store::{cases, StoreError, Tx};
+use serde_json::json;
 
-/// Records a message on a case, stamping the case's first response when it is one.
-pub fn record(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Message, StoreError> {
+/// Records a message on a case, stamping the case's first response when it is one and
+/// announcing it when it came in.
+pub fn record(
+    tx: &mut Tx<'_>,
+    case: CaseId,
+    new: NewMessage,
+    policy: &Policy,
+) -> Result<Message, StoreError> {
     let m = case_log::add_message(tx, case, new)?;
     if m.direction == Direction::Outbound && m.counterpart == Counterpart::Beneficiary {
         cases::mark_first_response(tx, case, m.occurred_at)?;
+    }
+    // The case is read for the announcement only when somebody listens.
+    if m.direction == Direction::Inbound && !policy.webhook_urls.is_empty() {
+        let c = cases::locate(tx.conn, CaseLocator::Id(case))?;
+        let detail =
+            json!({"message_id": m.id, "channel": m.channel, "counterpart": m.counterpart});
+        wf::announce_with(tx, policy, WebhookEvent::MessageReceived, &c, detail);
     }
     Ok(m)
 }

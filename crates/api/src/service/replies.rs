@@ -18,8 +18,9 @@ use helpline_domain::user::Actor;
 use helpline_domain::DomainError;
 use helpline_store::case_log::{self, NewMessage};
 use helpline_store::mail as mailstore;
-use helpline_store::{DbConnection, Store, StoreError};
+use helpline_store::{DbConnection, StoreError};
 
+use crate::app::AppState;
 use crate::config::MailConfig;
 use crate::mail::MailState;
 
@@ -58,14 +59,14 @@ fn invalid(m: String) -> StoreError {
 /// Sends a reply on `case` (already checked writable by the caller): blocking — it reads,
 /// composes and writes.
 pub fn send(
-    store: &Store,
-    mail: &MailState,
-    cfg: &MailConfig,
+    st: &AppState,
     actor: Actor,
     now: DateTime<Utc>,
     case: &Case,
     draft: Draft,
 ) -> Result<Message, ReplyError> {
+    let (store, mail, cfg) = (&st.store, &st.mail, &st.config.mail);
+    let policy = st.policy.clone();
     let cid = case.id;
     let (to, required, thread_ids) = store.read(|c| {
         Ok((
@@ -94,6 +95,7 @@ pub fn send(
                 occurred_at: None,
                 email: Some(out.details),
             },
+            &policy,
         )?;
         mailstore::remember_message_id(tx, &out.message_id, cid, Some(m.id))?;
         mailstore::enqueue(tx, m.id, cid, &out.from, &out.to, &out.raw, out.encrypted)?;
@@ -266,4 +268,35 @@ fn recipient(
         "{} is neither an address of the case's beneficiary nor of a party involved in it",
         wanted.as_str()
     )))
+}
+
+/// A delivery attempt is recorded on the reply; a reply that will not be tried again is
+/// announced to the webhooks (the relay's answer stays out of it: it may name the recipient).
+pub fn attempted(
+    tx: &mut helpline_store::Tx<'_>,
+    item: &mailstore::OutboxItem,
+    state: DeliveryState,
+    error: Option<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    policy: &helpline_store::workflow::Policy,
+) -> Result<(), StoreError> {
+    mailstore::record_attempt(tx, item, state, error, next_attempt_at)?;
+    if state == DeliveryState::Failed && !policy.webhook_urls.is_empty() {
+        let case = helpline_store::cases::locate(
+            tx.conn,
+            helpline_domain::case::CaseLocator::Id(item.case_id),
+        )?;
+        let detail = serde_json::json!({
+            "message_id": item.message_id,
+            "attempts": item.attempts + 1,
+        });
+        helpline_store::workflow::announce_with(
+            tx,
+            policy,
+            helpline_domain::workflow::WebhookEvent::ReplyFailed,
+            &case,
+            detail,
+        );
+    }
+    Ok(())
 }

@@ -312,6 +312,30 @@ pub fn quarantine(
     }))
 }
 
+/// How many messages wait in the quarantine, and since when the oldest has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct QuarantineWaiting {
+    /// Messages waiting.
+    pub waiting: i64,
+    /// When the oldest of them arrived.
+    pub oldest_received_at: Option<DateTime<Utc>>,
+}
+
+/// What waits in the quarantine, counted (for the leads' queue).
+pub fn quarantine_waiting(conn: &mut DbConnection) -> Result<QuarantineWaiting> {
+    let (waiting, oldest): (i64, Option<NaiveDateTime>) = inbound_mail::table
+        .filter(inbound_mail::state.eq(InboundState::Quarantined.as_str()))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(inbound_mail::received_at),
+        ))
+        .first(conn)?;
+    Ok(QuarantineWaiting {
+        waiting,
+        oldest_received_at: oldest.map(from_db),
+    })
+}
+
 /// Messages received from a sender whose signatures named a key we did not hold, for
 /// checking again once a certificate is added.
 pub fn threaded_from_sender(conn: &mut DbConnection, sender: &str) -> Result<Vec<InboundMail>> {

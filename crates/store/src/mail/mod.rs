@@ -15,9 +15,9 @@ pub use certificates::{
     NewCertificate,
 };
 pub use inbound::{
-    inbound, inbound_by_sha256, quarantine, record_quarantined, record_threaded, requarantine,
-    resolve_quarantined, threaded_from_sender, update_crypto, InboundMail, InboundState,
-    NewInbound,
+    inbound, inbound_by_sha256, quarantine, quarantine_waiting, record_quarantined,
+    record_threaded, requarantine, resolve_quarantined, threaded_from_sender, update_crypto,
+    InboundMail, InboundState, NewInbound, QuarantineWaiting,
 };
 pub use message_ids::{case_for_message_ids, inbound_message_ids, remember_message_id};
 pub use outbox::{deliveries, due, enqueue, record_attempt, OutboxItem};

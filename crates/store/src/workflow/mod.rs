@@ -22,7 +22,10 @@ pub use roster::{
 };
 pub(crate) use settings::put_setting;
 pub use settings::{auto_assign, set_auto_assign, setting};
-pub use webhooks::{announce, deliveries, due_deliveries, record_delivery, Delivery};
+pub use webhooks::{
+    announce, announce_quarantined, announce_with, deliveries, due_deliveries, record_delivery,
+    Delivery,
+};
 pub use workload::{workload, Workload};
 
 /// The rules a deployment sets: promised times, caseload weights, where webhooks go.

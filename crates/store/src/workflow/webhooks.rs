@@ -37,24 +37,42 @@ pub fn announce(tx: &mut Tx<'_>, policy: &Policy, event: WebhookEvent, case: &Ca
     announce_with(tx, policy, event, case, Value::Null);
 }
 
-pub(crate) fn announce_with(
+/// Queues an event about a case with what else a receiver needs to know of it (`detail`).
+pub fn announce_with(
     tx: &mut Tx<'_>,
     policy: &Policy,
     event: WebhookEvent,
     case: &Case,
     detail: Value,
 ) {
-    if policy.webhook_urls.is_empty() {
-        return;
-    }
-    let mut body = json!({
-        "event": event,
-        "occurred_at": tx.now,
-        "case": case_facts(case),
-    });
+    let mut body = json!({ "case": case_facts(case) });
     if !detail.is_null() {
         body["detail"] = detail;
     }
+    queue(tx, policy, event, body);
+}
+
+/// Queues an event about a received message that joined no case (it waits in the quarantine):
+/// its record's id, size, reason and time — never its sender or content.
+pub fn announce_quarantined(tx: &mut Tx<'_>, policy: &Policy, inbound: &crate::mail::InboundMail) {
+    let body = json!({
+        "inbound": {
+            "id": inbound.id,
+            "size": inbound.size,
+            "reason": inbound.reason,
+            "received_at": inbound.received_at,
+        }
+    });
+    queue(tx, policy, WebhookEvent::MailQuarantined, body);
+}
+
+/// Adds the event's name, time and a delivery id to `body` and queues it once per URL.
+fn queue(tx: &mut Tx<'_>, policy: &Policy, event: WebhookEvent, mut body: Value) {
+    if policy.webhook_urls.is_empty() {
+        return;
+    }
+    body["event"] = json!(event);
+    body["occurred_at"] = json!(tx.now);
     for url in &policy.webhook_urls {
         let id = uuid::Uuid::now_v7();
         let mut b = body.clone();

@@ -254,12 +254,11 @@ fn ids(v: &mail_parser::HeaderValue<'_>) -> Vec<String> {
     }
 }
 
+/// `type/subtype`, lower-cased; none given, or no subtype (invalid), is `text/plain`
+/// (RFC 2045, 5.2).
 fn media_type(ct: Option<&mail_parser::ContentType<'_>>) -> String {
-    match ct {
-        Some(ct) => match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-            None => ct.ctype().to_ascii_lowercase(),
-        },
+    match ct.and_then(|ct| ct.subtype().map(|sub| (ct.ctype(), sub))) {
+        Some((ty, sub)) => format!("{ty}/{sub}").to_ascii_lowercase(),
         None => "text/plain".into(),
     }
 }
@@ -288,16 +287,47 @@ pub(crate) fn part_type(part: &mail_parser::MessagePart<'_>) -> String {
     media_type(part.content_type())
 }
 
+/// Whether a part's `Content-Type` names no subtype (`text`, `text/`, `application`): that is
+/// syntactically invalid, and RFC 2045 (5.2) reads such a part as `text/plain`, which
+/// mail-parser would otherwise hand over as a nameless binary attachment.
+fn untyped(part: &mail_parser::MessagePart<'_>) -> bool {
+    part.content_type().is_some_and(|ct| ct.subtype().is_none())
+        && !matches!(part.body, PartType::Multipart(_) | PartType::Message(_))
+}
+
+/// An untyped part's bytes as text, in the charset it names if it names one (mail-parser has
+/// already decoded a part it took for text).
+fn as_plain_text(part: &mail_parser::MessagePart<'_>) -> String {
+    if let Some(text) = part.text_contents() {
+        return text.to_owned();
+    }
+    let bytes = part.contents();
+    part.content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|cs| mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()))
+        .map(|decode| decode(bytes))
+        .unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned())
+}
+
 /// The text and the attachments of a message (or of a decrypted MIME entity).
 pub(crate) fn content(msg: &Message<'_>) -> (Option<String>, Vec<Attachment>) {
+    let mut text = msg.body_text(0).map(|t| t.into_owned());
+    for part in msg.attachments().filter(|p| untyped(p)) {
+        let more = as_plain_text(part);
+        text = Some(match text {
+            Some(before) => format!("{before}\n\n{more}"),
+            None => more,
+        });
+    }
     let attachments = msg
         .attachments()
         .filter(|p| {
             // OpenPGP's own control parts are not the sender's files.
-            !matches!(
-                part_type(p).as_str(),
-                "application/pgp-signature" | "application/pgp-encrypted"
-            )
+            !untyped(p)
+                && !matches!(
+                    part_type(p).as_str(),
+                    "application/pgp-signature" | "application/pgp-encrypted"
+                )
         })
         .map(|p| {
             Attachment::new(
@@ -309,7 +339,7 @@ pub(crate) fn content(msg: &Message<'_>) -> (Option<String>, Vec<Attachment>) {
             )
         })
         .collect();
-    (msg.body_text(0).map(|t| t.into_owned()), attachments)
+    (text, attachments)
 }
 
 impl Attachment {
@@ -516,5 +546,44 @@ mod tests {
             "read {read}, refused {refused} of {}",
             files.len()
         );
+    }
+
+    #[test]
+    fn a_content_type_without_subtype_is_plain_text() {
+        for ct in [
+            "text",
+            "Text",
+            "text/",
+            "application",
+            "garbage",
+            "text; charset=iso-8859-1",
+        ] {
+            let raw = format!(
+                "From: a@example.org\r\nSubject: x\r\nContent-Type: {ct}\r\n\r\nMy phone was taken.\r\n"
+            );
+            let m = ok(&raw);
+            assert_eq!(m.media_type, "text/plain", "{ct}");
+            assert_eq!(
+                m.text.as_deref().map(str::trim),
+                Some("My phone was taken."),
+                "{ct}"
+            );
+            assert!(m.attachments.is_empty(), "{ct}: {:?}", m.attachments);
+            // The same part inside multipart/mixed, beside a real attachment.
+            let nested = format!(
+                "From: a@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: {ct}\r\n\r\nSee the file.\r\n--b\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n"
+            );
+            let m = ok(&nested);
+            assert_eq!(m.text.as_deref().map(str::trim), Some("See the file."), "{ct}");
+            assert_eq!(m.attachments.len(), 1, "{ct}");
+            assert_eq!(m.attachments[0].media_type, "application/pdf");
+        }
+    }
+
+    #[test]
+    fn an_untyped_part_is_read_in_the_charset_it_names() {
+        let raw = b"From: a@example.org\r\nSubject: x\r\nContent-Type: text; charset=iso-8859-1\r\n\r\nMon t\xe9l\xe9phone\r\n";
+        let m = parse(raw, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.text.as_deref().map(str::trim), Some("Mon t\u{e9}l\u{e9}phone"));
     }
 }

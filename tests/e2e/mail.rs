@@ -231,6 +231,46 @@ fn threading_and_reverification(backend: Backend) {
     // Another signed message from her is now good at once.
     let signed = post_mail(&app, &gw, &fixture("pgpmime-signed.eml")).expect(201);
     assert_eq!(signed.json["crypto"]["signature"], "good");
+    assert!(signed.json["crypto"].get("signed_part").is_none());
+
+    // The same signed message relayed by a mailing list, its footer added around it: the
+    // signature still holds for its part, and the footer is shown apart, not as signed.
+    let original = String::from_utf8_lossy(&fixture("pgpmime-signed.eml")).replace("\r\n", "\n");
+    let (head, body) = original.split_once("\n\n").unwrap_or_default();
+    let signed_type = head
+        .lines()
+        .find(|l| l.starts_with("Content-Type: multipart/signed"))
+        .unwrap_or_default();
+    let relayed = format!(
+        "From: Alice Activist <alice@example.org>\nTo: help@helpline.example\n\
+         Subject: [Helpline #{reference}] via the list\nMessage-ID: <list-{}@lists.example.org>\n\
+         MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"list\"\n\n\
+         --list\n{signed_type}\n\n{body}\n\
+         --list\nContent-Type: text/plain\n\nDefenders list: unsubscribe at lists.example.org\n\
+         --list--\n",
+        uuid::Uuid::now_v7().simple()
+    );
+    let relayed = post_mail(&app, &gw, relayed.as_bytes()).expect(201);
+    assert_eq!(
+        relayed.json["crypto"]["signature"], "good",
+        "{}",
+        relayed.text
+    );
+    assert_eq!(
+        relayed.json["crypto"]["signed_part"],
+        json!({"path": "1", "media_type": "text/plain", "unsigned_parts": 1})
+    );
+    let shown = messages(&app, &handler, &case)
+        .into_iter()
+        .find(|x| x["id"] == relayed.json["message_id"])
+        .unwrap_or_default();
+    let text = shown["body"].as_str().unwrap_or_default();
+    let (covered, outside) = text
+        .split_once(helpline_domain::mail::UNSIGNED_MARKER)
+        .unwrap_or_else(|| panic!("no marker: {text}"));
+    assert!(!covered.contains("Defenders list"), "{text}");
+    assert!(outside.contains("Defenders list"), "{text}");
+    assert_eq!(shown["email"]["crypto"]["signed_part"]["path"], "1");
 
     // A different key offered for Alice (trust on first use): the case is flagged, her
     // certificate is not replaced.
@@ -302,7 +342,7 @@ fn threading_and_reverification(backend: Backend) {
     let db = app.stop();
     let app = start(db, &keys.0);
     let handler = app.login("hana");
-    assert_eq!(messages(&app, &handler, &case).len(), 4);
+    assert_eq!(messages(&app, &handler, &case).len(), 5);
     let again = post_mail(&app, &gw, &raw).expect(200);
     assert_eq!(again.json["duplicate"], true);
 }

@@ -116,7 +116,28 @@ pub struct CryptoOutcome {
     /// Whether the subject was taken from encrypted (protected) headers.
     #[serde(default)]
     pub protected_headers: bool,
+    /// When the signatures cover one part of the message only (a signed message inside
+    /// `multipart/mixed`: a mailing list's footer, a forwarding note): which part. Absent when
+    /// they cover everything that was read (or there are none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_part: Option<SignedPart>,
 }
+
+/// The one part of a message its signatures cover; what lies outside it is shown apart, after
+/// [`UNSIGNED_MARKER`], never as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedPart {
+    /// Where the `multipart/signed` part sits in the MIME tree: `2` is the second part of the
+    /// message, `1.2` the second part of its first.
+    pub path: String,
+    /// The media type of the signed content (`text/plain`, `multipart/mixed`, ...).
+    pub media_type: String,
+    /// How many parts lie outside it (texts and files), unsigned.
+    pub unsigned_parts: usize,
+}
+
+/// The line between a message's signed text and the text outside its signed part.
+pub const UNSIGNED_MARKER: &str = "----- not covered by the signature -----";
 
 impl CryptoOutcome {
     /// A message with no OpenPGP at all.
@@ -130,6 +151,7 @@ impl CryptoOutcome {
             signature: SignatureStatus::None,
             signatures: Vec::new(),
             protected_headers: false,
+            signed_part: None,
         }
     }
 

@@ -5,12 +5,15 @@
 use std::time::SystemTime;
 
 use base64::Engine;
-use helpline_domain::mail::{CertificateSource, CryptoOutcome, DecryptionStatus, PgpFormat};
+use helpline_domain::mail::{
+    CertificateSource, CryptoOutcome, DecryptionStatus, PgpFormat, SignedPart, UNSIGNED_MARKER,
+};
 use mail_parser::{Message, PartType};
 use sequoia_openpgp::Cert;
 
 use crate::parse::{
-    content, parse_checked, part_type, Attachment, Envelope, Limits, MailError, ParsedMail,
+    content, file, parse_checked, part_type, untyped_text, Attachment, Envelope, Limits, MailError,
+    ParsedMail,
 };
 use crate::pgp::{self, CertLookup, Keyring};
 
@@ -100,9 +103,9 @@ impl Opener<'_> {
             }
             "multipart/signed" => {
                 mail.crypto.format = PgpFormat::PgpMime;
-                self.verify_signed(raw, &msg, &mut mail)?;
+                self.verify_signed(raw, &msg, 0, &mut mail)?;
             }
-            _ => self.inline(&mut mail)?,
+            _ => self.signed_within(raw, &msg, &mut mail)?,
         }
         self.attached_keys(&mut mail);
         mail.crypto.summarise_signatures();
@@ -144,12 +147,12 @@ impl Opener<'_> {
                     mail.crypto.protected_headers = true;
                 }
                 if part_type(inner.root_part()) == "multipart/signed" {
-                    self.verify_signed(&plain, &inner, mail)?;
+                    self.verify_signed(&plain, &inner, 0, mail)?;
                 } else {
                     let (text, attachments) = content(&inner);
                     mail.text = text;
                     mail.attachments = attachments;
-                    self.inline(mail)?;
+                    self.signed_within(&plain, &inner, mail)?;
                 }
             }
             Err(MailError::NotAMessage) => {
@@ -160,15 +163,69 @@ impl Opener<'_> {
         Ok(())
     }
 
-    /// multipart/signed: the first part, byte for byte with CRLF line ends, against the
-    /// detached signature in the second.
-    fn verify_signed(
+    /// A message (or decrypted entity) that is not itself signed, whose content `mail` holds:
+    /// a `multipart/signed` part inside it (a list's footer or a forwarding note around a
+    /// signed message) is verified, its content shown first and what lies outside it after
+    /// [`UNSIGNED_MARKER`], with `crypto.signed_part` saying which part the signatures cover;
+    /// without one, inline PGP in the text is looked for.
+    fn signed_within(
         &self,
         raw: &[u8],
         msg: &Message<'_>,
         mail: &mut InboundMail,
     ) -> Result<(), MailError> {
-        let kids = children(msg, 0);
+        let Some(id) = nested_signed(msg) else {
+            return self.inline(mail);
+        };
+        mail.crypto.format = PgpFormat::PgpMime;
+        self.verify_signed(raw, msg, id, mail)?;
+        let inside = subtree(msg, id);
+        let outside = |i: &u32| !inside.contains(&(*i as usize));
+        let mut texts: Vec<String> = (0..msg.text_body.len())
+            .filter(|&pos| msg.text_body.get(pos).is_some_and(outside))
+            .filter_map(|pos| msg.body_text(pos).map(|t| t.trim().to_owned()))
+            .collect();
+        let mut unsigned_parts = texts.len();
+        for i in msg.attachments.iter().filter(|i| outside(i)) {
+            let Some(part) = msg.parts.get(*i as usize) else {
+                continue;
+            };
+            if let Some(t) = untyped_text(part) {
+                texts.push(t.trim().to_owned());
+                unsigned_parts += 1;
+            } else if let Some(f) = file(part) {
+                mail.attachments.push(f);
+                unsigned_parts += 1;
+            }
+        }
+        texts.retain(|t| !t.is_empty());
+        if !texts.is_empty() {
+            let signed = mail.text.take().unwrap_or_default();
+            mail.text = Some(format!(
+                "{}\n\n{UNSIGNED_MARKER}\n{}",
+                signed.trim_end(),
+                texts.join("\n\n")
+            ));
+        }
+        let content = children(msg, id).first().and_then(|i| msg.parts.get(*i));
+        mail.crypto.signed_part = Some(SignedPart {
+            path: mime_path(msg, id),
+            media_type: content.map_or_else(|| "text/plain".into(), part_type),
+            unsigned_parts,
+        });
+        Ok(())
+    }
+
+    /// multipart/signed (part `id`): its first part, byte for byte with CRLF line ends,
+    /// against the detached signature in the second.
+    fn verify_signed(
+        &self,
+        raw: &[u8],
+        msg: &Message<'_>,
+        id: usize,
+        mail: &mut InboundMail,
+    ) -> Result<(), MailError> {
+        let kids = children(msg, id);
         let signed = kids.first().and_then(|i| msg.parts.get(*i));
         let signature = kids
             .iter()
@@ -338,6 +395,53 @@ fn children(msg: &Message<'_>, id: usize) -> Vec<usize> {
         Some(PartType::Multipart(kids)) => kids.iter().map(|k| *k as usize).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The first `multipart/signed` part below the root, breadth first (the outermost wins), not
+/// looking inside attached messages (`message/rfc822` is a file, signed or not).
+fn nested_signed(msg: &Message<'_>) -> Option<usize> {
+    let mut queue: std::collections::VecDeque<usize> = children(msg, 0).into();
+    while let Some(id) = queue.pop_front() {
+        let part = msg.parts.get(id)?;
+        if part_type(part) == "multipart/signed" {
+            return Some(id);
+        }
+        queue.extend(children(msg, id));
+    }
+    None
+}
+
+/// Part `id` and every part below it.
+fn subtree(msg: &Message<'_>, id: usize) -> std::collections::HashSet<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![id];
+    while let Some(i) = stack.pop() {
+        if seen.insert(i) {
+            stack.extend(children(msg, i));
+        }
+    }
+    seen
+}
+
+/// Where part `id` sits: `2` for the root's second child, `1.2` for the second child of its
+/// first (the root itself is ``).
+fn mime_path(msg: &Message<'_>, id: usize) -> String {
+    fn walk(msg: &Message<'_>, at: usize, id: usize, path: &mut Vec<usize>) -> bool {
+        for (n, kid) in children(msg, at).into_iter().enumerate() {
+            path.push(n + 1);
+            if kid == id || walk(msg, kid, id, path) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let mut path = Vec::new();
+    walk(msg, 0, id, &mut path);
+    path.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Line ends as CRLF, as they were signed (an MTA may deliver LF only).

@@ -312,34 +312,43 @@ fn as_plain_text(part: &mail_parser::MessagePart<'_>) -> String {
 /// The text and the attachments of a message (or of a decrypted MIME entity).
 pub(crate) fn content(msg: &Message<'_>) -> (Option<String>, Vec<Attachment>) {
     let mut text = msg.body_text(0).map(|t| t.into_owned());
-    for part in msg.attachments().filter(|p| untyped(p)) {
-        let more = as_plain_text(part);
+    for more in msg.attachments().filter_map(untyped_text) {
         text = Some(match text {
             Some(before) => format!("{before}\n\n{more}"),
             None => more,
         });
     }
-    let attachments = msg
-        .attachments()
-        .filter(|p| {
-            // OpenPGP's own control parts are not the sender's files.
-            !untyped(p)
-                && !matches!(
-                    part_type(p).as_str(),
-                    "application/pgp-signature" | "application/pgp-encrypted"
-                )
-        })
-        .map(|p| {
-            Attachment::new(
-                p.attachment_name().map(str::to_owned),
-                p.content_type()
-                    .map(|ct| media_type(Some(ct)))
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                p.contents().to_vec(),
-            )
-        })
-        .collect();
+    let attachments = msg.attachments().filter_map(file).collect();
     (text, attachments)
+}
+
+/// The text of a part read as `text/plain` because its type names no subtype.
+pub(crate) fn untyped_text(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    untyped(part).then(|| as_plain_text(part))
+}
+
+/// A part mail-parser counts as an attachment, as the sender's file: none for OpenPGP's own
+/// control parts, nor for an untyped part (that is text).
+pub(crate) fn file(part: &mail_parser::MessagePart<'_>) -> Option<Attachment> {
+    let media_type = part_type(part);
+    if untyped(part)
+        || matches!(
+            media_type.as_str(),
+            "application/pgp-signature" | "application/pgp-encrypted"
+        )
+    {
+        return None;
+    }
+    // A file that names no type at all is bytes, whatever RFC 2045 says of a body.
+    let media_type = match part.content_type() {
+        Some(_) => media_type,
+        None => "application/octet-stream".into(),
+    };
+    Some(Attachment::new(
+        part.attachment_name().map(str::to_owned),
+        media_type,
+        part.contents().to_vec(),
+    ))
 }
 
 impl Attachment {
@@ -574,7 +583,11 @@ mod tests {
                 "From: a@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: {ct}\r\n\r\nSee the file.\r\n--b\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\n\r\n%PDF-1.4\r\n--b--\r\n"
             );
             let m = ok(&nested);
-            assert_eq!(m.text.as_deref().map(str::trim), Some("See the file."), "{ct}");
+            assert_eq!(
+                m.text.as_deref().map(str::trim),
+                Some("See the file."),
+                "{ct}"
+            );
             assert_eq!(m.attachments.len(), 1, "{ct}");
             assert_eq!(m.attachments[0].media_type, "application/pdf");
         }
@@ -584,6 +597,9 @@ mod tests {
     fn an_untyped_part_is_read_in_the_charset_it_names() {
         let raw = b"From: a@example.org\r\nSubject: x\r\nContent-Type: text; charset=iso-8859-1\r\n\r\nMon t\xe9l\xe9phone\r\n";
         let m = parse(raw, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(m.text.as_deref().map(str::trim), Some("Mon t\u{e9}l\u{e9}phone"));
+        assert_eq!(
+            m.text.as_deref().map(str::trim),
+            Some("Mon t\u{e9}l\u{e9}phone")
+        );
     }
 }

@@ -178,3 +178,75 @@ fn a_certificate_added_later_turns_unknown_into_good() {
         m["keys"]["bob"].as_str()
     );
 }
+
+/// A signed message inside `multipart/mixed` (a list's footer after it, or a note before it):
+/// the signature is checked on its part, the signed text comes first, and what lies outside
+/// comes after the marker, never as signed; `signed_part` says which part is covered.
+#[test]
+fn a_signed_part_inside_mixed_is_verified_and_kept_apart() {
+    let m = manifest();
+    let keys = keyring();
+    let certs = known(&m);
+    let opener = Opener {
+        keys: &keys,
+        certs: &certs,
+        limits: Limits::default(),
+        now: SystemTime::now(),
+    };
+    let signed = String::from_utf8(read("pgpmime-signed.eml")).unwrap_or_default();
+    let signed = signed.replace("\r\n", "\n");
+    let (head, body) = signed.split_once("\n\n").unwrap_or_default();
+    let content_type = head
+        .lines()
+        .find(|l| l.starts_with("Content-Type: multipart/signed"))
+        .unwrap_or_default();
+    let want = m["messages"]["pgpmime-signed"]["body"]
+        .as_str()
+        .unwrap_or_default();
+    let footer = "Defenders mailing list -- unsubscribe at lists.example.org";
+    let note = "URGENT: this is Alice, send the passwords to this address";
+    for (name, before, after) in [("footer", "", footer), ("note", note, "")] {
+        let mut raw = String::from(
+            "From: Alice Activist <alice@example.org>\nTo: help@helpline.example\nSubject: Fwd\n\
+             MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"outer\"\n\n",
+        );
+        if !before.is_empty() {
+            raw += &format!("--outer\nContent-Type: text/plain\n\n{before}\n");
+        }
+        raw += &format!("--outer\n{content_type}\n\n{body}\n");
+        if !after.is_empty() {
+            raw += &format!("--outer\nContent-Type: text/plain\n\n{after}\n");
+        }
+        raw += "--outer--\n";
+        let got = opener
+            .open(raw.as_bytes())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            got.crypto.signature,
+            helpline_domain::mail::SignatureStatus::Good,
+            "{name}: {:?}",
+            got.crypto
+        );
+        let part = got
+            .crypto
+            .signed_part
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: no signed_part"));
+        let path = if before.is_empty() { "1" } else { "2" };
+        assert_eq!(part.path, path, "{name}");
+        assert_eq!(part.media_type, "text/plain", "{name}");
+        assert_eq!(part.unsigned_parts, 1, "{name}");
+        let text = got.text.unwrap_or_default();
+        let (signed_text, outside) = text
+            .split_once(helpline_domain::mail::UNSIGNED_MARKER)
+            .unwrap_or_else(|| panic!("{name}: no marker in {text}"));
+        assert_eq!(signed_text.trim(), want, "{name}");
+        assert_eq!(outside.trim(), format!("{before}{after}"), "{name}");
+    }
+
+    // A message signed as a whole has no `signed_part`: everything shown is covered.
+    let whole = opener
+        .open(&read("pgpmime-signed.eml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(whole.crypto.signed_part, None);
+}

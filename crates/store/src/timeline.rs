@@ -24,7 +24,7 @@ use crate::{DbConnection, Page, Result, StoreError};
 #[serde(tag = "kind", content = "item", rename_all = "snake_case")]
 pub enum TimelineItem {
     /// A message.
-    Message(Message),
+    Message(Box<Message>),
     /// A comment.
     Comment(Comment),
     /// An action taken.
@@ -186,7 +186,7 @@ fn log_entries(
     crate::case_log::with_deliveries(conn, case, &mut msgs)?;
     out.extend(msgs.into_iter().map(|m| TimelineEntry {
         at: m.occurred_at,
-        item: TimelineItem::Message(m),
+        item: TimelineItem::Message(Box::new(m)),
     }));
     let q = comments::table
         .filter(comments::case_id.eq(&cid))

@@ -79,7 +79,14 @@ const PGP_SIGNATURE_END: &str = "-----END PGP SIGNATURE-----";
 impl Opener<'_> {
     /// Opens a raw message. Limits violated anywhere (also inside the encrypted part, and by
     /// a compressed payload) are errors; everything about OpenPGP is an outcome in `crypto`.
+    /// A parser that panics on hostile input (the fuzzers found such inputs in sequoia) is
+    /// [`MailError::ParserFailure`], never a panic out of here.
     pub fn open(&self, raw: &[u8]) -> Result<InboundMail, MailError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.open_unguarded(raw)))
+            .unwrap_or(Err(MailError::ParserFailure))
+    }
+
+    fn open_unguarded(&self, raw: &[u8]) -> Result<InboundMail, MailError> {
         let msg = parse_checked(raw, &self.limits)?;
         let mut mail = InboundMail::from_outer(ParsedMail::from_message(&msg));
         self.autocrypt(&msg, &mut mail);

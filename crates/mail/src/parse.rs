@@ -81,6 +81,9 @@ pub enum MailError {
     /// Not a message at all (no header, empty input).
     #[error("not an RFC 5322 message")]
     NotAMessage,
+    /// A parser we rely on (MIME, OpenPGP) failed on the message instead of refusing it.
+    #[error("the message could not be read (parser failure)")]
+    ParserFailure,
 }
 
 /// A mailbox: an address and the display name given with it (RFC 2047 decoded).
@@ -263,10 +266,14 @@ fn media_type(ct: Option<&mail_parser::ContentType<'_>>) -> String {
     }
 }
 
-/// Parses a raw message under `limits`.
+/// Parses a raw message under `limits` (a panic in the MIME parser is a
+/// [`MailError::ParserFailure`]).
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMail, MailError> {
-    let msg = parse_checked(raw, limits)?;
-    Ok(ParsedMail::from_message(&msg))
+    std::panic::catch_unwind(|| {
+        let msg = parse_checked(raw, limits)?;
+        Ok(ParsedMail::from_message(&msg))
+    })
+    .unwrap_or(Err(MailError::ParserFailure))
 }
 
 /// Parses under `limits`, keeping mail-parser's tree for a closer look (OpenPGP parts).

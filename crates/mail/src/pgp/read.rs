@@ -306,7 +306,7 @@ pub(crate) fn open_message(
     max_plaintext: usize,
 ) -> Opened {
     let mut found = Findings::default();
-    let result = (|| -> openpgp::Result<(Vec<u8>, bool)> {
+    let read = || -> openpgp::Result<(Vec<u8>, bool)> {
         let helper = Helper {
             keys,
             lookup,
@@ -321,7 +321,16 @@ pub(crate) fn open_message(
             .with_policy(&POLICY, now, helper)?;
         let out = read_bounded(&mut d, max_plaintext)?;
         Ok(out)
-    })();
+    };
+    // sequoia-openpgp 2.4 panics on some malformed encrypted packets (found by fuzzing: a
+    // SEIP header it cannot consume twice); such data is damaged, not a reason to fail.
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(r) => r,
+        Err(_) => {
+            found.damaged = true;
+            Err(openpgp::anyhow::anyhow!("the OpenPGP data is malformed"))
+        }
+    };
     let decryption_of = |f: &Findings| {
         if f.decrypted_with.is_some() {
             DecryptionStatus::Decrypted

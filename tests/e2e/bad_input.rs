@@ -394,6 +394,18 @@ fn bad_input_is_a_clear_problem(backend: Backend) {
         .call("DELETE", "/api/v1/cases", Some(&h), None, &[])
         .expect(405);
     assert!(r.text.contains("DELETE"));
+    // RFC 9110: a 405 names the methods the resource takes.
+    assert_eq!(r.header("allow"), Some("GET, POST"), "{:?}", r.headers);
+    let r = app
+        .call(
+            "PUT",
+            &format!("{case}/next-steps/xyz"),
+            Some(&h),
+            None,
+            &[],
+        )
+        .expect(405);
+    assert_eq!(r.header("allow"), Some("PATCH"), "{:?}", r.headers);
     let r = app
         .patch(
             &format!("{case}/next-steps/xyz"),

@@ -532,3 +532,67 @@ fn webhook_events_match_the_spec() {
         .collect();
     assert_eq!(documented, code, "webhooks");
 }
+
+/// Every closed set of the domain that the wire carries has the same values, in any order, in
+/// the spec's schema of the same name: a value the code sends that the spec does not list
+/// breaks a generated client.
+#[test]
+fn closed_sets_match_the_spec() {
+    use helpline_domain::{access, beneficiary, case, log, mail, party, user, workflow};
+    fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> BTreeSet<String> {
+        all.iter().map(|&v| name(v).to_owned()).collect()
+    }
+    let sets: Vec<(&str, BTreeSet<String>)> = vec![
+        ("ActionKind", names(log::ActionKind::ALL, |v| v.as_str())),
+        ("CaseStatus", names(case::CaseStatus::ALL, |v| v.as_str())),
+        ("Channel", names(log::Channel::ALL, |v| v.as_str())),
+        (
+            "ChannelKind",
+            names(beneficiary::ChannelKind::ALL, |v| v.as_str()),
+        ),
+        ("Direction", names(log::Direction::ALL, |v| v.as_str())),
+        ("Impact", names(case::Impact::ALL, |v| v.as_str())),
+        ("PartyKind", names(party::PartyKind::ALL, |v| v.as_str())),
+        ("PartyRole", names(party::PartyRole::ALL, |v| v.as_str())),
+        ("Permission", names(access::Permission::ALL, |v| v.as_str())),
+        ("Priority", names(case::Priority::ALL, |v| v.as_str())),
+        ("Role", names(user::Role::ALL, |v| v.as_str())),
+        ("Scope", names(user::Scope::ALL, |v| v.as_str())),
+        (
+            "SignatureStatus",
+            names(mail::SignatureStatus::ALL, |v| v.as_str()),
+        ),
+        ("Urgency", names(case::Urgency::ALL, |v| v.as_str())),
+        (
+            "VerificationMethod",
+            names(beneficiary::VerificationMethod::ALL, |v| v.as_str()),
+        ),
+        (
+            "VerificationStatus",
+            names(beneficiary::VerificationStatus::ALL, |v| v.as_str()),
+        ),
+        ("Vetting", names(workflow::Vetting::ALL, |v| v.as_str())),
+        (
+            "WebhookEvent",
+            names(workflow::WebhookEvent::ALL, |v| v.as_str()),
+        ),
+    ];
+    let spec = spec();
+    let mut wrong = Vec::new();
+    for (schema, code) in sets {
+        let listed: BTreeSet<String> = spec["components"]["schemas"][schema]["enum"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        if listed != code {
+            wrong.push(format!(
+                "{schema}: the code has {:?} more, the spec {:?} more",
+                code.difference(&listed).collect::<Vec<_>>(),
+                listed.difference(&code).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

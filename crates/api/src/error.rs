@@ -51,9 +51,14 @@ pub enum ApiError {
     /// No such resource, or not visible to the caller.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// The route exists, but not with this method.
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// The route exists, but not with this method; `allow` lists the methods it takes.
+    #[error("{detail}")]
+    MethodNotAllowed {
+        /// What was asked.
+        detail: String,
+        /// The `Allow` header's value.
+        allow: String,
+    },
     /// The change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -106,7 +111,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
-            ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Stale version"),
             ApiError::PreconditionRequired => ("precondition-required", "If-Match required"),
@@ -146,7 +151,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -178,6 +183,10 @@ impl ResponseError for ApiError {
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if matches!(self, ApiError::Unauthorized(_)) {
             resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        // RFC 9110 (15.5.6): a 405 says which methods the resource does take.
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            resp.insert_header((header::ALLOW, allow.as_str()));
         }
         if let ApiError::TooManyRequests { retry_after, .. } = self {
             resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));

@@ -35,11 +35,55 @@ pub(crate) fn resource(path: &str) -> Resource {
 }
 
 async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(format!(
-        "{} is not allowed on {}",
-        req.method(),
-        req.match_pattern().unwrap_or_else(|| req.path().to_owned())
-    )))
+    let pattern = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+    let allow = ALLOWED.get(&pattern).cloned().unwrap_or_default();
+    Err(ApiError::MethodNotAllowed {
+        detail: format!("{} is not allowed on {pattern}", req.method()),
+        allow,
+    })
+}
+
+/// The methods each path takes, read from `openapi.yaml` (the openapi test holds every route
+/// the code mounts to the methods the spec gives it, so the two cannot drift): actix knows a
+/// resource's methods only as guards it cannot list.
+static ALLOWED: std::sync::LazyLock<std::collections::HashMap<String, String>> =
+    std::sync::LazyLock::new(|| methods_by_path(include_str!("../../../../openapi.yaml")));
+
+/// `path → "GET, POST"` from the `paths:` section of an OpenAPI document in block style.
+fn methods_by_path(spec: &str) -> std::collections::HashMap<String, String> {
+    let mut out: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut in_paths = false;
+    let mut path: Option<&str> = None;
+    for line in spec.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            in_paths = line.trim_end() == "paths:";
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(p) = line
+            .strip_prefix("  /")
+            .and_then(|l| l.trim_end().strip_suffix(':'))
+        {
+            path = Some(&line[2..3 + p.len()]);
+            continue;
+        }
+        let method = line
+            .strip_prefix("    ")
+            .filter(|l| !l.starts_with(' '))
+            .and_then(|l| l.trim_end().strip_suffix(':'));
+        if let (Some(p), Some(m)) = (path, method) {
+            if ["get", "put", "post", "patch", "delete"].contains(&m) {
+                let all = out.entry(p.to_owned()).or_default();
+                if !all.is_empty() {
+                    all.push_str(", ");
+                }
+                all.push_str(&m.to_ascii_uppercase());
+            }
+        }
+    }
+    out
 }
 
 /// Mounts every route.
@@ -289,4 +333,24 @@ pub(crate) async fn read_limited(
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_each_paths_methods_from_the_spec() {
+        let spec = "openapi: 3.1.0\npaths:\n  /a:\n    get:\n      summary: x\n    post:\n      \
+                    summary: y\n  /a/{id}:\n    parameters: []\n    delete:\n      x: 1\n\
+                    components:\n  schemas:\n    get:\n";
+        let m = methods_by_path(spec);
+        assert_eq!(m.get("/a").map(String::as_str), Some("GET, POST"));
+        assert_eq!(m.get("/a/{id}").map(String::as_str), Some("DELETE"));
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            ALLOWED.get("/api/v1/cases/{id}").map(String::as_str),
+            Some("GET, PATCH")
+        );
+    }
 }

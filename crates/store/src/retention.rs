@@ -231,13 +231,39 @@ fn clear_beneficiary(tx: &mut Tx<'_>, who: BeneficiaryId) -> Result<bool> {
 pub fn scrub(conn: &mut DbConnection) -> Result<()> {
     use diesel::connection::SimpleConnection;
     match conn {
-        DbConnection::Sqlite(c) => c.batch_execute(
-            "INSERT INTO case_search (case_search) VALUES ('optimize'); VACUUM; \
-             PRAGMA wal_checkpoint(TRUNCATE);",
-        )?,
+        DbConnection::Sqlite(c) => {
+            c.batch_execute("INSERT INTO case_search (case_search) VALUES ('optimize'); VACUUM;")?;
+            empty_the_wal(c)?;
+        }
         DbConnection::Pg(c) => c.batch_execute("VACUUM")?,
     }
     Ok(())
+}
+
+/// What `PRAGMA wal_checkpoint` answers.
+#[derive(diesel::QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    busy: i32,
+}
+
+/// Checkpoints and truncates the WAL, trying again while another connection's checkpoint (a
+/// server's checkpointer runs one every 250 ms) holds the lock: SQLite answers that at once with
+/// `busy`, not an error, and the removed text would stay in the WAL file.
+fn empty_the_wal(c: &mut diesel::SqliteConnection) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let done: Vec<Checkpoint> = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").load(c)?;
+        if done.first().is_some_and(|d| d.busy == 0) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(crate::StoreError::Unavailable(
+                "the WAL could not be emptied: another connection keeps it busy".into(),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Everything held about a beneficiary, as one JSON document (for a data-protection request):

@@ -270,7 +270,11 @@ pub fn page(cursor: Option<&str>, limit: Option<i64>) -> Result<(i64, Option<Cur
     if !(1..=200).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 200"));
     }
-    let cursor = cursor.map(Cursor::decode).transpose()?;
+    // `cursor=` (a form that always sends every field) is the first page, as no cursor is.
+    let cursor = cursor
+        .filter(|c| !c.is_empty())
+        .map(Cursor::decode)
+        .transpose()?;
     Ok((limit, cursor))
 }
 

@@ -53,6 +53,17 @@ fn lists_under_a_case_and_a_beneficiary_page(backend: Backend) {
         )
         .expect(201);
     }
+    // An empty cursor (a form sends every field) is the first page; one this server did not
+    // issue is refused.
+    let first = app
+        .get(&format!("/api/v1/cases/{a}/links?limit=2"), &lead)
+        .expect(200);
+    let empty = app
+        .get(&format!("/api/v1/cases/{a}/links?limit=2&cursor="), &lead)
+        .expect(200);
+    assert_eq!(first.json, empty.json);
+    app.get(&format!("/api/v1/cases/{a}/links?cursor=forged"), &lead)
+        .expect(422);
     // One party in two roles and another in one: the cursor tells roles apart.
     let p1 = app.party(&lead, "P1", "platform");
     let p2 = app.party(&lead, "P2", "platform");

@@ -40,17 +40,22 @@ fn known(m: &Value) -> Vec<Cert> {
         .collect()
 }
 
+/// An opener with the helpline's keys and `certs`, at the default limits, now.
+fn opener<'a>(keys: &'a Keyring, certs: &'a Vec<Cert>) -> Opener<'a> {
+    Opener {
+        keys,
+        certs,
+        limits: Limits::default(),
+        now: SystemTime::now(),
+    }
+}
+
 #[test]
 fn every_fixture_reads_as_built() {
     let m = manifest();
     let keys = keyring();
     let certs = known(&m);
-    let opener = Opener {
-        keys: &keys,
-        certs: &certs,
-        limits: Limits::default(),
-        now: SystemTime::now(),
-    };
+    let opener = opener(&keys, &certs);
     let messages = m["messages"].as_object().cloned().unwrap_or_default();
     assert!(messages.len() >= 15, "fixtures missing: {}", messages.len());
     for (name, want) in messages {
@@ -130,12 +135,7 @@ fn autocrypt_offers_the_senders_certificate() {
     let m = manifest();
     let keys = keyring();
     let certs: Vec<Cert> = Vec::new();
-    let opener = Opener {
-        keys: &keys,
-        certs: &certs,
-        limits: Limits::default(),
-        now: SystemTime::now(),
-    };
+    let opener = opener(&keys, &certs);
     let got = opener
         .open(&read("autocrypt.eml"))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -159,14 +159,9 @@ fn a_certificate_added_later_turns_unknown_into_good() {
     let mut certs: Vec<Cert> = Vec::new();
     let raw = read("signed-unknown-key.eml");
     let open = |certs: &Vec<Cert>| {
-        Opener {
-            keys: &keys,
-            certs,
-            limits: Limits::default(),
-            now: SystemTime::now(),
-        }
-        .open(&raw)
-        .unwrap_or_else(|e| panic!("{e}"))
+        opener(&keys, certs)
+            .open(&raw)
+            .unwrap_or_else(|e| panic!("{e}"))
     };
     let before = open(&certs);
     assert_eq!(before.crypto.signature.as_str(), "unknown_key");
@@ -187,12 +182,7 @@ fn a_signed_part_inside_mixed_is_verified_and_kept_apart() {
     let m = manifest();
     let keys = keyring();
     let certs = known(&m);
-    let opener = Opener {
-        keys: &keys,
-        certs: &certs,
-        limits: Limits::default(),
-        now: SystemTime::now(),
-    };
+    let opener = opener(&keys, &certs);
     let signed = String::from_utf8(read("pgpmime-signed.eml")).unwrap_or_default();
     let signed = signed.replace("\r\n", "\n");
     let (head, body) = signed.split_once("\n\n").unwrap_or_default();

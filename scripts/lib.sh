@@ -40,17 +40,19 @@ ensure_build_tools() {
 }
 
 # The export tests validate MISP events with the MISP project's schema and type table (shipped
-# in PyMISP) and STIX bundles with OASIS's stix2 library, in a virtualenv under target/.
+# in PyMISP) and STIX bundles with OASIS's stix2 library, and the openapi test generates a
+# client with openapi-python-client, in a virtualenv under target/.
 ensure_python_validators() {
   local venv=target/pyvalidate
-  if ! "$venv/bin/python" -c 'import pymisp, stix2, stix2patterns, jsonschema' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import pymisp, stix2, stix2patterns, jsonschema, openapi_python_client' 2>/dev/null; then
     command -v python3 >/dev/null || apt_install python3
     python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
-    log "installing the export validators (PyMISP, stix2) in $venv"
+    log "installing the export validators (PyMISP, stix2) and openapi-python-client in $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      'pymisp==2.5.34.4' 'stix2==3.0.2' 'stix2-patterns==2.1.2' 'jsonschema>=4,<5'
+      'pymisp==2.5.34.4' 'stix2==3.0.2' 'stix2-patterns==2.1.2' 'jsonschema>=4,<5' \
+      'openapi-python-client==0.29.1'
   fi
   export HELPLINE_PYTHON="$PWD/$venv/bin/python"
 }

@@ -664,15 +664,7 @@ fn merge_moves_everything_and_unmerge_restores_it(backend: Backend) {
 
 /// Runs a format's own validator (tests/validate/exports.py) on an export.
 fn validate(format: &str, doc: &Value) -> Option<String> {
-    let Ok(python) = std::env::var("HELPLINE_PYTHON") else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but HELPLINE_PYTHON is not set: the export validators must run");
-        }
-        eprintln!(
-            "SKIPPED the {format} validator: HELPLINE_PYTHON is not set (scripts/test sets it)"
-        );
-        return None;
-    };
+    let python = helpline_tests::python(&format!("the {format} validator"))?;
     let dir = std::env::temp_dir().join(format!("hl_export_{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let file = dir.join(format!("{format}.json"));

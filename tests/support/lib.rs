@@ -565,6 +565,22 @@ pub struct Received {
     pub body: String,
 }
 
+/// The Python the suite's validators and generated client run on (`HELPLINE_PYTHON`, which
+/// `scripts/test` sets to its virtualenv): none outside the test command (the check is skipped,
+/// and says so), a failure under `CI=true`.
+pub fn python(what: &str) -> Option<String> {
+    match std::env::var("HELPLINE_PYTHON") {
+        Ok(p) => Some(p),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but HELPLINE_PYTHON is not set: {what} must run")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED {what}: HELPLINE_PYTHON is not set (scripts/test sets it)");
+            None
+        }
+    }
+}
+
 /// The webhook secret the suite configures.
 pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 

@@ -214,6 +214,7 @@ fn threading_and_reverification(backend: Backend) {
         .expect(201);
     assert_eq!(cert.json["fingerprint"], m["keys"]["alice"]);
     assert_eq!(cert.json["source"], "upload");
+    helpline_tests::conforms("Certificate", &cert.json);
     assert_eq!(cert.json["reverified_messages"], 1);
     let msgs = messages(&app, &handler, &case);
     assert_eq!(msgs[0]["email"]["crypto"]["signature"], "good");
@@ -231,6 +232,7 @@ fn threading_and_reverification(backend: Backend) {
     // Another signed message from her is now good at once.
     let signed = post_mail(&app, &gw, &fixture("pgpmime-signed.eml")).expect(201);
     assert_eq!(signed.json["crypto"]["signature"], "good");
+    helpline_tests::conforms("IngestOutcome", &signed.json);
     assert!(signed.json["crypto"].get("signed_part").is_none());
 
     // The same signed message relayed by a mailing list, its footer added around it: the
@@ -390,6 +392,8 @@ fn quarantine_and_retry(backend: Backend) {
     app.get("/api/v1/mail/quarantine", &gw).expect(403);
     let list = app.get("/api/v1/mail/quarantine", &lead).expect(200);
     assert_eq!(list.json["items"].as_array().map(Vec::len), Some(1));
+    helpline_tests::conforms("IngestOutcome", &q.json);
+    helpline_tests::conforms("InboundMail", &list.json["items"][0]);
     let raw = app
         .get(&format!("/api/v1/mail/quarantine/{id}/raw"), &lead)
         .expect(200);
@@ -727,14 +731,16 @@ fn encrypted_replies_and_the_outbox(backend: Backend) {
         json!({"armored": alice, "confirmed": true}),
     )
     .expect(201);
-    app.call(
-        "PUT",
-        &format!("/api/v1/cases/{case}/mail-policy"),
-        Some(&handler),
-        Some(&json!({"require_encryption": true})),
-        &[],
-    )
-    .expect(200);
+    let policy = app
+        .call(
+            "PUT",
+            &format!("/api/v1/cases/{case}/mail-policy"),
+            Some(&handler),
+            Some(&json!({"require_encryption": true})),
+            &[],
+        )
+        .expect(200);
+    helpline_tests::conforms("MailPolicy", &policy.json);
     let body = "Bonjour Alice, changez le mot de passe maintenant.";
     let r = app
         .post(
@@ -794,6 +800,10 @@ fn encrypted_replies_and_the_outbox(backend: Backend) {
         )
         .expect(201);
     assert!(signed.json["email"]["encrypted_to"].is_null());
+    helpline_tests::conforms("ReplyCreate", &json!({"body": "We will call you."}));
+    helpline_tests::conforms("Message", &signed.json);
+    helpline_tests::conforms("EmailDetails", &signed.json["email"]);
+    helpline_tests::conforms("CryptoOutcome", &signed.json["email"]["crypto"]);
     let signed_id = signed.id();
     // Not an address of the case: refused.
     app.post(

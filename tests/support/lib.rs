@@ -581,6 +581,40 @@ pub fn python(what: &str) -> Option<String> {
     }
 }
 
+/// `openapi.yaml` as JSON, read once.
+fn spec_json() -> &'static serde_json::Value {
+    static SPEC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"))
+            .unwrap_or_else(|e| panic!("openapi.yaml: {e}"));
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("openapi.yaml: {e}"));
+        serde_json::to_value(yaml).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// How `sample` breaks the spec's schema `name`, validated as JSON Schema 2020-12 with its
+/// references resolved in the spec: types, enums, formats, `required`, at every depth.
+pub fn violations(name: &str, sample: &serde_json::Value) -> Vec<String> {
+    let mut root = spec_json().clone();
+    root["$schema"] = serde_json::json!("https://json-schema.org/draft/2020-12/schema");
+    root["$ref"] = serde_json::json!(format!("#/components/schemas/{name}"));
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("schema {name} does not compile: {e}"));
+    validator
+        .iter_errors(sample)
+        .map(|e| format!("{name}{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Panics unless `sample` is valid under the spec's schema `name`.
+pub fn conforms(name: &str, sample: &serde_json::Value) {
+    let wrong = violations(name, sample);
+    assert!(wrong.is_empty(), "{}\nin {sample}", wrong.join("\n"));
+}
+
 /// The webhook secret the suite configures.
 pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 

@@ -7,6 +7,7 @@
 //! sequoia for none.
 
 pub mod compose;
+mod content;
 pub mod open;
 pub mod parse;
 pub mod pgp;

@@ -11,10 +11,8 @@ use helpline_domain::mail::{
 use mail_parser::{Message, PartType};
 use sequoia_openpgp::Cert;
 
-use crate::parse::{
-    content, file, parse_checked, part_type, untyped_text, Attachment, Envelope, Limits, MailError,
-    ParsedMail,
-};
+use crate::content::{content, file, part_type, untyped_text};
+use crate::parse::{parse_checked, Attachment, Envelope, Limits, MailError, ParsedMail};
 use crate::pgp::{self, CertLookup, Keyring};
 
 /// A certificate found in a message, for the server to learn (never to trust on sight).

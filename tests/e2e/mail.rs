@@ -678,6 +678,16 @@ fn free_port() -> u16 {
 }
 
 fn start_smtp(db: TestDb, keys: &Path, port: u16) -> TestApp {
+    start_smtp_with(db, keys, port, |_| {})
+}
+
+/// The server with the helpline key and a relay on `port`, then `more` configuration.
+fn start_smtp_with(
+    db: TestDb,
+    keys: &Path,
+    port: u16,
+    more: impl FnOnce(&mut helpline_api::Config),
+) -> TestApp {
     let keys = keys.to_string_lossy().into_owned();
     TestApp::start_with(db, None, move |c| {
         c.mail.key_dir = keys;
@@ -687,6 +697,7 @@ fn start_smtp(db: TestDb, keys: &Path, port: u16) -> TestApp {
         c.mail.smtp.retry_seconds = 1;
         c.mail.smtp.poll_ms = 50;
         c.mail.smtp.max_attempts = 50;
+        more(c);
     })
 }
 
@@ -905,14 +916,8 @@ fn every_event_reaches_the_webhooks(backend: Backend) {
     let keys = key_dir(&["helpline-secret.asc"]);
     let hook = Receiver::start();
     // Nothing listens on the relay's port and one attempt is all a reply gets: it fails.
-    let port = free_port();
-    let (dir, url) = (keys.0.to_string_lossy().into_owned(), hook.url.clone());
-    let app = TestApp::start_with(db, None, move |c| {
-        c.mail.key_dir = dir;
-        c.mail.smtp.host = "127.0.0.1".into();
-        c.mail.smtp.port = port;
-        c.mail.smtp.tls = "none".into();
-        c.mail.smtp.poll_ms = 50;
+    let url = hook.url.clone();
+    let app = start_smtp_with(db, &keys.0, free_port(), move |c| {
         c.mail.smtp.max_attempts = 1;
         c.workflow.webhooks.poll_ms = 50;
         c.workflow.webhooks.urls = vec![url];

@@ -347,7 +347,7 @@ fn indicators_relate_cases(backend: Backend) {
     app.get(&format!("/api/v1/cases/{a}/related?depth=5"), &bob)
         .expect(400);
     app.get(&format!("/api/v1/cases/{a}/related?via=mail"), &bob)
-        .expect(400);
+        .expect(422);
     app.post(
         &format!("/api/v1/cases/{a}/links"),
         &analyst,

@@ -75,6 +75,18 @@ fn bad_input_is_a_clear_problem(backend: Backend) {
             "urgency",
         ),
         (
+            // The spec gives `description` a type without null: null is refused, not read
+            // as "left out".
+            "null for a field that is not nullable",
+            "POST",
+            "/api/v1/cases".into(),
+            "application/json",
+            with("description", json!(null)).to_string().into_bytes(),
+            vec![],
+            422,
+            "description",
+        ),
+        (
             "unknown enum value",
             "POST",
             "/api/v1/cases".into(),
@@ -289,13 +301,13 @@ fn bad_input_is_a_clear_problem(backend: Backend) {
         (
             "invalid case id",
             "/api/v1/cases/not-a-case".to_owned(),
-            400,
+            404,
             "case id",
         ),
         (
             "invalid uuid",
             "/api/v1/cases/0190-zz".to_owned(),
-            400,
+            404,
             "UUID",
         ),
         (
@@ -313,7 +325,7 @@ fn bad_input_is_a_clear_problem(backend: Backend) {
         (
             "invalid beneficiary id",
             "/api/v1/beneficiaries/42".to_owned(),
-            400,
+            404,
             "beneficiary id",
         ),
         (
@@ -413,7 +425,7 @@ fn bad_input_is_a_clear_problem(backend: Backend) {
             "\"1\"",
             json!({"done": true}),
         )
-        .expect(400);
+        .expect(404);
     assert!(r.text.contains("next step id"));
 }
 

@@ -49,6 +49,7 @@ fn evidence_keeps_bytes_and_custody(backend: Backend) {
     assert_eq!(up.json["source"], "capture");
     assert_eq!(up.json["tlp"], "red");
     assert_eq!(up.json["collected_at"], "2026-11-01T09:30:00Z");
+    assert_eq!(up.json["media_type"], "application/vnd.tcpdump.pcap");
     let eid = up.id();
 
     // Twice downloaded, twice in the chain; byte for byte, with the same hash.
@@ -62,10 +63,10 @@ fn evidence_keeps_bytes_and_custody(backend: Backend) {
         );
         assert_eq!(r.status, 200);
         assert_eq!(r.header("x-content-sha256"), Some(sha.as_str()));
-        assert_eq!(
-            r.header("content-type"),
-            Some("application/vnd.tcpdump.pcap")
-        );
+        // Served as bytes to save, never as what the file claims (no browser renders
+        // evidence); the declared type stays in the record.
+        assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+        assert_eq!(r.header("content-disposition"), Some("attachment"));
     }
     // ureq's text reader is lossy: fetch the raw bytes to compare them exactly.
     let raw = ureq::get(&format!(

@@ -68,32 +68,28 @@ fn spec_methods(spec: &serde_yaml::Value) -> BTreeMap<String, BTreeSet<String>> 
 
 fn properties(spec: &serde_yaml::Value, schema: &str) -> BTreeSet<String> {
     let s = &spec["components"]["schemas"][schema];
-    // `allOf`: the fields of every part, referenced or inline.
-    if let Some(parts) = s["allOf"].as_sequence() {
-        let mut out = BTreeSet::new();
-        for part in parts {
-            match part["$ref"].as_str() {
-                Some(r) => out.extend(properties(
-                    spec,
-                    r.trim_start_matches("#/components/schemas/"),
-                )),
-                None => out.extend(
-                    part["properties"]
-                        .as_mapping()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|(k, _)| k.as_str().map(str::to_owned)),
-                ),
-            }
+    let own = |part: &serde_yaml::Value| -> BTreeSet<String> {
+        part["properties"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+            .collect()
+    };
+    // Its own fields and those of every `allOf` part, referenced or inline (a part may also
+    // be a rule across fields, `if`/`then`, with none).
+    let mut out = own(s);
+    for part in s["allOf"].as_sequence().into_iter().flatten() {
+        match part["$ref"].as_str() {
+            Some(r) => out.extend(properties(
+                spec,
+                r.trim_start_matches("#/components/schemas/"),
+            )),
+            None => out.extend(own(part)),
         }
-        return out;
     }
-    s["properties"]
-        .as_mapping()
-        .unwrap_or_else(|| panic!("schema {schema} has no properties"))
-        .keys()
-        .filter_map(|k| k.as_str().map(str::to_owned))
-        .collect()
+    assert!(!out.is_empty(), "schema {schema} has no properties");
+    out
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {

@@ -51,6 +51,9 @@ pub enum ApiError {
     /// No such resource, or not visible to the caller.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path names nothing that could exist (an id that is not one), with what an id is.
+    #[error("{0}")]
+    NoSuchPath(String),
     /// The route exists, but not with this method; `allow` lists the methods it takes.
     #[error("{detail}")]
     MethodNotAllowed {
@@ -110,7 +113,7 @@ impl ApiError {
             ApiError::Validation { .. } => ("validation", "Invalid request"),
             ApiError::Unauthorized(_) => ("unauthorized", "Authentication required"),
             ApiError::Forbidden(_) => ("forbidden", "Not allowed"),
-            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::NotFound(_) | ApiError::NoSuchPath(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::PreconditionFailed { .. } => ("precondition-failed", "Stale version"),
@@ -150,7 +153,7 @@ impl ResponseError for ApiError {
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NoSuchPath(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,

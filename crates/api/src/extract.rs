@@ -290,4 +290,21 @@ pub fn query_param<T, E: std::fmt::Display>(
         .map_err(|e| ApiError::field(name, e.to_string()))
 }
 
+/// `a,b,c` (spaces allowed around items) parsed item by item, errors naming the query parameter.
+pub fn list_of<T, E: std::fmt::Display>(
+    param: &str,
+    v: &Option<String>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Vec<T>, ApiError> {
+    v.as_deref()
+        .map(|s| {
+            s.split(',')
+                .map(|x| {
+                    parse(x.trim_matches(' ')).map_err(|e| ApiError::field(param, e.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
 pub use helpline_domain::nullable;

@@ -101,9 +101,9 @@ pub struct ContactChannel {
 pub struct CountryCode(String);
 
 impl CountryCode {
-    /// Two ASCII letters.
+    /// Two ASCII letters, in either case.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let c = s.trim().to_ascii_uppercase();
+        let c = s.to_ascii_uppercase();
         if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Self(c))
         } else {
@@ -139,8 +139,7 @@ pub struct LanguageTag(String);
 
 impl LanguageTag {
     /// A 2-3 letter language, optionally followed by `-` and 2-8 alphanumeric subtags.
-    pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let t = s.trim();
+    pub fn parse(t: &str) -> Result<Self, DomainError> {
         let mut parts = t.split('-');
         let lang_ok = parts.next().is_some_and(|l| {
             (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic())
@@ -351,6 +350,8 @@ mod tests {
     fn countries_and_languages() {
         assert_eq!(CountryCode::parse("fr").map(|c| c.0), Ok("FR".into()));
         assert!(CountryCode::parse("FRA").is_err());
+        // Exactly the spec's pattern: no spaces around the code.
+        assert!(CountryCode::parse(" FR").is_err());
         assert!(LanguageTag::parse("pt-BR").is_ok());
         assert!(LanguageTag::parse("french!").is_err());
     }

@@ -41,6 +41,33 @@ where
     serde::Deserialize::deserialize(d).map(Some)
 }
 
+/// Deserialises an optional field that may be left out but is never `null` (the spec gives it a
+/// type without null, so a `null` is refused, not read as "left out").
+pub fn given<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// Deserialises a count as JSON Schema reads an `integer`: `4` and `4.0` alike, never `4.5`.
+pub fn whole<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let n = <f64 as serde::Deserialize>::deserialize(d)?;
+    if n.fract() != 0.0 || !(0.0..=9_007_199_254_740_992.0).contains(&n) {
+        return Err(D::Error::custom(format!(
+            "expected a whole number, not {n}"
+        )));
+    }
+    // Whole and within 2^53: the cast is exact.
+    T::try_from(n as u64).map_err(|_| D::Error::custom(format!("{n} is out of range")))
+}
+
 /// A record written under optimistic concurrency: its version is its ETag, and a change must
 /// name the version it was made from.
 pub trait Versioned {

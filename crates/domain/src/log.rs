@@ -38,7 +38,7 @@ closed_set! {
 
 /// The other end of a message: the case's beneficiary, or a party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "CounterpartWire")]
 pub enum Counterpart {
     /// The beneficiary of the case.
     Beneficiary,
@@ -47,6 +47,39 @@ pub enum Counterpart {
         /// Which party.
         party_id: PartyId,
     },
+}
+
+/// A counterpart as written: serde lets a unit variant of a tagged enum carry unknown fields,
+/// so `{"kind": "beneficiary", "party_id": ...}` would pass for the beneficiary.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CounterpartWire {
+    kind: CounterpartKind,
+    party_id: Option<PartyId>,
+}
+
+/// The kinds of counterpart, as spelled on the wire.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum CounterpartKind {
+    Beneficiary,
+    Party,
+}
+
+impl TryFrom<CounterpartWire> for Counterpart {
+    type Error = String;
+    fn try_from(w: CounterpartWire) -> Result<Self, String> {
+        match (w.kind, w.party_id) {
+            (CounterpartKind::Beneficiary, None) => Ok(Counterpart::Beneficiary),
+            (CounterpartKind::Beneficiary, Some(_)) => {
+                Err("the beneficiary as counterpart takes no party_id".into())
+            }
+            (CounterpartKind::Party, Some(party_id)) => Ok(Counterpart::Party { party_id }),
+            (CounterpartKind::Party, None) => {
+                Err("a party as counterpart needs its party_id".into())
+            }
+        }
+    }
 }
 
 /// A message exchanged on a case.
@@ -197,4 +230,28 @@ pub struct CaseParty {
     pub added_by: Actor,
     /// When.
     pub added_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counterpart_reads_only_as_it_is_written() {
+        let read = |j: &str| serde_json::from_str::<Counterpart>(j);
+        assert_eq!(
+            read(r#"{"kind":"beneficiary"}"#).ok(),
+            Some(Counterpart::Beneficiary)
+        );
+        let id = PartyId::new();
+        let party = Counterpart::Party { party_id: id };
+        assert_eq!(
+            read(&serde_json::to_string(&party).unwrap_or_default()).ok(),
+            Some(party)
+        );
+        let with_party = format!(r#"{{"kind":"beneficiary","party_id":"{id}"}}"#);
+        assert!(read(&with_party).is_err());
+        assert!(read(r#"{"kind":"party"}"#).is_err());
+        assert!(read(r#"{"kind":"beneficiary","extra":1}"#).is_err());
+    }
 }

@@ -17,26 +17,31 @@ macro_rules! bounded_text {
             /// The most characters this value may hold.
             pub const MAX_CHARS: usize = $max;
 
-            /// Trims surrounding white space and checks the bounds.
+            /// Checks the bounds as written (the spec's `maxLength` and `pattern` say the same),
+            /// then trims surrounding white space.
             #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
             pub fn parse(s: impl Into<String>) -> Result<Self, DomainError> {
                 let s: String = s.into();
-                let trimmed = s.trim();
-                let n = trimmed.chars().count();
-                if n < $min {
-                    return Err(DomainError::invalid($what, "must not be empty"));
-                }
+                let n = s.chars().count();
                 if n > $max {
                     return Err(DomainError::invalid(
                         $what,
                         format!("is {n} characters long; at most {} are allowed", $max),
                     ));
                 }
-                if $single && trimmed.contains(['\n', '\r']) {
+                if $single && s.contains(['\n', '\r']) {
                     return Err(DomainError::invalid($what, "must be a single line"));
                 }
-                if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+                // A single line takes no control character at all, not even a tab; a text
+                // takes line breaks and tabs. Checked before trimming: a form feed at the end
+                // is refused as one in the middle.
+                let allowed = |c: char| !$single && matches!(c, '\n' | '\r' | '\t');
+                if s.chars().any(|c| c.is_control() && !allowed(c)) {
                     return Err(DomainError::invalid($what, "must not contain control characters"));
+                }
+                let trimmed = s.trim();
+                if trimmed.chars().count() < $min {
+                    return Err(DomainError::invalid($what, "must not be empty"));
                 }
                 Ok(Self(trimmed.to_owned()))
             }

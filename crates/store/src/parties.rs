@@ -137,14 +137,18 @@ pub fn list(
 #[serde(deny_unknown_fields)]
 pub struct PartyPatch {
     /// Name.
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     pub name: Option<Name>,
     /// Kind.
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     pub kind: Option<PartyKind>,
     /// Replaces all addresses.
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     pub emails: Option<Vec<EmailAddress>>,
     /// Contact details.
     pub contact: Option<Note>,
     /// Notes.
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     pub notes: Option<Note>,
 }
 

@@ -89,11 +89,17 @@ async fn list(
 struct AttachBody {
     kind: String,
     value: String,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     state: Option<String>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     tlp: Option<String>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     note: Option<Note>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     source_message_id: Option<MessageId>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     first_seen: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     last_seen: Option<DateTime<Utc>>,
 }
 
@@ -105,7 +111,8 @@ async fn attach(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
     let kind = IndicatorKind::parse(&b.kind).map_err(ApiError::from)?;
-    let indicator = Indicator::parse(kind, &b.value).map_err(ApiError::from)?;
+    let indicator =
+        Indicator::parse(kind, &b.value).map_err(|e| ApiError::field("value", e.to_string()))?;
     let ctx = IndicatorContext {
         state: match b.state.as_deref() {
             Some(s) => IndicatorState::parse(s).map_err(ApiError::from)?,
@@ -177,7 +184,7 @@ async fn lookup(
     let q = q.into_inner();
     let kind = IndicatorKind::parse(&q.kind).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let indicator =
-        Indicator::parse(kind, &q.value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        Indicator::parse(kind, &q.value).map_err(|e| ApiError::field("value", e.to_string()))?;
     let who = auth.0.clone();
     let warning = state.warnings.warns(&indicator).map(str::to_owned);
     let cap = state.config.analysis.fan_out_limit + 1;

@@ -54,10 +54,15 @@ pub(crate) struct BeneficiaryBody {
     emails: Vec<EmailAddress>,
     #[serde(default)]
     channels: Vec<ContactChannel>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     preferred_language: Option<LanguageTag>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     organisation: Option<Name>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     country: Option<CountryCode>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     audience: Option<String>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     notes: Option<Note>,
 }
 
@@ -133,8 +138,11 @@ async fn create(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     name: Option<Name>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     emails: Option<Vec<EmailAddress>>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     channels: Option<Vec<ContactChannel>>,
     #[serde(default, deserialize_with = "nullable")]
     preferred_language: Option<Option<LanguageTag>>,
@@ -144,6 +152,7 @@ struct PatchBody {
     country: Option<Option<CountryCode>>,
     #[serde(default, deserialize_with = "nullable")]
     audience: Option<Option<String>>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     notes: Option<Note>,
 }
 
@@ -181,8 +190,11 @@ async fn update(
 #[serde(deny_unknown_fields)]
 struct VerifyBody {
     status: VerificationStatus,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     method: Option<VerificationMethod>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     vouched_by: Option<Name>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     note: Option<Note>,
 }
 

@@ -69,9 +69,12 @@ async fn add_to_case<T: serde::Serialize + Send + 'static>(
 struct MessageBody {
     direction: Direction,
     channel: Channel,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     counterpart: Option<Counterpart>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     subject: Option<Title>,
     body: Body,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     occurred_at: Option<DateTime<Utc>>,
 }
 
@@ -122,6 +125,7 @@ async fn add_comment(
 struct ActionBody {
     kind: ActionKind,
     description: Body,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     performed_at: Option<DateTime<Utc>>,
 }
 
@@ -142,7 +146,9 @@ async fn add_action(
 #[serde(deny_unknown_fields)]
 struct NextStepBody {
     title: Title,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     assignee_id: Option<UserId>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     due_at: Option<DateTime<Utc>>,
 }
 
@@ -182,6 +188,7 @@ async fn update_next_step(
 struct LinkPartyBody {
     party_id: PartyId,
     role: PartyRole,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     note: Option<Note>,
 }
 

@@ -22,7 +22,7 @@ use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{
-    idempotency, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
+    idempotency, list_of, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
 };
 use crate::service;
 
@@ -69,21 +69,6 @@ struct ListQuery {
     sort: Option<String>,
     cursor: Option<String>,
     limit: Option<i64>,
-}
-
-/// `a,b,c` parsed item by item, errors naming the query parameter.
-fn list_of<T>(
-    param: &str,
-    v: &Option<String>,
-    parse: impl Fn(&str) -> Result<T, helpline_domain::DomainError>,
-) -> Result<Vec<T>, ApiError> {
-    v.as_deref()
-        .map(|s| {
-            s.split(',')
-                .map(|x| parse(x.trim()).map_err(|e| ApiError::field(param, e.to_string())))
-                .collect()
-        })
-        .unwrap_or_else(|| Ok(Vec::new()))
 }
 
 impl ListQuery {
@@ -186,19 +171,26 @@ async fn list(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateCase {
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     beneficiary_id: Option<BeneficiaryId>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     beneficiary: Option<BeneficiaryBody>,
     summary: Summary,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     description: Option<Description>,
     urgency: Urgency,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     impact: Option<Impact>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     priority: Option<Priority>,
     service_type: String,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     assignee_id: Option<UserId>,
     #[serde(default)]
     tags: Vec<Tag>,
     #[serde(default)]
     confidential: bool,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     channel: Option<Channel>,
 }
 
@@ -288,17 +280,25 @@ async fn get(Visible { case, auth: _ }: Visible<may::ReadCases>) -> Result<HttpR
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchCase {
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     summary: Option<Summary>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     description: Option<Description>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     status: Option<CaseStatus>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     urgency: Option<Urgency>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     impact: Option<Impact>,
     #[serde(default, deserialize_with = "nullable")]
     priority: Option<Option<Priority>>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     service_type: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     assignee_id: Option<Option<UserId>>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     tags: Option<Vec<Tag>>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     confidential: Option<bool>,
 }
 

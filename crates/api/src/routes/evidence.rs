@@ -101,10 +101,12 @@ async fn upload(
         }
     }
     let description = q.description.unwrap_or_default();
-    if description.chars().count() > 10_000 {
+    // It travels in the query string: 2,000 characters stay under every server's and proxy's
+    // request-line limit even at 12 bytes each once percent-encoded.
+    if description.chars().count() > 2_000 {
         return Err(ApiError::field(
             "description",
-            "longer than 10,000 characters",
+            "longer than 2,000 characters",
         ));
     }
     if q.collected_at.is_some_and(|at| at > state.now()) {
@@ -156,8 +158,10 @@ async fn content(
     let (item, bytes) = state
         .write(&auth, move |tx| evidence::view(tx, case.id, eid))
         .await?;
+    // Never the type the file claims: a browser must not render evidence (an HTML page, an SVG
+    // with a script). The declared type stays in the record's `media_type`.
     Ok(HttpResponse::Ok()
-        .content_type(item.media_type.as_str())
+        .content_type("application/octet-stream")
         .insert_header(("X-Content-SHA256", item.sha256.clone()))
         .insert_header((actix_web::http::header::CONTENT_DISPOSITION, "attachment"))
         .body(bytes))

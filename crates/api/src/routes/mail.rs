@@ -284,7 +284,7 @@ struct CertificateBody {
     /// The certificate, ASCII-armored.
     armored: String,
     /// `upload` (default) or `manual` (checked in person or on a call).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     source: Option<helpline_domain::mail::CertificateSource>,
     /// A person confirmed it belongs to the beneficiary (fingerprint compared out of band).
     #[serde(default)]
@@ -397,10 +397,10 @@ struct ReplyBody {
     /// The text.
     body: Body,
     /// Recipient: one of the beneficiary's addresses (default: the first) or a party's of the case.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     to: Option<helpline_domain::beneficiary::EmailAddress>,
     /// Subject (default: `Re: <case summary>`); the case's tag is added.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     subject: Option<helpline_domain::text::Title>,
 }
 

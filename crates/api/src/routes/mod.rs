@@ -114,9 +114,10 @@ async fn taxonomies(state: web::Data<AppState>, _auth: Auth) -> HttpResponse {
     }))
 }
 
-/// An id from the path, or a 400 naming what is wrong with it.
+/// An id from the path, or a 404 saying what an id looks like: a path whose id cannot be one
+/// names no resource, as one whose id is unknown.
 pub(crate) fn path_id<T>(r: Result<T, DomainError>) -> Result<T, ApiError> {
-    r.map_err(|e| ApiError::BadRequest(e.to_string()))
+    r.map_err(|e| ApiError::NoSuchPath(e.to_string()))
 }
 
 /// The case named by `{id}` in the path (UUID or reference) and its caller, who holds `P` and
@@ -205,7 +206,7 @@ pub(crate) async fn writable_case_named(
     writable_case(state, auth, named)
         .await
         .map_err(|e| match e {
-            ApiError::NotFound(_) | ApiError::BadRequest(_) => {
+            ApiError::NotFound(_) | ApiError::NoSuchPath(_) | ApiError::BadRequest(_) => {
                 ApiError::from(DomainError::invalid(
                     field,
                     "no such case (give its id or its reference such as #1042)",

@@ -65,6 +65,13 @@ async fn create(
             "a token needs at least one scope",
         ));
     }
+    if b.scopes
+        .iter()
+        .enumerate()
+        .any(|(i, s)| b.scopes[..i].contains(s))
+    {
+        return Err(ApiError::field("scopes", "each scope may be given once"));
+    }
     if b.expires_at.is_some_and(|e| e <= state.now()) {
         return Err(ApiError::field("expires_at", "must be in the future"));
     }

@@ -90,9 +90,13 @@ async fn create(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     display_name: Option<Name>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     role: Option<Role>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     active: Option<bool>,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     password: Option<Password>,
 }
 

@@ -132,8 +132,10 @@ struct RotationBody {
     /// `week` or `day`, or a shift length in hours.
     period: String,
     /// How many periods to plan.
+    #[serde(deserialize_with = "helpline_domain::whole")]
     periods: u32,
     /// How many people are on duty in each period.
+    #[serde(deserialize_with = "helpline_domain::whole")]
     per_period: usize,
 }
 
@@ -148,7 +150,12 @@ async fn rotation(
     let length = match b.period.as_str() {
         "week" => Duration::days(7),
         "day" => Duration::days(1),
-        h => match h.strip_suffix('h').and_then(|n| n.parse::<i64>().ok()) {
+        // Digits only, no sign or leading zero: the spelling the spec's pattern states.
+        h => match h
+            .strip_suffix('h')
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+            .and_then(|n| n.parse::<i64>().ok())
+        {
             Some(n) if (1..=168).contains(&n) => Duration::hours(n),
             _ => {
                 return Err(ApiError::field(
@@ -409,7 +416,7 @@ async fn statistics(
     match q.group_by.as_deref() {
         None => dims.extend(Dimension::ALL),
         Some(list) => {
-            for g in list.split(',').map(str::trim) {
+            for g in list.split(',').map(|g| g.trim_matches(' ')) {
                 match (g, Dimension::parse(g)) {
                     (_, Some(d)) => dims.push(d),
                     ("week", None) => period = Some(Period::Week),

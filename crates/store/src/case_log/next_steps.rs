@@ -135,6 +135,7 @@ pub fn next_step(conn: &mut DbConnection, case: CaseId, id: NextStepId) -> Resul
 #[serde(deny_unknown_fields)]
 pub struct NextStepPatch {
     /// Title.
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     pub title: Option<Title>,
     /// Assignee.
     #[serde(default, deserialize_with = "helpline_domain::nullable")]
@@ -143,6 +144,7 @@ pub struct NextStepPatch {
     #[serde(default, deserialize_with = "helpline_domain::nullable")]
     pub due_at: Option<Option<DateTime<Utc>>>,
     /// Done or not.
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     pub done: Option<bool>,
 }
 

@@ -12,7 +12,7 @@ use super::super::{resource, visible_case, writable_case_named, Visible, Writabl
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, PageParams};
+use crate::extract::{list_of, ApiJson, ApiQuery, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -60,6 +60,7 @@ async fn links(
 struct LinkBody {
     target: String,
     kind: LinkKind,
+    #[serde(default, deserialize_with = "helpline_domain::given")]
     note: Option<Note>,
 }
 
@@ -112,25 +113,14 @@ struct RelatedQuery {
 impl RelatedQuery {
     /// What the walk follows: `via=links,indicators` (both when absent).
     fn via(&self) -> Result<(bool, bool), ApiError> {
-        let (mut links, mut indicators) = (self.via.is_none(), self.via.is_none());
-        for v in self
-            .via
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|v| !v.is_empty())
-        {
-            match v.trim() {
-                "links" => links = true,
-                "indicators" => indicators = true,
-                other => {
-                    return Err(ApiError::BadRequest(format!(
-                        "via: `{other}` is not links or indicators"
-                    )))
-                }
-            }
+        if self.via.is_none() {
+            return Ok((true, true));
         }
-        Ok((links, indicators))
+        let via = list_of("via", &self.via, |v| match v {
+            "links" | "indicators" => Ok(v == "links"),
+            other => Err(format!("`{other}` is not links or indicators")),
+        })?;
+        Ok((via.contains(&true), via.contains(&false)))
     }
 }
 

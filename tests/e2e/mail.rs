@@ -593,13 +593,189 @@ fn mailgate(backend: Backend) {
     assert_eq!(run(&base, &msg), 75);
 }
 
+/// Threading names a case; it never says who wrote. A stranger who writes with a case's tag,
+/// an In-Reply-To of its messages or a guessed reply address is recorded as unknown, never as
+/// the beneficiary, and never adds to a confidential case; a party is recorded as the party;
+/// a reply address without the server's keyed tag is trusted only from someone the case knows.
+fn threading_cannot_be_hijacked(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&[]);
+    let dir = keys.0.to_string_lossy().into_owned();
+    let app = TestApp::start_with(db, None, move |c| {
+        c.mail.key_dir = dir;
+        c.mail.plus_addressing = true;
+    });
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, lead) = app.user("lena", Role::Lead);
+    let gw = ingest_token(&app, &admin);
+    let kind_of_last = |case: &str| {
+        let m = messages(&app, &lead, case);
+        let last = m.last().cloned().unwrap_or_default();
+        (
+            m.len(),
+            last["counterpart"].clone(),
+            last["email"]["from"].clone(),
+        )
+    };
+
+    // Ana opens case A; Bea opens case B, which a lead makes confidential.
+    let a = post_mail(
+        &app,
+        &gw,
+        &plain("Ana <ana@example.org>", "My phone", "", "help"),
+    )
+    .expect(201);
+    let (case_a, ref_a) = (
+        a.json["case_id"].as_str().unwrap_or_default().to_owned(),
+        a.json["ref"].as_i64().unwrap_or_default(),
+    );
+    let b_raw = plain("bea@example.org", "Threats", "", "please");
+    let b = post_mail(&app, &gw, &b_raw).expect(201);
+    let (case_b, ref_b) = (
+        b.json["case_id"].as_str().unwrap_or_default().to_owned(),
+        b.json["ref"].as_i64().unwrap_or_default(),
+    );
+    let v = app
+        .get(&format!("/api/v1/cases/{case_b}"), &lead)
+        .expect(200)
+        .json["version"]
+        .clone();
+    app.patch(
+        &format!("/api/v1/cases/{case_b}"),
+        &lead,
+        &format!("\"{v}\""),
+        json!({"confidential": true}),
+    )
+    .expect(200);
+
+    // A stranger with A's tag joins A, recorded as unknown with their address.
+    let r = post_mail(
+        &app,
+        &gw,
+        &plain(
+            "mallory@evil.example",
+            &format!("Re: [Helpline #{ref_a}] hi"),
+            "",
+            "it is me, Ana",
+        ),
+    )
+    .expect(201);
+    assert_eq!(r.json["case_id"], json!(case_a));
+    let (n_a, who, from) = kind_of_last(&case_a);
+    assert_eq!(n_a, 2);
+    assert_eq!(who, json!({"kind": "unknown"}));
+    assert_eq!(from, "mallory@evil.example");
+
+    // Nor the tag nor In-Reply-To lets a stranger into the confidential B: quarantined.
+    let before = messages(&app, &lead, &case_b).len();
+    for raw in [
+        plain(
+            "mallory@evil.example",
+            &format!("[Helpline #{ref_b}]"),
+            "",
+            "x",
+        ),
+        plain(
+            "mallory@evil.example",
+            "Re: Threats",
+            &format!("In-Reply-To: <{}>\r\n", message_id_of(&b_raw)),
+            "x",
+        ),
+    ] {
+        let q = post_mail(&app, &gw, &raw).expect(202);
+        assert_eq!(q.json["state"], "quarantined", "{}", q.text);
+        assert!(
+            q.json["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("confidential"),
+            "{}",
+            q.text
+        );
+    }
+    assert_eq!(messages(&app, &lead, &case_b).len(), before);
+    // Bea herself still reaches B, as the beneficiary.
+    post_mail(
+        &app,
+        &gw,
+        &plain(
+            "Bea <BEA@example.org>",
+            &format!("Re: [Helpline #{ref_b}]"),
+            "",
+            "more",
+        ),
+    )
+    .expect(201);
+    assert_eq!(kind_of_last(&case_b).1, json!({"kind": "beneficiary"}));
+
+    // A party of A is recorded as the party.
+    let party = app
+        .post(
+            "/api/v1/parties",
+            &lead,
+            json!({"name": "Partner CERT", "kind": "other", "emails": ["cert@partner.example"]}),
+        )
+        .expect(201)
+        .id();
+    app.post(
+        &format!("/api/v1/cases/{case_a}/parties"),
+        &lead,
+        json!({"party_id": party, "role": "referral_partner"}),
+    )
+    .expect(201);
+    post_mail(
+        &app,
+        &gw,
+        &plain(
+            "cert@partner.example",
+            &format!("[Helpline #{ref_a}] our findings"),
+            "",
+            "report",
+        ),
+    )
+    .expect(201);
+    assert_eq!(
+        kind_of_last(&case_a).1,
+        json!({"kind": "party", "party_id": party})
+    );
+
+    // Reply addresses: the server's carries a keyed tag; a guessed one is trusted only from
+    // someone the case knows.
+    let plus = helpline_mail::PlusAddress::new(
+        "help@helpline.example",
+        helpline_tests::JWT_SECRET.as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ours =
+        plus.for_case(helpline_domain::case::CaseRef::new(ref_a).unwrap_or_else(|e| panic!("{e}")));
+    let to = |addr: &str, from: &str| {
+        format!("From: {from}\r\nTo: {addr}\r\nSubject: about my case\r\nMessage-ID: <{}@example.org>\r\nContent-Type: text/plain\r\n\r\nhello\r\n", uuid::Uuid::now_v7().simple()).into_bytes()
+    };
+    let guessed = format!("help+{ref_a}@helpline.example");
+    let stranger = post_mail(&app, &gw, &to(&guessed, "eve@elsewhere.example")).expect(201);
+    assert_eq!(
+        stranger.json["new_case"], true,
+        "a guess opens the stranger's own case"
+    );
+    assert_ne!(stranger.json["case_id"], json!(case_a));
+    let ana = post_mail(&app, &gw, &to(&guessed, "ana@example.org")).expect(201);
+    assert_eq!(ana.json["case_id"], json!(case_a));
+    assert_eq!(kind_of_last(&case_a).1, json!({"kind": "beneficiary"}));
+    let signed = post_mail(&app, &gw, &to(&ours, "trent@elsewhere.example")).expect(201);
+    assert_eq!(signed.json["case_id"], json!(case_a));
+    assert_eq!(kind_of_last(&case_a).1, json!({"kind": "unknown"}));
+}
+
 on_both_backends!(
     threading_and_reverification,
     quarantine_and_retry,
     hostile_input,
     mailgate,
     encrypted_replies_and_the_outbox,
-    every_event_reaches_the_webhooks
+    every_event_reaches_the_webhooks,
+    threading_cannot_be_hijacked
 );
 
 /// A local SMTP sink: accepts every message and keeps its bytes.

@@ -143,7 +143,7 @@ pub fn test_config(db: &TestDb) -> Config {
     let mut c = Config::defaults().unwrap_or_else(|e| panic!("{e}"));
     c.listen = "127.0.0.1:0".into();
     c.database_url = helpline_api::config::Secret::new(db.url.clone());
-    c.jwt_secret = helpline_api::config::Secret::new("test-secret-test-secret-test-secret-0123");
+    c.jwt_secret = helpline_api::config::Secret::new(JWT_SECRET);
     c.database_pool_size = 8;
     c
 }
@@ -430,6 +430,9 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The JWT secret of every test server (it also keys the reply addresses).
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// The `helpline` binary of this build (built on demand when missing).
 pub fn helpline_bin() -> std::path::PathBuf {

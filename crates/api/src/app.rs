@@ -263,8 +263,9 @@ impl Application {
         if let Some(n) = helpline_store::search::ensure_index(&store)? {
             tracing::info!(cases = n, "built the search index");
         }
-        let mail = crate::mail::MailState::new(&config, &service_types).map_err(StartError::Io)?;
         let secret = jwt_secret(&config)?;
+        let mail = crate::mail::MailState::new(&config, &service_types, &secret)
+            .map_err(StartError::Io)?;
         let jwt = JwtKeys::new(
             &secret,
             &config.jwt_issuer,

@@ -68,6 +68,7 @@ impl MailState {
     pub fn new(
         config: &Config,
         service_types: &helpline_domain::taxonomy::Taxonomy,
+        secret: &[u8],
     ) -> Result<Self, String> {
         let keys = load_keys(config)?;
         if keys.is_empty() {
@@ -77,7 +78,12 @@ impl MailState {
             );
         }
         let plus = if config.mail.plus_addressing {
-            Some(helpline_mail::PlusAddress::new(&config.mail.address).map_err(|e| e.to_string())?)
+            // Keyed by the server secret the nodes share (the JWT secret): every node makes and
+            // checks the same reply addresses.
+            Some(
+                helpline_mail::PlusAddress::new(&config.mail.address, secret)
+                    .map_err(|e| e.to_string())?,
+            )
         } else {
             None
         };

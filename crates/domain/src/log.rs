@@ -36,7 +36,7 @@ closed_set! {
     }
 }
 
-/// The other end of a message: the case's beneficiary, or a party.
+/// The other end of a message: the case's beneficiary, a party, or someone unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", try_from = "CounterpartWire")]
 pub enum Counterpart {
@@ -47,6 +47,21 @@ pub enum Counterpart {
         /// Which party.
         party_id: PartyId,
     },
+    /// Someone the case does not know: mail that named the case (tag, reply headers, reply
+    /// address) from neither the beneficiary's nor a party's address; the address is the
+    /// message's email `from`. Never taken for the beneficiary.
+    Unknown,
+}
+
+impl Counterpart {
+    /// The kind, as the wire and the store spell it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Counterpart::Beneficiary => "beneficiary",
+            Counterpart::Party { .. } => "party",
+            Counterpart::Unknown => "unknown",
+        }
+    }
 }
 
 /// A counterpart as written: serde lets a unit variant of a tagged enum carry unknown fields,
@@ -64,6 +79,7 @@ struct CounterpartWire {
 enum CounterpartKind {
     Beneficiary,
     Party,
+    Unknown,
 }
 
 impl TryFrom<CounterpartWire> for Counterpart {
@@ -77,6 +93,10 @@ impl TryFrom<CounterpartWire> for Counterpart {
             (CounterpartKind::Party, Some(party_id)) => Ok(Counterpart::Party { party_id }),
             (CounterpartKind::Party, None) => {
                 Err("a party as counterpart needs its party_id".into())
+            }
+            (CounterpartKind::Unknown, None) => Ok(Counterpart::Unknown),
+            (CounterpartKind::Unknown, Some(_)) => {
+                Err("an unknown counterpart takes no party_id".into())
             }
         }
     }

@@ -5,6 +5,8 @@
 //! `In-Reply-To` and `References`.
 
 use helpline_domain::case::CaseRef;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// A configuration value for threading that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,16 +82,39 @@ impl SubjectTag {
     }
 }
 
-/// The plus-address reply token: replies to `help+1042@helpline.example` belong to case 1042.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The plus-address reply token: replies to `help+1042-5f0c2a9e41b7@helpline.example` belong
+/// to case 1042. The keyed tag after the reference (an HMAC of it under a server secret) makes
+/// the address unguessable: case references are sequential.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PlusAddress {
     local: String,
     domain: String,
+    key: Vec<u8>,
 }
 
+impl std::fmt::Debug for PlusAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key: it would let anyone make reply addresses.
+        write!(f, "PlusAddress({}+…@{})", self.local, self.domain)
+    }
+}
+
+/// A case reference read from a plus-address, and whether it carried the right keyed tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlusToken {
+    /// The case it names.
+    pub case: CaseRef,
+    /// The tag was the one this server makes: the address came from a reply of ours.
+    pub signed: bool,
+}
+
+/// Bytes of HMAC-SHA256 kept in the tag (48 bits, twelve hex digits).
+const TAG_BYTES: usize = 6;
+
 impl PlusAddress {
-    /// From the helpline's address (`help@helpline.example`).
-    pub fn new(address: &str) -> Result<Self, ThreadingError> {
+    /// From the helpline's address (`help@helpline.example`) and the server secret that keys
+    /// the tags (at least 16 bytes).
+    pub fn new(address: &str, key: &[u8]) -> Result<Self, ThreadingError> {
         let bad = || ThreadingError::BadAddress(address.to_owned());
         let (local, domain) = address.trim().rsplit_once('@').ok_or_else(bad)?;
         let plain = |s: &str| {
@@ -97,22 +122,40 @@ impl PlusAddress {
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         };
-        if !plain(local) || !plain(domain) {
+        if !plain(local) || !plain(domain) || key.len() < 16 {
             return Err(bad());
         }
         Ok(Self {
             local: local.to_ascii_lowercase(),
             domain: domain.to_ascii_lowercase(),
+            key: key.to_vec(),
         })
+    }
+
+    /// The MAC of a reference, domain-separated from every other use of the secret.
+    fn mac(&self, r: CaseRef) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"helpline plus-address\0");
+        mac.update(r.get().to_string().as_bytes());
+        mac
     }
 
     /// The reply address for case `r`.
     pub fn for_case(&self, r: CaseRef) -> String {
-        format!("{}+{}@{}", self.local, r.get(), self.domain)
+        let tag = self.mac(r).finalize().into_bytes();
+        format!(
+            "{}+{}-{}@{}",
+            self.local,
+            r.get(),
+            hex::encode(&tag[..TAG_BYTES]),
+            self.domain
+        )
     }
 
-    /// The case a recipient address names, if it is one of ours.
-    pub fn find_ref(&self, recipient: &str) -> Option<CaseRef> {
+    /// The case a recipient address names, if it is one of ours, and whether its tag is right
+    /// (compared in constant time). A reference without a tag, or with a wrong one, is unsigned.
+    pub fn find_ref(&self, recipient: &str) -> Option<PlusToken> {
         let (local, domain) = recipient.trim().rsplit_once('@')?;
         if !domain.eq_ignore_ascii_case(&self.domain) {
             return None;
@@ -121,7 +164,16 @@ impl PlusAddress {
         if !base.eq_ignore_ascii_case(&self.local) {
             return None;
         }
-        CaseRef::parse(token).ok()
+        let (number, tag) = match token.split_once('-') {
+            Some((n, t)) => (n, Some(t)),
+            None => (token, None),
+        };
+        let case = CaseRef::parse(number).ok()?;
+        let signed = tag
+            .and_then(|t| hex::decode(t.to_ascii_lowercase()).ok())
+            .filter(|t| t.len() == TAG_BYTES)
+            .is_some_and(|t| self.mac(case).verify_truncated_left(&t).is_ok());
+        Some(PlusToken { case, signed })
     }
 }
 
@@ -191,18 +243,46 @@ mod tests {
     }
 
     #[test]
-    fn plus_addresses_name_their_case() {
-        let p = PlusAddress::new("Help@Helpline.example").unwrap_or_else(|e| panic!("{e}"));
+    fn plus_addresses_name_their_case_with_a_keyed_tag() {
+        let key = b"a server secret of some length";
+        let p = PlusAddress::new("Help@Helpline.example", key).unwrap_or_else(|e| panic!("{e}"));
         let c = CaseRef::new(1042).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(p.for_case(c), "help+1042@helpline.example");
-        assert_eq!(p.find_ref("help+1042@helpline.example"), r(1042));
-        assert_eq!(p.find_ref("HELP+1042@HELPLINE.EXAMPLE"), r(1042));
+        let ours = p.for_case(c);
+        let (local, domain) = ours.split_once('@').unwrap_or_default();
+        assert_eq!(domain, "helpline.example");
+        let tag = local.strip_prefix("help+1042-").unwrap_or_default();
+        assert_eq!(tag.len(), 12, "{ours}");
+        let signed = |case| Some(PlusToken { case, signed: true });
+        let unsigned = |case| {
+            Some(PlusToken {
+                case,
+                signed: false,
+            })
+        };
+        let c1042 = CaseRef::new(1042).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.find_ref(&ours), signed(c1042));
+        assert_eq!(p.find_ref(&ours.to_ascii_uppercase()), signed(c1042));
+        // A guessed reference: found, but not signed; a tag of another case does not fit.
+        assert_eq!(p.find_ref("help+1042@helpline.example"), unsigned(c1042));
+        assert_eq!(
+            p.find_ref("help+1042-000000000000@helpline.example"),
+            unsigned(c1042)
+        );
+        let other = p.for_case(CaseRef::new(1043).unwrap_or_else(|e| panic!("{e}")));
+        let moved = other.replace("+1043-", "+1042-");
+        assert_eq!(p.find_ref(&moved), unsigned(c1042));
+        // Another secret makes other tags.
+        let q = PlusAddress::new("help@helpline.example", b"another secret, as long")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.find_ref(&ours), unsigned(c1042));
+        assert!(!format!("{p:?}").contains("secret"));
         assert_eq!(p.find_ref("help@helpline.example"), None);
         assert_eq!(p.find_ref("help+x@helpline.example"), None);
         assert_eq!(p.find_ref("help+1042@elsewhere.example"), None);
         assert_eq!(p.find_ref("other+1042@helpline.example"), None);
-        assert!(PlusAddress::new("no-at-sign").is_err());
-        assert!(PlusAddress::new("a b@c").is_err());
+        assert!(PlusAddress::new("no-at-sign", key).is_err());
+        assert!(PlusAddress::new("a b@c", key).is_err());
+        assert!(PlusAddress::new("help@helpline.example", b"short").is_err());
     }
 
     #[test]

@@ -146,6 +146,7 @@ diesel::table! {
         recorded_by -> Text,
         created_at -> Timestamp,
         email -> Nullable<Text>,
+        counterpart -> Text,
     }
 }
 

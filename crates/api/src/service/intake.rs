@@ -220,21 +220,35 @@ pub fn assign(
         delivery: None,
         encrypted_to: Vec::new(),
     };
+    // Who wrote, if the unreadable message says: a lead attached it, not its sender's word.
+    let who = match &details.from {
+        Some(from) => {
+            let c = cases::locate(tx.conn, CaseLocator::Id(case))?;
+            let b = beneficiaries::get(tx.conn, c.beneficiary_id)?;
+            super::messages::counterpart_for(tx.conn, &c, &b, from)?
+        }
+        None => Counterpart::Unknown,
+    };
     let msg = crate::service::messages::record(
         tx,
         case,
-        from_the_beneficiary(None, body, details),
+        inbound_mail(who, None, body, details),
         &how.policy,
     )?;
     mailstore::resolve_quarantined(tx, id, crypto, case, msg.id, false, AuditAction::MailAssign)
 }
 
-/// A mail as the log records it: inbound, by email, from the beneficiary.
-fn from_the_beneficiary(subject: Option<Title>, body: Body, email: EmailDetails) -> NewMessage {
+/// A mail as the log records it: inbound, by email, from whom the case knows it came.
+fn inbound_mail(
+    who: Counterpart,
+    subject: Option<Title>,
+    body: Body,
+    email: EmailDetails,
+) -> NewMessage {
     NewMessage {
         direction: Direction::Inbound,
         channel: Channel::Email,
-        counterpart: Counterpart::Beneficiary,
+        counterpart: who,
         subject,
         body,
         occurred_at: None,
@@ -294,18 +308,46 @@ fn thread(
         ))
     })?;
     let found = match into {
-        Some(id) => Some(id),
+        Some(id) => Some((id, Naming::ByHand)),
         None => case_named_by(tx, mail, how)?,
     };
-    let (case, new_case) = match found {
-        Some(id) => (where_mail_goes(tx, id)?, false),
-        None => (open_from_mail(tx, mail, sender, how)?, true),
+    let named = match found {
+        Some((id, naming)) => {
+            let case = where_mail_goes(tx, id)?;
+            let beneficiary = beneficiaries::get(tx.conn, case.beneficiary_id)?;
+            let who =
+                super::messages::counterpart_for(tx.conn, &case, &beneficiary, &sender.address)?;
+            match (who, naming) {
+                // A reference without our keyed tag is a guess unless someone the case knows
+                // wrote it: the sender is a newcomer, as if they had written to the helpline.
+                (Counterpart::Unknown, Naming::UnsignedPlus) => None,
+                (Counterpart::Unknown, Naming::Named) if case.confidential => {
+                    return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+                        "from",
+                        "a sender the case does not know wrote to a confidential case",
+                    )))
+                }
+                (who, _) => Some((case, who)),
+            }
+        }
+        None => None,
     };
-    let m = record_in_log(tx, mail, sender, case.id, &how.policy)?;
+    let (case, who, new_case) = match named {
+        Some((case, who)) => (case, who, false),
+        None => (
+            open_from_mail(tx, mail, sender, how)?,
+            Counterpart::Beneficiary,
+            true,
+        ),
+    };
+    let m = record_in_log(tx, mail, sender, who, case.id, &how.policy)?;
     if let Some(id) = &mail.envelope.message_id {
         mailstore::remember_message_id(tx, id, case.id, Some(m))?;
     }
-    learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
+    // Keys offered by anyone but the beneficiary never become the beneficiary's.
+    if who == Counterpart::Beneficiary {
+        learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
+    }
     Ok(Threaded {
         case_id: case.id,
         reference: case.reference.get(),
@@ -314,24 +356,50 @@ fn thread(
     })
 }
 
+/// How a message came to name its case, which decides how far its sender is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Naming {
+    /// A lead attached it by hand.
+    ByHand,
+    /// Its subject tag, its reply headers, or a reply address with our keyed tag.
+    Named,
+    /// A reply address without our keyed tag: a guess, unless someone the case knows wrote it.
+    UnsignedPlus,
+}
+
 /// The case a message names: by the tag in its subject, its plus-address, or the messages it
-/// answers (`In-Reply-To`, then `References` newest first).
+/// answers (`In-Reply-To`, then `References` newest first). Naming a case says nothing of who
+/// wrote: the caller still asks the case who the sender is.
 fn case_named_by(
     tx: &mut Tx<'_>,
     mail: &InboundMail,
     how: &Threading,
-) -> Result<Option<CaseId>, StoreError> {
-    let by_tag = mail.subject.as_deref().and_then(|s| how.tag.find_ref(s));
+) -> Result<Option<(CaseId, Naming)>, StoreError> {
+    let by_tag = mail
+        .subject
+        .as_deref()
+        .and_then(|s| how.tag.find_ref(s))
+        .map(|r| (r, Naming::Named));
     let by_plus = how.plus.as_ref().and_then(|plus| {
         mail.envelope
             .to
             .iter()
             .chain(&mail.envelope.cc)
-            .find_map(|m| plus.find_ref(&m.address))
+            .filter_map(|m| plus.find_ref(&m.address))
+            // A signed address first, should the message carry several.
+            .max_by_key(|t| t.signed)
+            .map(|t| {
+                let naming = if t.signed {
+                    Naming::Named
+                } else {
+                    Naming::UnsignedPlus
+                };
+                (t.case, naming)
+            })
     });
-    for r in [by_tag, by_plus].into_iter().flatten() {
+    for (r, naming) in [by_tag, by_plus].into_iter().flatten() {
         if let Ok(c) = cases::locate(tx.conn, CaseLocator::Ref(r)) {
-            return Ok(Some(c.id));
+            return Ok(Some((c.id, naming)));
         }
     }
     let ids: Vec<String> = mail
@@ -341,7 +409,7 @@ fn case_named_by(
         .chain(mail.envelope.references.iter().rev())
         .cloned()
         .collect();
-    mailstore::case_for_message_ids(tx.conn, &ids)
+    Ok(mailstore::case_for_message_ids(tx.conn, &ids)?.map(|c| (c, Naming::Named)))
 }
 
 /// The case mail for `id` goes to: a case merged into another hands its mail on to where its
@@ -400,6 +468,7 @@ fn record_in_log(
     tx: &mut Tx<'_>,
     mail: &Readable,
     sender: &helpline_mail::Mailbox,
+    who: Counterpart,
     case: CaseId,
     policy: &helpline_store::workflow::Policy,
 ) -> Result<MessageId, StoreError> {
@@ -416,7 +485,7 @@ fn record_in_log(
     let m = crate::service::messages::record(
         tx,
         case,
-        from_the_beneficiary(mail.subject.clone(), body, details.clone()),
+        inbound_mail(who, mail.subject.clone(), body, details.clone()),
         policy,
     )?;
     if !mail.attachments.is_empty() {

@@ -16,7 +16,7 @@ use helpline_domain::mail::{
 use helpline_domain::text::{Body, Title};
 use helpline_domain::user::Actor;
 use helpline_domain::DomainError;
-use helpline_store::case_log::{self, NewMessage};
+use helpline_store::case_log::NewMessage;
 use helpline_store::mail as mailstore;
 use helpline_store::{DbConnection, StoreError};
 
@@ -231,43 +231,40 @@ fn recipient(
             .ok_or_else(|| invalid("the beneficiary has no email address; give `to`".into()))?,
     };
     let addr = wanted.normalized();
-    if beneficiary.emails.iter().any(|e| e.normalized() == addr) {
-        let held = mailstore::certificates_of(conn, case.beneficiary_id)?;
-        let usable: Vec<_> = held
-            .iter()
-            .filter(|c| c.can_encrypt && !c.revoked)
-            .filter(|c| c.emails.iter().any(|e| e.to_lowercase() == addr) || c.confirmed)
-            .collect();
-        let confirmed: Vec<_> = usable.iter().filter(|c| c.confirmed).copied().collect();
-        let chosen = if confirmed.is_empty() {
-            usable
-        } else {
-            confirmed
-        };
-        let certs = chosen
-            .iter()
-            .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
-            .collect();
-        return Ok(Recipient {
-            address: wanted.as_str().to_owned(),
-            counterpart: Counterpart::Beneficiary,
-            certs,
-        });
-    }
-    for cp in case_log::case_parties(conn, case.id)? {
-        let p = helpline_store::parties::get(conn, cp.party_id)?;
-        if p.emails.iter().any(|e| e.normalized() == addr) {
-            return Ok(Recipient {
+    match super::messages::counterpart_for(conn, case, &beneficiary, &addr)? {
+        Counterpart::Beneficiary => {
+            let held = mailstore::certificates_of(conn, case.beneficiary_id)?;
+            let usable: Vec<_> = held
+                .iter()
+                .filter(|c| c.can_encrypt && !c.revoked)
+                .filter(|c| c.emails.iter().any(|e| e.to_lowercase() == addr) || c.confirmed)
+                .collect();
+            let confirmed: Vec<_> = usable.iter().filter(|c| c.confirmed).copied().collect();
+            let chosen = if confirmed.is_empty() {
+                usable
+            } else {
+                confirmed
+            };
+            let certs = chosen
+                .iter()
+                .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
+                .collect();
+            Ok(Recipient {
                 address: wanted.as_str().to_owned(),
-                counterpart: Counterpart::Party { party_id: p.id },
-                certs: Vec::new(),
-            });
+                counterpart: Counterpart::Beneficiary,
+                certs,
+            })
         }
+        party @ Counterpart::Party { .. } => Ok(Recipient {
+            address: wanted.as_str().to_owned(),
+            counterpart: party,
+            certs: Vec::new(),
+        }),
+        Counterpart::Unknown => Err(invalid(format!(
+            "{} is neither an address of the case's beneficiary nor of a party involved in it",
+            wanted.as_str()
+        ))),
     }
-    Err(invalid(format!(
-        "{} is neither an address of the case's beneficiary nor of a party involved in it",
-        wanted.as_str()
-    )))
 }
 
 /// A delivery attempt is recorded on the reply; a reply that will not be tried again is

@@ -29,6 +29,7 @@ pub(crate) struct MessageRow {
     recorded_by: String,
     created_at: NaiveDateTime,
     email: Option<String>,
+    counterpart: String,
 }
 
 impl MessageRow {
@@ -38,11 +39,13 @@ impl MessageRow {
             case_id: stored(CaseId::parse(&self.case_id))?,
             direction: stored(Direction::parse(&self.direction))?,
             channel: stored(Channel::parse(&self.channel))?,
-            counterpart: match self.party_id {
-                None => Counterpart::Beneficiary,
-                Some(p) => Counterpart::Party {
+            counterpart: match (self.counterpart.as_str(), self.party_id) {
+                ("party", Some(p)) => Counterpart::Party {
                     party_id: stored(PartyId::parse(&p))?,
                 },
+                ("unknown", None) => Counterpart::Unknown,
+                ("beneficiary", None) => Counterpart::Beneficiary,
+                (other, _) => return Err(corrupt(format!("message counterpart `{other}`"))),
             },
             subject: self
                 .subject
@@ -107,7 +110,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
             channel: m.channel.as_str().to_owned(),
             party_id: match m.counterpart {
                 Counterpart::Party { party_id } => Some(party_id.to_string()),
-                Counterpart::Beneficiary => None,
+                Counterpart::Beneficiary | Counterpart::Unknown => None,
             },
             subject: m.subject.as_ref().map(|s| s.as_str().to_owned()),
             body: m.body.as_str().to_owned(),
@@ -115,6 +118,7 @@ pub fn add_message(tx: &mut Tx<'_>, case: CaseId, new: NewMessage) -> Result<Mes
             recorded_by: tx.actor.to_string(),
             created_at: to_db(tx.now),
             email: m.email.as_ref().map(to_json).transpose()?,
+            counterpart: m.counterpart.kind().to_owned(),
         })
         .execute(tx.conn)?;
     // Bodies never enter the audit trail: it outlives retention and is read widely.

@@ -1,4 +1,5 @@
-//! Confidential cases exist only for their assignee, users granted access, leads and admins.
+//! Confidential cases exist only for their assignee, users granted access, leads and admins;
+//! so do the people whose every case is confidential.
 
 use helpline_domain::user::Role;
 use helpline_tests::{on_both_backends, Backend, TestApp};
@@ -166,7 +167,118 @@ fn a_confidential_case_stays_visible_to_who_opened_it(backend: Backend) {
     app.get(&format!("/api/v1/cases/{id}"), &bob).expect(404);
 }
 
+/// A person is as hidden as their cases: a beneficiary whose every case is confidential and
+/// out of the caller's reach is not found, by every route that names or lists people.
+fn a_person_is_as_hidden_as_their_cases(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (bob_id, bob) = app.user("bob", Role::Handler);
+    let (_, lead) = app.user("leo", Role::Lead);
+    let open_case = |name: &str, email: &str, confidential: bool| {
+        app.post(
+            "/api/v1/cases",
+            &lead,
+            json!({"beneficiary": {"name": name, "emails": [email]}, "summary": "Help", "urgency": "high", "service_type": "malware", "confidential": confidential}),
+        )
+        .expect(201)
+    };
+    let hidden = open_case("Hidden Source", "source@example.org", true);
+    let (hidden_case, hid) = (
+        hidden.id(),
+        hidden.json["beneficiary_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let seen = open_case("Open Person", "open@example.org", false);
+    let sid = seen.json["beneficiary_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let newcomer = app
+        .post(
+            "/api/v1/beneficiaries",
+            &lead,
+            json!({"name": "No Case Yet", "emails": ["new@example.org"]}),
+        )
+        .expect(201)
+        .id();
+    // Someone with a confidential case and an ordinary one is seen through the ordinary one.
+    let both = open_case("Two Cases", "two@example.org", true).json["beneficiary_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.post("/api/v1/cases", &lead, json!({"beneficiary_id": both, "summary": "Other", "urgency": "low", "service_type": "phishing"}))
+        .expect(201);
+
+    let listed = |token: &str, query: &str| -> Vec<String> {
+        app.get(&format!("/api/v1/beneficiaries{query}"), token)
+            .expect(200)
+            .json["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|b| b["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let all = listed(&bob, "");
+    assert!(!all.contains(&hid), "a hidden person is not listed");
+    for id in [&sid, &newcomer, &both] {
+        assert!(all.contains(id), "{id} is listed");
+    }
+    assert!(listed(&bob, "?email=source@example.org").is_empty());
+    assert!(!listed(&bob, "?limit=1").contains(&hid));
+    let b = format!("/api/v1/beneficiaries/{hid}");
+    for path in [
+        b.clone(),
+        format!("{b}/cases"),
+        format!("{b}/certificates"),
+        format!("{b}/verification"),
+    ] {
+        let r = app.get(&path, &bob).expect(404);
+        assert!(
+            !r.text.contains("Hidden Source") && !r.text.contains("source@example.org"),
+            "{path}: {}",
+            r.text
+        );
+    }
+    app.patch(&b, &bob, "\"1\"", json!({"name": "Changed"}))
+        .expect(404);
+    app.post(
+        &format!("{b}/verification"),
+        &bob,
+        json!({"status": "rejected"}),
+    )
+    .expect(404);
+    app.call(
+        "PUT",
+        &format!("{b}/mail-policy"),
+        Some(&bob),
+        Some(&json!({"require_encryption": true})),
+        &[],
+    )
+    .expect(404);
+    app.get(&format!("/api/v1/beneficiaries/{sid}"), &bob)
+        .expect(200);
+    app.get(&format!("/api/v1/beneficiaries/{newcomer}"), &bob)
+        .expect(200);
+
+    // Leads see everyone; a grant on the case makes the person visible with it.
+    assert!(listed(&lead, "").contains(&hid));
+    app.post(
+        &format!("/api/v1/cases/{hidden_case}/access"),
+        &lead,
+        json!({"user_id": bob_id}),
+    )
+    .expect(201);
+    app.get(&b, &bob).expect(200);
+    assert!(listed(&bob, "").contains(&hid));
+}
+
 on_both_backends!(
     confidential_cases_never_leak,
-    a_confidential_case_stays_visible_to_who_opened_it
+    a_confidential_case_stays_visible_to_who_opened_it,
+    a_person_is_as_hidden_as_their_cases
 );

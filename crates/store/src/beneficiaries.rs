@@ -1,6 +1,7 @@
 //! Beneficiaries and their vetting history.
 
 use diesel::prelude::*;
+use helpline_domain::access::Principal;
 use helpline_domain::audit::AuditAction;
 use helpline_domain::beneficiary::{
     Beneficiary, ContactChannel, CountryCode, EmailAddress, LanguageTag, Verification,
@@ -15,6 +16,8 @@ use serde_json::json;
 use crate::convert::{corrupt, from_db, from_json, stored, to_db, to_json};
 use crate::page::{paginate, Cursor};
 use crate::schema::{beneficiaries as b, beneficiary_emails as be, verifications as v};
+use crate::sql::{Bind, Sql};
+use crate::visibility::visible_beneficiary;
 use crate::{DbConnection, Page, Result, StoreError, Tx};
 
 #[derive(Queryable, Insertable)]
@@ -231,32 +234,69 @@ pub struct BeneficiaryFilter {
 /// Beneficiaries, newest first, a page at a time.
 pub fn list(
     conn: &mut DbConnection,
+    who: &Principal,
     filter: &BeneficiaryFilter,
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<Beneficiary>> {
-    let mut q = b::table.into_boxed();
+    // The page's ids by hand-written SQL, where the visibility rule is; then the records.
+    let mut sql = Sql::default();
+    sql.push("SELECT b.id AS t FROM beneficiaries b WHERE 1 = 1");
     if let Some(e) = &filter.email {
-        q = q.filter(
-            b::id.eq_any(
-                be::table
-                    .filter(be::address_norm.eq(e.normalized()))
-                    .select(be::beneficiary_id),
-            ),
-        );
+        sql.push(
+            " AND b.id IN (SELECT beneficiary_id FROM beneficiary_emails WHERE address_norm = ",
+        )
+        .bind(Bind::Text(e.normalized()))
+        .push(")");
     }
     if let Some(a) = &filter.audience {
-        q = q.filter(b::audience.eq(a.clone()));
+        sql.push(" AND b.audience = ").bind(Bind::Text(a.clone()));
     }
     if let Some(s) = filter.verification {
-        q = q.filter(b::verification.eq(s.as_str()));
+        sql.push(" AND b.verification = ")
+            .bind(Bind::Text(s.as_str().to_owned()));
     }
     if let Some(c) = cursor {
-        q = q.filter(b::id.lt(c.id.clone()));
+        sql.push(" AND b.id < ").bind(Bind::Text(c.id.clone()));
     }
-    let rows: Vec<Row> = q.order(b::id.desc()).limit(limit + 1).load(conn)?;
+    visible_beneficiary(&mut sql, who, "b");
+    sql.push(" ORDER BY b.id DESC LIMIT ")
+        .bind(Bind::Int(limit + 1));
+    let ids: Vec<String> = sql.load::<IdRow>(conn)?.into_iter().map(|r| r.t).collect();
+    let rows: Vec<Row> = b::table
+        .filter(b::id.eq_any(&ids))
+        .order(b::id.desc())
+        .load(conn)?;
     let items = with_emails(conn, rows)?;
     Ok(paginate(items, limit, |x| crate::page::after_id(x.id)))
+}
+
+/// Whether `who` may see this beneficiary (see [`visible_beneficiary`]): one they may not is
+/// not found, as one that does not exist.
+pub fn visible_to(conn: &mut DbConnection, id: BeneficiaryId, who: &Principal) -> Result<bool> {
+    let mut sql = Sql::default();
+    sql.push("SELECT b.id AS t FROM beneficiaries b WHERE b.id = ")
+        .bind(Bind::Text(id.to_string()));
+    visible_beneficiary(&mut sql, who, "b");
+    Ok(!sql.load::<IdRow>(conn)?.is_empty())
+}
+
+/// A beneficiary `who` may see, or not found (hidden or absent alike).
+pub fn get_visible(
+    conn: &mut DbConnection,
+    id: BeneficiaryId,
+    who: &Principal,
+) -> Result<Beneficiary> {
+    if !visible_to(conn, id, who)? {
+        return Err(StoreError::not_found("beneficiary"));
+    }
+    get(conn, id)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    t: String,
 }
 
 /// Changes to a beneficiary; `Some(None)` clears an optional field.

@@ -31,3 +31,19 @@ pub(crate) fn visible(sql: &mut Sql, who: &Principal, alias: &str) {
     }
     sql.push(")");
 }
+
+/// Appends `AND (…)` limiting the beneficiaries table aliased `alias` to those `who` may see: a
+/// person is as hidden as their cases. One with at least one case `who` may see is visible; one
+/// every one of whose cases is hidden from `who` is hidden; one with no case yet is visible to
+/// whoever may read beneficiaries (a contact recorded before their first case).
+pub(crate) fn visible_beneficiary(sql: &mut Sql, who: &Principal, alias: &str) {
+    if sees_every_case(who) {
+        return;
+    }
+    sql.push(&format!(
+        " AND (NOT EXISTS (SELECT 1 FROM cases hc WHERE hc.beneficiary_id = {alias}.id) \
+         OR EXISTS (SELECT 1 FROM cases vc WHERE vc.beneficiary_id = {alias}.id"
+    ));
+    visible(sql, who, "vc");
+    sql.push("))");
+}

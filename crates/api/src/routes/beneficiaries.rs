@@ -14,7 +14,7 @@ use helpline_store::beneficiaries::{
 use helpline_store::cases::{CaseFilter, CaseSort};
 use serde::Deserialize;
 
-use super::{beneficiary_page, get_versioned, json_with_etag, path_id, resource};
+use super::{beneficiary_page, json_with_etag, path_id, resource};
 use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -30,11 +30,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         resource("/beneficiaries/{id}")
-            .route(get_versioned(
-                Permission::ReadBeneficiaries,
-                BeneficiaryId::parse,
-                store_b::get,
-            ))
+            .route(web::get().to(get))
             .route(web::patch().to(update)),
     )
     .service(
@@ -96,9 +92,23 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
+/// A beneficiary the caller may see (a person is as hidden as their cases), with its ETag.
+async fn get(
+    state: web::Data<AppState>,
+    auth: Allowed<may::ReadBeneficiaries>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(BeneficiaryId::parse(&id))?;
+    let who = auth.0.clone();
+    let x = state
+        .read(move |c| store_b::get_visible(c, id, &who))
+        .await?;
+    Ok(json_with_etag(&x, x.version))
+}
+
 async fn list(
     state: web::Data<AppState>,
-    _auth: Allowed<may::ReadBeneficiaries>,
+    auth: Allowed<may::ReadBeneficiaries>,
     q: ApiQuery<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -112,8 +122,9 @@ async fn list(
             VerificationStatus::parse,
         )?,
     };
+    let who = auth.0.clone();
     let page = state
-        .read(move |c| store_b::list(c, &filter, cursor.as_ref(), limit))
+        .read(move |c| store_b::list(c, &who, &filter, cursor.as_ref(), limit))
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -180,8 +191,12 @@ async fn update(
         audience,
         notes: b.notes,
     };
+    let who = auth.0.clone();
     let x = state
-        .write(&auth, move |tx| store_b::update(tx, id, expected, patch))
+        .write(&auth, move |tx| {
+            store_b::get_visible(tx.conn, id, &who)?;
+            store_b::update(tx, id, expected, patch)
+        })
         .await?;
     Ok(json_with_etag(&x, x.version))
 }
@@ -214,8 +229,12 @@ async fn verify(
         note: b.note.unwrap_or_else(Note::empty),
     };
     let role = auth.0.role;
+    let who = auth.0.clone();
     let (beneficiary, verification) = state
-        .write(&auth, move |tx| store_b::verify(tx, id, req, role))
+        .write(&auth, move |tx| {
+            store_b::get_visible(tx.conn, id, &who)?;
+            store_b::verify(tx, id, req, role)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -238,7 +257,7 @@ async fn cases(
     let who = auth.0.clone();
     let page = state
         .read(move |c| {
-            store_b::get(c, id)?;
+            store_b::get_visible(c, id, &who)?;
             let filter = CaseFilter {
                 beneficiary: Some(id),
                 ..CaseFilter::default()

@@ -328,8 +328,9 @@ async fn add_certificate(
     let cert = cert.strip_secret_key_material();
     let new = crate::mail::certificate_record(&cert, id, source, b.confirmed)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let who = auth.0.clone();
     let beneficiary = state
-        .read(move |c| helpline_store::beneficiaries::get(c, id))
+        .read(move |c| helpline_store::beneficiaries::get_visible(c, id, &who))
         .await?;
     let addresses: Vec<String> = beneficiary.emails.iter().map(|e| e.normalized()).collect();
     let matches = new
@@ -458,8 +459,10 @@ async fn beneficiary_policy(
 ) -> Result<HttpResponse, ApiError> {
     let id = beneficiary_id(&id)?;
     let required = body.value.require_encryption;
+    let who = auth.0.clone();
     state
         .write(&auth, move |tx| {
+            helpline_store::beneficiaries::get_visible(tx.conn, id, &who)?;
             mailstore::set_encryption_required(tx, None, Some(id), required)
         })
         .await?;

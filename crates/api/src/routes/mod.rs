@@ -281,14 +281,15 @@ pub(crate) fn beneficiary_page<T: serde::Serialize + Send + 'static>(
 ) -> actix_web::Route {
     web::get().to(
         move |state: web::Data<AppState>,
-              _auth: Allowed<may::ReadBeneficiaries>,
+              auth: Allowed<may::ReadBeneficiaries>,
               id: web::Path<String>,
               q: ApiQuery<PageParams>| async move {
             let id = path_id(BeneficiaryId::parse(&id))?;
             let (limit, cursor) = q.checked()?;
+            let who = auth.0.clone();
             let page = state
                 .read(move |c| {
-                    helpline_store::beneficiaries::get(c, id)?;
+                    helpline_store::beneficiaries::get_visible(c, id, &who)?;
                     fetch(c, id, cursor.as_ref(), limit)
                 })
                 .await?;

@@ -265,6 +265,62 @@ fn a_person_is_as_hidden_as_their_cases(backend: Backend) {
     app.get(&format!("/api/v1/beneficiaries/{newcomer}"), &bob)
         .expect(200);
 
+    // Creating with a hidden person's address neither confirms it nor shows them: no record is
+    // made by hand; a case opened with it is theirs, confidential, out of the opener's sight,
+    // and before the leads.
+    let r = app
+        .post(
+            "/api/v1/beneficiaries",
+            &bob,
+            json!({"name": "Someone", "emails": ["SOURCE@example.org"]}),
+        )
+        .expect(202);
+    assert_eq!(r.json["referred"], false);
+    let r = app
+        .post(
+            "/api/v1/cases",
+            &bob,
+            json!({"beneficiary": {"name": "Someone", "emails": ["source@example.org"]}, "summary": "They wrote again", "urgency": "medium", "service_type": "phishing"}),
+        )
+        .expect(202);
+    assert_eq!(r.json["referred"], true);
+    for leak in ["Hidden Source", hid.as_str(), "They wrote again"] {
+        assert!(!r.text.contains(leak), "{}", r.text);
+    }
+    assert_eq!(r.header("location"), None);
+    app.post("/api/v1/cases", &bob, json!({"beneficiary_id": hid, "summary": "Guess", "urgency": "low", "service_type": "phishing"}))
+        .expect(422);
+    let theirs = app
+        .get(&format!("/api/v1/beneficiaries/{hid}/cases"), &lead)
+        .expect(200)
+        .json["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let referred = theirs
+        .iter()
+        .find(|c| c["summary"] == "They wrote again")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(referred["confidential"], true);
+    assert_eq!(referred["assignee_id"], serde_json::Value::Null);
+    assert_eq!(referred["escalation"]["reason"], "confidential_beneficiary");
+    let queue = app.get("/api/v1/escalations", &lead).expect(200);
+    assert!(
+        queue.text.contains(referred["id"].as_str().unwrap_or("?")),
+        "{}",
+        queue.text
+    );
+    app.get(
+        &format!(
+            "/api/v1/cases/{}",
+            referred["id"].as_str().unwrap_or_default()
+        ),
+        &bob,
+    )
+    .expect(404);
+    assert!(!listed(&bob, "").contains(&hid));
+
     // Leads see everyone; a grant on the case makes the person visible with it.
     assert!(listed(&lead, "").contains(&hid));
     app.post(

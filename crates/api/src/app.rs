@@ -118,6 +118,21 @@ impl AppState {
         location_prefix: Option<String>,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<HttpResponse, ApiError> {
+        self.create_or_accept(auth, idem, location_prefix, move |tx| {
+            f(tx).map(Creation::Created)
+        })
+        .await
+    }
+
+    /// [`AppState::create`] for a creation that may instead be accepted and passed on (202,
+    /// with a body that names nothing created), replayed alike under its idempotency key.
+    pub async fn create_or_accept<T: Serialize + Send + 'static>(
+        &self,
+        auth: &Auth,
+        idem: Option<IdempotencyKey>,
+        location_prefix: Option<String>,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<Creation<T>, StoreError> + Send + 'static,
+    ) -> Result<HttpResponse, ApiError> {
         let (stored, replayed) = self
             .write(auth, move |tx| {
                 if let Some(k) = &idem {
@@ -125,10 +140,12 @@ impl AppState {
                         return Ok((prev, true));
                     }
                 }
-                let value = f(tx)?;
-                let body = serde_json::to_string(&value)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let resp = StoredResponse { status: 201, body };
+                let (status, body) = match f(tx)? {
+                    Creation::Created(value) => (201, serde_json::to_string(&value)),
+                    Creation::Accepted(value) => (202, serde_json::to_string(&value)),
+                };
+                let body = body.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let resp = StoredResponse { status, body };
                 if let Some(k) = &idem {
                     idempotency::save(tx, k, &resp)?;
                 }
@@ -154,6 +171,15 @@ impl AppState {
         }
         Ok(resp.body(stored.body))
     }
+}
+
+/// What a creating write made: a record (201), or nothing the caller may see (202, with a
+/// body saying what became of the request).
+pub enum Creation<T> {
+    /// Created: answered with the record.
+    Created(T),
+    /// Accepted and passed on: answered with this body.
+    Accepted(serde_json::Value),
 }
 
 /// Errors building the application.

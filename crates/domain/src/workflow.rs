@@ -40,6 +40,9 @@ closed_set! {
         Critical = "critical",
         /// Opened for a beneficiary the helpline had rejected.
         RejectedBeneficiary = "rejected_beneficiary",
+        /// Opened by someone who may not see the beneficiary (every case of theirs is
+        /// confidential and out of the opener's reach): a lead decides who takes it.
+        ConfidentialBeneficiary = "confidential_beneficiary",
     }
 }
 

@@ -293,6 +293,29 @@ pub fn get_visible(
     get(conn, id)
 }
 
+/// The beneficiary `who` may not see who owns one of these addresses, if any: a new case or
+/// record naming them must not reveal them (see the callers).
+pub fn hidden_owner(
+    conn: &mut DbConnection,
+    emails: &[EmailAddress],
+    who: &Principal,
+) -> Result<Option<BeneficiaryId>> {
+    for e in emails {
+        let owner: Option<String> = be::table
+            .find(e.normalized())
+            .select(be::beneficiary_id)
+            .get_result(conn)
+            .optional()?;
+        if let Some(owner) = owner {
+            let id = stored(BeneficiaryId::parse(&owner))?;
+            if !visible_to(conn, id, who)? {
+                return Ok(Some(id));
+            }
+        }
+    }
+    Ok(None)
+}
+
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = diesel::sql_types::Text)]

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{beneficiary_page, json_with_etag, path_id, resource};
 use crate::allowed::{may, Allowed};
-use crate::app::AppState;
+use crate::app::{AppState, Creation};
 use crate::error::ApiError;
 use crate::extract::{
     idempotency, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
@@ -136,12 +136,22 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let idem = idempotency(&auth, body.retry);
     let new = body.value.into_new(&state)?;
+    let caller = auth.0.clone();
     state
-        .create(
+        .create_or_accept(
             &auth,
             idem,
             Some("/api/v1/beneficiaries".into()),
-            move |tx| store_b::create(tx, new),
+            move |tx| {
+                // A hidden person's address is neither confirmed (a 409 would) nor taken.
+                if store_b::hidden_owner(tx.conn, &new.emails, &caller)?.is_some() {
+                    return Ok(Creation::Accepted(serde_json::json!({
+                        "referred": false,
+                        "detail": "Not recorded: the address belongs to someone whose cases you may not see. Open a case with it (POST /api/v1/cases) and it reaches a lead.",
+                    })));
+                }
+                store_b::create(tx, new).map(Creation::Created)
+            },
         )
         .await
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::beneficiaries::BeneficiaryBody;
 use super::{case_page_for, json_with_etag, path_id, resource, visible_case, Visible, Writable};
 use crate::allowed::{may, Allowed};
-use crate::app::AppState;
+use crate::app::{AppState, Creation};
 use crate::error::ApiError;
 use crate::extract::{
     idempotency, list_of, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
@@ -242,17 +242,46 @@ async fn create(
         confidential: b.confidential,
         channel: b.channel,
     };
+    let caller = auth.0.clone();
     state
-        .create(&auth, idem, Some("/api/v1/cases".into()), move |tx| {
+        .create_or_accept(&auth, idem, Some("/api/v1/cases".into()), move |tx| {
             let beneficiary_id = match who {
-                Who::Existing(id) => id,
-                Who::Inline(nb) => helpline_store::beneficiaries::create(tx, nb)?.id,
+                Who::Existing(id) => {
+                    // Someone the caller may not see is, to them, no one.
+                    if !helpline_store::beneficiaries::visible_to(tx.conn, id, &caller)? {
+                        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+                            "beneficiary_id",
+                            "no such beneficiary",
+                        )));
+                    }
+                    id
+                }
+                Who::Inline(nb) => {
+                    match helpline_store::beneficiaries::hidden_owner(tx.conn, &nb.emails, &caller)?
+                    {
+                        // The address is a hidden person's: their new request reaches them
+                        // through the leads, and the caller learns nothing of them.
+                        Some(owner) => {
+                            service::cases::refer(tx, new(owner), &policy)?;
+                            return Ok(Creation::Accepted(referred()));
+                        }
+                        None => helpline_store::beneficiaries::create(tx, nb)?.id,
+                    }
+                }
             };
             let case = service::cases::open(tx, new(beneficiary_id), &policy)?;
             keep_sight(tx, &case, me, sees_all)?;
-            Ok(case)
+            Ok(Creation::Created(case))
         })
         .await
+}
+
+/// The answer to a request passed to the leads: it names nothing (no case, no person).
+pub(crate) fn referred() -> serde_json::Value {
+    serde_json::json!({
+        "referred": true,
+        "detail": "Recorded and passed to a lead, who will follow up: the address belongs to someone whose cases you may not see.",
+    })
 }
 
 /// Whoever opens a confidential case, or makes one confidential, keeps sight of it: the caller

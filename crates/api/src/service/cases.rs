@@ -7,7 +7,9 @@ use helpline_domain::audit::AuditAction;
 use helpline_domain::case::{Case, NewCase};
 use helpline_domain::ids::{CaseId, UserId};
 use helpline_domain::text::Note;
-use helpline_domain::workflow::{follow_rules, next_assignee, Handoff, WebhookEvent};
+use helpline_domain::workflow::{
+    follow_rules, next_assignee, Escalation, EscalationReason, Handoff, WebhookEvent,
+};
 use helpline_domain::DomainError;
 use helpline_store::cases::{self, Changed};
 use helpline_store::workflow::{self as wf, Policy};
@@ -18,15 +20,7 @@ use serde_json::json;
 /// vetting shown on it, escalated if critical or if the beneficiary was rejected, assigned by
 /// the roster if nobody was named (and auto-assignment is on), queued for search, announced.
 pub fn open(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, StoreError> {
-    let vetting = cases::vetting_of(tx.conn, new.beneficiary_id)?;
-    let reference = cases::next_ref(tx)?;
-    let mut case = Case::open(new, reference, vetting, tx.actor, tx.now);
-    follow_rules(&mut case, None, &policy.targets, tx.now);
-    cases::insert(tx, &case)?;
-    wf::announce(tx, policy, WebhookEvent::CaseCreated, &case);
-    if case.escalation.is_some() {
-        wf::announce(tx, policy, WebhookEvent::CaseEscalated, &case);
-    }
+    let mut case = opened(tx, new, policy, None)?;
     match case.assignee_id {
         Some(_) => changed_hands(tx, policy, &case, None, false)?,
         None if wf::auto_assign(tx.conn)? => {
@@ -40,6 +34,53 @@ pub fn open(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, Stor
         None => {}
     }
     case.assess(tx.now);
+    Ok(case)
+}
+
+/// A case opened for a beneficiary its opener may not see (every case of theirs is
+/// confidential and out of the opener's reach): confidential, held by nobody (neither the opener
+/// nor the roster's next handler), escalated to the leads, who decide who takes it. The opener
+/// learns only that it was referred: not the person, not the case.
+pub fn refer(tx: &mut Tx<'_>, new: NewCase, policy: &Policy) -> Result<Case, StoreError> {
+    let new = NewCase {
+        confidential: true,
+        assignee_id: None,
+        ..new
+    };
+    let mut case = opened(
+        tx,
+        new,
+        policy,
+        Some(EscalationReason::ConfidentialBeneficiary),
+    )?;
+    case.assess(tx.now);
+    Ok(case)
+}
+
+/// The opening every case shares: its reference, its vetting and promised times, its
+/// escalation (the rules', else `escalate`), stored and announced.
+fn opened(
+    tx: &mut Tx<'_>,
+    new: NewCase,
+    policy: &Policy,
+    escalate: Option<EscalationReason>,
+) -> Result<Case, StoreError> {
+    let vetting = cases::vetting_of(tx.conn, new.beneficiary_id)?;
+    let reference = cases::next_ref(tx)?;
+    let mut case = Case::open(new, reference, vetting, tx.actor, tx.now);
+    follow_rules(&mut case, None, &policy.targets, tx.now);
+    if let (None, Some(reason)) = (&case.escalation, escalate) {
+        case.escalation = Some(Escalation {
+            reason,
+            escalated_at: tx.now,
+            acknowledged_at: None,
+        });
+    }
+    cases::insert(tx, &case)?;
+    wf::announce(tx, policy, WebhookEvent::CaseCreated, &case);
+    if case.escalation.is_some() {
+        wf::announce(tx, policy, WebhookEvent::CaseEscalated, &case);
+    }
     Ok(case)
 }
 

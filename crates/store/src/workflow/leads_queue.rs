@@ -18,6 +18,8 @@ pub enum Attention {
     Critical,
     /// Opened for a rejected beneficiary, not yet acknowledged.
     RejectedBeneficiary,
+    /// Opened by someone who may not see its beneficiary, not yet acknowledged.
+    ConfidentialBeneficiary,
     /// The beneficiary is not vetted yet.
     VettingPending,
     /// No first answer and past due.
@@ -74,6 +76,9 @@ pub fn escalations(
                     helpline_domain::workflow::EscalationReason::RejectedBeneficiary => {
                         Attention::RejectedBeneficiary
                     }
+                    helpline_domain::workflow::EscalationReason::ConfidentialBeneficiary => {
+                        Attention::ConfidentialBeneficiary
+                    }
                 });
             }
         }
@@ -113,7 +118,7 @@ impl Attention {
     fn rank(self) -> u8 {
         match self {
             Attention::Critical => 0,
-            Attention::RejectedBeneficiary => 1,
+            Attention::RejectedBeneficiary | Attention::ConfidentialBeneficiary => 1,
             Attention::FirstResponseOverdue => 2,
             Attention::ResolutionOverdue => 3,
             Attention::VettingPending => 4,

@@ -579,4 +579,45 @@ fn bad_credentials_are_refused(backend: Backend) {
     assert_eq!(r.status, 403, "{}", r.text);
 }
 
-on_both_backends!(every_role_over_every_route, bad_credentials_are_refused);
+/// A logout gives up the token it carries, at once and for good; the user's other sessions and
+/// integration tokens are not touched.
+fn logging_out_gives_up_the_token(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (_, first) = app.user("hana", Role::Handler);
+    let second = app.login("hana");
+    app.get("/api/v1/me", &first).expect(200);
+    app.call("POST", "/api/v1/auth/logout", Some(&first), None, &[])
+        .expect(204);
+    let r = app.get("/api/v1/me", &first).expect(401);
+    assert!(r.text.contains("logged out"), "{}", r.text);
+    app.call("POST", "/api/v1/auth/logout", Some(&first), None, &[])
+        .expect(401);
+    app.get("/api/v1/me", &second).expect(200);
+    // A new login is a new session.
+    let third = app.login("hana");
+    app.get("/api/v1/me", &third).expect(200);
+    // An integration token is revoked by an admin, not logged out.
+    let (_, admin) = app.user("root", Role::Admin);
+    let t = app
+        .post(
+            "/api/v1/tokens",
+            &admin,
+            json!({"name": "sync", "scopes": ["cases:read"]}),
+        )
+        .expect(201)
+        .json["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.call("POST", "/api/v1/auth/logout", Some(&t), None, &[])
+        .expect(403);
+    app.get("/api/v1/cases", &t).expect(200);
+}
+
+on_both_backends!(
+    every_role_over_every_route,
+    bad_credentials_are_refused,
+    logging_out_gives_up_the_token
+);

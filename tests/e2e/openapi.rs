@@ -145,9 +145,15 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
             .replace("{id}", any_id)
             .replace("{user_id}", any_id)
             .replace("{step_id}", any_id);
+        // A logout would give up the admin's token: it is probed with a session of its own.
+        let token = if path == "/api/v1/auth/logout" {
+            app.login("root")
+        } else {
+            admin.clone()
+        };
         let served: BTreeSet<String> = ["GET", "POST", "PATCH", "PUT", "DELETE"]
             .into_iter()
-            .filter(|m| app.call(m, &concrete, Some(&admin), None, &[]).status != 405)
+            .filter(|m| app.call(m, &concrete, Some(&token), None, &[]).status != 405)
             .map(str::to_owned)
             .collect();
         assert_eq!(&served, documented, "methods of {path}");

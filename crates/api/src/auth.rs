@@ -71,6 +71,19 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at (seconds).
     pub exp: i64,
+    /// This token's own id: what a logout puts on the deny list.
+    pub jti: String,
+}
+
+/// What a valid access token says: whose it is, its id, and until when it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user.
+    pub user: UserId,
+    /// The token's id (`jti`).
+    pub jti: String,
+    /// Its expiry.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Signs and checks access tokens.
@@ -91,7 +104,7 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "jti"]);
         validation.leeway = 0;
         Self {
             encoding: EncodingKey::from_secret(secret),
@@ -111,18 +124,27 @@ impl JwtKeys {
             aud: self.audience.clone(),
             iat: now.timestamp(),
             exp: now.timestamp() + i64::try_from(self.ttl_seconds).unwrap_or(3600),
+            jti: uuid::Uuid::now_v7().simple().to_string(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map(|t| (t, self.ttl_seconds))
             .map_err(|e| ApiError::Internal(format!("token signing failed: {e}")))
     }
 
-    /// The user a valid token names.
-    pub fn check(&self, token: &str) -> Result<UserId, ApiError> {
+    /// The session a valid token names (not yet checked against the deny list).
+    pub fn check(&self, token: &str) -> Result<Session, ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| ApiError::Unauthorized(format!("invalid access token: {e}")))?;
-        UserId::parse(&data.claims.sub)
-            .map_err(|_| ApiError::Unauthorized("invalid access token: bad subject".into()))
+        let bad = |what: &str| ApiError::Unauthorized(format!("invalid access token: bad {what}"));
+        let c = data.claims;
+        if c.jti.is_empty() || c.jti.len() > 64 {
+            return Err(bad("id"));
+        }
+        Ok(Session {
+            user: UserId::parse(&c.sub).map_err(|_| bad("subject"))?,
+            jti: c.jti,
+            expires_at: DateTime::from_timestamp(c.exp, 0).ok_or_else(|| bad("expiry"))?,
+        })
     }
 }
 
@@ -229,8 +251,20 @@ fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError
         if token.starts_with(TOKEN_PREFIX) {
             authenticate_token(&state, token).await
         } else {
-            let user = state.jwt.check(&token)?;
-            authenticate_user(&state, user).await
+            let session = state.jwt.check(&token)?;
+            if state.principals.revoked(&session.jti).is_none() {
+                let jti = session.jti.clone();
+                let gone = state
+                    .read(move |c| helpline_store::sessions::is_revoked(c, &jti))
+                    .await?;
+                state.principals.put_revoked(&session.jti, gone);
+            }
+            if state.principals.revoked(&session.jti) == Some(true) {
+                return Err(ApiError::Unauthorized(
+                    "this access token was given up (logged out)".into(),
+                ));
+            }
+            authenticate_user(&state, session.user).await
         }
     }
 }
@@ -249,9 +283,32 @@ type StoredToken = Option<(helpline_domain::user::ApiToken, String)>;
 pub struct PrincipalCache {
     entries: RwLock<HashMap<Actor, (Option<Principal>, Instant)>>,
     tokens: RwLock<HashMap<TokenId, (StoredToken, Instant)>>,
+    revoked: RwLock<HashMap<String, (bool, Instant)>>,
 }
 
+/// How long "this access token is not on the deny list" is believed before the database is
+/// asked again: a logout through another node takes effect within it.
+const REVOKED_TTL: Duration = Duration::from_secs(1);
+
 impl PrincipalCache {
+    /// Whether the token `jti` is on the deny list, as last read (`None`: ask the database).
+    fn revoked(&self, jti: &str) -> Option<bool> {
+        let map = self.revoked.read().unwrap_or_else(|p| p.into_inner());
+        // A revocation is for good: only a "not revoked" answer goes stale.
+        map.get(jti)
+            .filter(|(gone, at)| *gone || at.elapsed() < REVOKED_TTL)
+            .map(|(gone, _)| *gone)
+    }
+
+    /// Keeps what the deny list says of `jti`.
+    pub fn put_revoked(&self, jti: &str, gone: bool) {
+        let mut map = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (gone, at)| *gone && at.elapsed() < Duration::from_secs(86_400));
+        }
+        map.insert(jti.to_owned(), (gone, Instant::now()));
+    }
+
     fn get(&self, who: Actor) -> Option<Option<Principal>> {
         let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
         map.get(&who)
@@ -438,7 +495,7 @@ mod tests {
         let k = JwtKeys::new(&[7u8; 32], "helpline", "helpline-api", 60);
         let u = UserId::new();
         let (t, _) = k.issue(u, Utc::now()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(k.check(&t).ok(), Some(u));
+        assert_eq!(k.check(&t).ok().map(|s| s.user), Some(u));
         let other = JwtKeys::new(&[8u8; 32], "helpline", "helpline-api", 60);
         assert!(other.check(&t).is_err());
         let other_aud = JwtKeys::new(&[7u8; 32], "helpline", "other", 60);

@@ -111,6 +111,8 @@ crate::closed_set::closed_set! {
         TokenCreate = "token.create",
         /// `token.revoke`.
         TokenRevoke = "token.revoke",
+        /// `session.revoke`: a staff access token given up (logout).
+        SessionRevoke = "session.revoke",
         /// `user.create`.
         UserCreate = "user.create",
         /// `user.update`.

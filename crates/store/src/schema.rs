@@ -462,6 +462,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    revoked_sessions (jti) {
+        jti -> Text,
+        user_id -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -499,4 +508,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     handoffs,
     sla_announcements,
     webhook_deliveries,
+    revoked_sessions,
 );

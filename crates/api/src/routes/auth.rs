@@ -1,6 +1,6 @@
-//! Logging in, and who am I.
+//! Logging in and out, and who am I.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use helpline_domain::user::{Actor, User};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,7 @@ use crate::extract::ApiJson;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/login").route(web::post().to(login)))
+        .service(resource("/auth/logout").route(web::post().to(logout)))
         .service(resource("/me").route(web::get().to(me)));
 }
 
@@ -81,6 +82,38 @@ struct Me {
 }
 
 /// The caller: account, role, and what they may do.
+/// Gives up the access token the request carries: refused from now on, on every node sharing
+/// the database (the deny list, read at most a second late elsewhere). An integration token is
+/// revoked by an admin instead (DELETE /api/v1/tokens/{id}).
+async fn logout(
+    state: web::Data<AppState>,
+    auth: Auth,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if auth.actor().user_id().is_none() {
+        return Err(ApiError::Forbidden(
+            "an integration token is revoked by an admin (DELETE /api/v1/tokens/{id})".into(),
+        ));
+    }
+    // The extractor has checked this very header; read the session it names.
+    let bearer = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    let session = state.jwt.check(bearer)?;
+    let jti = session.jti.clone();
+    state
+        .write(&auth, move |tx| {
+            helpline_store::sessions::revoke(tx, &session.jti, session.user, session.expires_at)
+        })
+        .await?;
+    state.principals.put_revoked(&jti, true);
+    Ok(HttpResponse::NoContent().finish())
+}
+
 async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let user = match auth.actor().user_id() {
         Some(id) => Some(

@@ -595,6 +595,32 @@ fn logging_out_gives_up_the_token(backend: Backend) {
     app.call("POST", "/api/v1/auth/logout", Some(&first), None, &[])
         .expect(401);
     app.get("/api/v1/me", &second).expect(200);
+    // A password is changed by saying the current one again.
+    let change = |token: &str, current: &str, new: &str| {
+        app.call(
+            "POST",
+            "/api/v1/auth/password",
+            Some(token),
+            Some(&json!({"current_password": current, "new_password": new})),
+            &[],
+        )
+    };
+    change(&second, "not the password at all", "a brand new passphrase").expect(422);
+    change(&second, helpline_tests::PASSWORD, "short").expect(422);
+    change(&second, helpline_tests::PASSWORD, "a brand new passphrase").expect(204);
+    let login = |password: &str| {
+        app.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"username": "hana", "password": password})),
+            &[],
+        )
+        .status
+    };
+    assert_eq!(login(helpline_tests::PASSWORD), 401);
+    assert_eq!(login("a brand new passphrase"), 200);
+    change(&second, "a brand new passphrase", helpline_tests::PASSWORD).expect(204);
     // A new login is a new session.
     let third = app.login("hana");
     app.get("/api/v1/me", &third).expect(200);

@@ -491,6 +491,7 @@ fn routes_and_schemas_match_the_spec(backend: Backend) {
         ("POST", "/api/v1/users".into(), "UserCreate"),
         ("PATCH", format!("/api/v1/users/{uid}"), "UserPatch"),
         ("POST", "/api/v1/tokens".into(), "ApiTokenCreate"),
+        ("POST", "/api/v1/auth/password".into(), "PasswordChange"),
         ("POST", format!("{case}/indicators"), "IndicatorCreate"),
         ("POST", format!("{case}/links"), "LinkCreate"),
         ("POST", format!("{case}/merge"), "MergeCreate"),

@@ -1,18 +1,19 @@
 //! Logging in and out, and who am I.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use helpline_domain::user::{Actor, User};
+use helpline_domain::user::{Actor, Password, User};
 use serde::{Deserialize, Serialize};
 
 use super::resource;
 use crate::app::AppState;
-use crate::auth::{dummy_hash, verify_password, Auth};
+use crate::auth::{dummy_hash, hash_password, verify_password, Auth};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/login").route(web::post().to(login)))
         .service(resource("/auth/logout").route(web::post().to(logout)))
+        .service(resource("/auth/password").route(web::post().to(change_password)))
         .service(resource("/me").route(web::get().to(me)));
 }
 
@@ -82,6 +83,60 @@ struct Me {
 }
 
 /// The caller: account, role, and what they may do.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: Password,
+}
+
+/// A user changes their own password, saying the current one again: a stolen session alone
+/// cannot lock its owner out. Wrong answers count towards the login pause of the account.
+async fn change_password(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(me) = auth.actor().user_id() else {
+        return Err(ApiError::Forbidden(
+            "an integration token has no password".into(),
+        ));
+    };
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.value;
+    let user = state
+        .read(move |c| helpline_store::users::get(c, me))
+        .await?;
+    let account = user.username.as_str().to_owned();
+    state.logins.check(&account, state.now())?;
+    let name = account.clone();
+    let (_, hash) = state
+        .read(move |c| helpline_store::users::find_for_login(c, &name))
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let ok = current_password.len() <= 1024
+        && web::block(move || verify_password(&current_password, &hash)).await?;
+    if !ok {
+        state.logins.failed(&account, state.now());
+        return Err(ApiError::field("current_password", "is not right"));
+    }
+    state.logins.succeeded(&account);
+    let new_hash = web::block(move || hash_password(new_password.expose())).await??;
+    state
+        .write(&auth, move |tx| {
+            let version = helpline_store::users::get(tx.conn, me)?.version;
+            let patch = helpline_store::users::UserPatch {
+                password_hash: Some(new_hash),
+                ..Default::default()
+            };
+            helpline_store::users::update(tx, me, version, patch)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Gives up the access token the request carries: refused from now on, on every node sharing
 /// the database (the deny list, read at most a second late elsewhere). An integration token is
 /// revoked by an admin instead (DELETE /api/v1/tokens/{id}).

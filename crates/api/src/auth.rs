@@ -230,36 +230,44 @@ pub async fn authenticate_first(
     next.call(req).await
 }
 
+/// The bearer token of a request's `Authorization` header, or why there is none.
+pub(crate) fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer header".into()))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("unreadable Authorization header".into()))?;
+    header
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+        .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <token>".into()))
+}
+
 /// The caller named by the request's `Authorization: Bearer` header: a user's session token or
 /// an integration token.
 fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError>> + 'static {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .map(|h| h.to_str().map(str::to_owned));
+    let token = bearer(req);
     async move {
         let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
-        let header = header
-            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer header".into()))?
-            .map_err(|_| ApiError::Unauthorized("unreadable Authorization header".into()))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <token>".into()))?
-            .trim()
-            .to_owned();
+        let token = token?;
         if token.starts_with(TOKEN_PREFIX) {
             authenticate_token(&state, token).await
         } else {
             let session = state.jwt.check(&token)?;
-            if state.principals.revoked(&session.jti).is_none() {
-                let jti = session.jti.clone();
-                let gone = state
-                    .read(move |c| helpline_store::sessions::is_revoked(c, &jti))
-                    .await?;
-                state.principals.put_revoked(&session.jti, gone);
-            }
-            if state.principals.revoked(&session.jti) == Some(true) {
+            let gone = match state.principals.revoked(&session.jti) {
+                Some(gone) => gone,
+                None => {
+                    let jti = session.jti.clone();
+                    let gone = state
+                        .read(move |c| helpline_store::sessions::is_revoked(c, &jti))
+                        .await?;
+                    state.principals.put_revoked(&session.jti, gone);
+                    gone
+                }
+            };
+            if gone {
                 return Err(ApiError::Unauthorized(
                     "this access token was given up (logged out)".into(),
                 ));

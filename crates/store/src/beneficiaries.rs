@@ -281,15 +281,23 @@ pub fn visible_to(conn: &mut DbConnection, id: BeneficiaryId, who: &Principal) -
     Ok(!sql.load::<IdRow>(conn)?.is_empty())
 }
 
+/// Not found unless `who` may see this beneficiary (hidden or absent alike), for the routes
+/// that act on them without reading the record.
+pub fn ensure_visible(conn: &mut DbConnection, id: BeneficiaryId, who: &Principal) -> Result<()> {
+    if visible_to(conn, id, who)? {
+        Ok(())
+    } else {
+        Err(StoreError::not_found("beneficiary"))
+    }
+}
+
 /// A beneficiary `who` may see, or not found (hidden or absent alike).
 pub fn get_visible(
     conn: &mut DbConnection,
     id: BeneficiaryId,
     who: &Principal,
 ) -> Result<Beneficiary> {
-    if !visible_to(conn, id, who)? {
-        return Err(StoreError::not_found("beneficiary"));
-    }
+    ensure_visible(conn, id, who)?;
     get(conn, id)
 }
 

@@ -151,14 +151,7 @@ async fn logout(
         ));
     }
     // The extractor has checked this very header; read the session it names.
-    let bearer = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or_default();
-    let session = state.jwt.check(bearer)?;
+    let session = state.jwt.check(&crate::auth::bearer(&req)?)?;
     let jti = session.jti.clone();
     state
         .write(&auth, move |tx| {

@@ -204,7 +204,7 @@ async fn update(
     let who = auth.0.clone();
     let x = state
         .write(&auth, move |tx| {
-            store_b::get_visible(tx.conn, id, &who)?;
+            store_b::ensure_visible(tx.conn, id, &who)?;
             store_b::update(tx, id, expected, patch)
         })
         .await?;
@@ -242,7 +242,7 @@ async fn verify(
     let who = auth.0.clone();
     let (beneficiary, verification) = state
         .write(&auth, move |tx| {
-            store_b::get_visible(tx.conn, id, &who)?;
+            store_b::ensure_visible(tx.conn, id, &who)?;
             store_b::verify(tx, id, req, role)
         })
         .await?;
@@ -267,7 +267,7 @@ async fn cases(
     let who = auth.0.clone();
     let page = state
         .read(move |c| {
-            store_b::get_visible(c, id, &who)?;
+            store_b::ensure_visible(c, id, &who)?;
             let filter = CaseFilter {
                 beneficiary: Some(id),
                 ..CaseFilter::default()

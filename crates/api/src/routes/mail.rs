@@ -462,7 +462,7 @@ async fn beneficiary_policy(
     let who = auth.0.clone();
     state
         .write(&auth, move |tx| {
-            helpline_store::beneficiaries::get_visible(tx.conn, id, &who)?;
+            helpline_store::beneficiaries::ensure_visible(tx.conn, id, &who)?;
             mailstore::set_encryption_required(tx, None, Some(id), required)
         })
         .await?;

@@ -289,7 +289,7 @@ pub(crate) fn beneficiary_page<T: serde::Serialize + Send + 'static>(
             let who = auth.0.clone();
             let page = state
                 .read(move |c| {
-                    helpline_store::beneficiaries::get_visible(c, id, &who)?;
+                    helpline_store::beneficiaries::ensure_visible(c, id, &who)?;
                     fetch(c, id, cursor.as_ref(), limit)
                 })
                 .await?;

@@ -445,7 +445,7 @@ pub fn helpline_bin() -> std::path::PathBuf {
     let bin = profile_dir.join("helpline");
     if !bin.exists() {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "helpline-api", "--bin", "helpline"])
+            .args(["build", "--workspace", "--bins", "--tests"])
             .status()
             .unwrap_or_else(|e| panic!("cargo build: {e}"));
         assert!(status.success(), "building the helpline binary failed");

@@ -2,7 +2,7 @@
 //! so do the people whose every case is confidential.
 
 use helpline_domain::user::Role;
-use helpline_tests::{on_both_backends, Backend, TestApp};
+use helpline_tests::{on_both_backends, run_cli, Backend, TestApp};
 use serde_json::json;
 
 fn confidential_cases_never_leak(backend: Backend) {
@@ -333,7 +333,126 @@ fn a_person_is_as_hidden_as_their_cases(backend: Backend) {
     assert!(listed(&bob, "").contains(&hid));
 }
 
+/// Every read of a confidential case and of its beneficiary's record is in the access log,
+/// which leads read per case and per user, and which `verify-audit` checks like the audit trail.
+fn reads_of_a_confidential_case_are_logged(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (alice_id, alice) = app.user("alice", Role::Handler);
+    let (_, lead) = app.user("leo", Role::Lead);
+    let b = app
+        .post("/api/v1/beneficiaries", &lead, json!({"name": "Source"}))
+        .expect(201);
+    let bid = b.id();
+    let secret = app
+        .post(
+            "/api/v1/cases",
+            &lead,
+            json!({"beneficiary_id": bid, "summary": "Spyware", "urgency": "high", "service_type": "malware", "confidential": true, "assignee_id": alice_id}),
+        )
+        .expect(201);
+    let id = secret.id();
+    let open = app.open_case(&alice);
+    // Writes are in the audit trail, not the access log; reads of an open case are not logged.
+    app.post(
+        &format!("/api/v1/cases/{id}/comments"),
+        &alice,
+        json!({"body": "noted"}),
+    )
+    .expect(201);
+    app.get(&format!("/api/v1/cases/{}", open.id()), &alice)
+        .expect(200);
+    for path in [
+        format!("/api/v1/cases/{id}"),
+        format!("/api/v1/cases/{id}/timeline"),
+        format!("/api/v1/beneficiaries/{bid}"),
+    ] {
+        app.get(&path, &alice).expect(200);
+    }
+
+    // A handler may not read the log; a lead reads it per case and per user.
+    app.get(&format!("/api/v1/cases/{id}/reads"), &alice)
+        .expect(403);
+    app.get(&format!("/api/v1/users/{alice_id}/reads"), &alice)
+        .expect(403);
+    let by_alice = app
+        .get(&format!("/api/v1/users/{alice_id}/reads?limit=2"), &lead)
+        .expect(200);
+    let items = by_alice.json["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 2, "{}", by_alice.text);
+    let cursor = by_alice.json["next_cursor"].as_str().unwrap_or_default();
+    let rest = app
+        .get(
+            &format!("/api/v1/users/{alice_id}/reads?limit=2&cursor={cursor}"),
+            &lead,
+        )
+        .expect(200);
+    let mut all = items;
+    all.extend(rest.json["items"].as_array().cloned().unwrap_or_default());
+    let reads: Vec<(String, String)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["changes"]["read"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        vec![
+            ("case.read".to_owned(), format!("GET /api/v1/cases/{id}")),
+            (
+                "case.read".to_owned(),
+                format!("GET /api/v1/cases/{id}/timeline")
+            ),
+            (
+                "beneficiary.read".to_owned(),
+                format!("GET /api/v1/beneficiaries/{bid}")
+            ),
+        ],
+        "{all:?}"
+    );
+    for e in &all {
+        assert_eq!(e["actor"], json!(format!("user:{alice_id}")));
+        assert_eq!(e["case_id"], json!(id));
+        let via = e["changes"]["via"].as_str().unwrap_or_default();
+        assert!(via.starts_with("session:") && via.len() > 20, "{via}");
+    }
+    // The lead's own reading of the case's log is a read of the case too.
+    let of_case = app
+        .get(&format!("/api/v1/cases/{id}/reads"), &lead)
+        .expect(200);
+    let n = of_case.json["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(n, 4, "alice's three reads and the lead's: {}", of_case.text);
+
+    // Tampering with the log is found.
+    let (code, out, err) = run_cli(&app.db, &["admin", "verify-audit"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("access log intact: 4 reads verified"), "{out}");
+    app.store()
+        .read(|c| {
+            Ok(diesel::RunQueryDsl::execute(
+                diesel::sql_query("DELETE FROM access_events WHERE seq = 2"),
+                c,
+            )?)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = run_cli(&app.db, &["admin", "verify-audit"], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("ACCESS LOG BROKEN: the chain breaks at read 3 (expected read 2)"),
+        "{err}"
+    );
+    assert!(out.contains("audit trail intact"), "{out}");
+}
+
 on_both_backends!(
+    reads_of_a_confidential_case_are_logged,
     confidential_cases_never_leak,
     a_confidential_case_stays_visible_to_who_opened_it,
     a_person_is_as_hidden_as_their_cases

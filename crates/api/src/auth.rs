@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use argon2::password_hash::{
@@ -175,7 +176,17 @@ fn parse_token(text: &str) -> Option<(TokenId, &str)> {
 
 /// The authenticated caller, as an extractor argument.
 #[derive(Debug, Clone)]
-pub struct Auth(pub Principal);
+pub struct Auth(pub Principal, pub Via);
+
+/// How an authenticated request came: through which credential, and what it reads. The access
+/// log of confidential cases keeps both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    /// The credential's id: `session:<jti>` or `token:<id>` (never the secret).
+    pub credential: String,
+    /// For a `GET` or `HEAD`: the method and path (ids only, no query string), else `None`.
+    pub read: Option<String>,
+}
 
 impl Auth {
     /// Refuses with 403 unless the caller may do `p`.
@@ -249,11 +260,13 @@ pub(crate) fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError>> + 'static {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer(req);
+    let read = matches!(*req.method(), Method::GET | Method::HEAD)
+        .then(|| format!("{} {}", req.method(), req.path()));
     async move {
         let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
         let token = token?;
         if token.starts_with(TOKEN_PREFIX) {
-            authenticate_token(&state, token).await
+            authenticate_token(&state, token, read).await
         } else {
             let session = state.jwt.check(&token)?;
             let gone = match state.principals.revoked(&session.jti) {
@@ -272,7 +285,11 @@ fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError
                     "this access token was given up (logged out)".into(),
                 ));
             }
-            authenticate_user(&state, session.user).await
+            let via = Via {
+                credential: format!("session:{}", session.jti),
+                read,
+            };
+            authenticate_user(&state, session.user, via).await
         }
     }
 }
@@ -416,7 +433,7 @@ impl LoginThrottle {
     }
 }
 
-async fn authenticate_user(state: &AppState, user: UserId) -> Result<Auth, ApiError> {
+async fn authenticate_user(state: &AppState, user: UserId, via: Via) -> Result<Auth, ApiError> {
     // The role and the active flag come from the database (through a short cache), so that a
     // deactivation or a role change takes effect at once rather than when the token expires.
     let who = Actor::User(user);
@@ -440,11 +457,15 @@ async fn authenticate_user(state: &AppState, user: UserId) -> Result<Auth, ApiEr
         }
     };
     principal
-        .map(Auth)
+        .map(|p| Auth(p, via))
         .ok_or_else(|| ApiError::Unauthorized("this account is not active".into()))
 }
 
-async fn authenticate_token(state: &AppState, text: String) -> Result<Auth, ApiError> {
+async fn authenticate_token(
+    state: &AppState,
+    text: String,
+    read: Option<String>,
+) -> Result<Auth, ApiError> {
     let refused = || ApiError::Unauthorized("invalid API token".into());
     let (id, secret) = parse_token(&text).ok_or_else(refused)?;
     let presented = hash_token_secret(secret);
@@ -468,11 +489,17 @@ async fn authenticate_token(state: &AppState, text: String) -> Result<Auth, ApiE
             "this API token is revoked or expired".into(),
         ));
     }
-    Ok(Auth(Principal {
-        actor: Actor::Token(token.id),
-        role: Role::Integration,
-        scopes: token.scopes,
-    }))
+    Ok(Auth(
+        Principal {
+            actor: Actor::Token(token.id),
+            role: Role::Integration,
+            scopes: token.scopes,
+        },
+        Via {
+            credential: format!("token:{}", token.id),
+            read,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use helpline_domain::audit::ChainBreak;
 use helpline_domain::ids::TokenId;
 use helpline_domain::text::Name;
 use helpline_domain::user::{Actor, Password, Role, Scope, Username};
-use helpline_store::audit::Verification;
+use helpline_store::audit::{Chain, Verification};
 use helpline_store::{Store, StoreConfig};
 
 #[derive(Parser)]
@@ -457,23 +457,33 @@ fn retention(
     Ok(())
 }
 
-/// `admin verify-audit`: exits 1, naming the first break, when the chain does not verify.
+/// `admin verify-audit`: checks the audit trail and the access log; exits 1, naming the first
+/// break, when either does not verify.
 fn verify_audit(store: &Store) -> anyhow::Result<()> {
-    match store.read(helpline_store::audit::verify)? {
-        Verification::Intact(n) => println!("audit trail intact: {n} events verified"),
-        Verification::Broken(b) => {
-            let what = match b {
-                ChainBreak::Altered { seq } => format!("event {seq} was altered"),
-                ChainBreak::Broken { seq, expected_seq } => format!(
-                    "the chain breaks at event {seq} (expected event {expected_seq}): an event was inserted or deleted"
-                ),
-                ChainBreak::Truncated { last_seq, head_seq } => format!(
-                    "the chain ends at event {last_seq} but the head records {head_seq}: the last events were deleted"
-                ),
-            };
-            eprintln!("AUDIT TRAIL BROKEN: {what}");
-            std::process::exit(1);
+    let mut broken = false;
+    for (chain, name, unit) in [
+        (Chain::Audit, "audit trail", "event"),
+        (Chain::Access, "access log", "read"),
+    ] {
+        match store.read(|c| helpline_store::audit::verify(c, chain))? {
+            Verification::Intact(n) => println!("{name} intact: {n} {unit}s verified"),
+            Verification::Broken(b) => {
+                let what = match b {
+                    ChainBreak::Altered { seq } => format!("{unit} {seq} was altered"),
+                    ChainBreak::Broken { seq, expected_seq } => format!(
+                        "the chain breaks at {unit} {seq} (expected {unit} {expected_seq}): one was inserted or deleted"
+                    ),
+                    ChainBreak::Truncated { last_seq, head_seq } => format!(
+                        "the chain ends at {unit} {last_seq} but the head records {head_seq}: the last ones were deleted"
+                    ),
+                };
+                eprintln!("{} BROKEN: {what}", name.to_uppercase());
+                broken = true;
+            }
         }
+    }
+    if broken {
+        std::process::exit(1);
     }
     Ok(())
 }

@@ -25,6 +25,10 @@ crate::closed_set::closed_set! {
         BeneficiaryVerify = "beneficiary.verify",
         /// `case.anonymize`.
         CaseAnonymize = "case.anonymize",
+        /// `beneficiary.read`: the record of a person with a confidential case read (access log).
+        BeneficiaryRead = "beneficiary.read",
+        /// `case.read`: a confidential case or one of its parts read (access log).
+        CaseRead = "case.read",
         /// `case.auto_assign`.
         CaseAutoAssign = "case.auto_assign",
         /// `case.create`.

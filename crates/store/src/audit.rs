@@ -1,17 +1,18 @@
-//! The audit trail: appending to the hash chain, reading it, verifying it.
+//! The audit trail and the access log: appending to their hash chains, reading them,
+//! verifying them.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use helpline_domain::audit::{chain_hash, ChainBreak, ChainVerifier, ChainedFields};
+use helpline_domain::audit::{chain_hash, AuditAction, ChainBreak, ChainVerifier, ChainedFields};
 use helpline_domain::ids::{AuditEventId, CaseId};
 use helpline_domain::user::Actor;
 use serde::Serialize;
 
 use crate::convert::{corrupt, from_db, from_json, rfc3339, stored, to_db};
 use crate::page::{paginate, Cursor};
-use crate::schema::{audit_events, audit_head};
+use crate::schema::{access_events, audit_events};
 use crate::sql::{Bind, Sql};
-use crate::{DbConnection, Page, Result};
+use crate::{DbConnection, Page, Result, Tx};
 
 /// What an audit event says: who did what, when, to which entity of which case. A
 /// transaction records these as it goes; the commit chains them.
@@ -49,7 +50,7 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-#[derive(Queryable, Insertable)]
+#[derive(Queryable, QueryableByName, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(crate) struct Row {
     seq: i64,
@@ -85,6 +86,32 @@ impl Row {
     }
 }
 
+/// The two hash chains: what changed (the audit trail) and who read a confidential case (the
+/// access log). Same columns, same hash, each with its own head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chain {
+    /// Every change.
+    Audit,
+    /// Every read of a confidential case or of its parts.
+    Access,
+}
+
+impl Chain {
+    fn events(self) -> &'static str {
+        match self {
+            Chain::Audit => "audit_events",
+            Chain::Access => "access_events",
+        }
+    }
+
+    fn head(self) -> &'static str {
+        match self {
+            Chain::Audit => "audit_head",
+            Chain::Access => "access_head",
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct Head {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -93,16 +120,27 @@ struct Head {
     hash: String,
 }
 
-/// Appends events to the chain. Reserving their positions with one `UPDATE` takes the head
-/// row's lock, which serialises appends across API nodes on Postgres, so the chain never forks.
+/// Appends events to the audit trail.
 pub(crate) fn append(conn: &mut DbConnection, events: Vec<AuditRecord>) -> Result<()> {
+    append_to(conn, Chain::Audit, events)
+}
+
+/// Appends events to a chain. Reserving their positions with one `UPDATE` takes the head row's
+/// lock, which serialises appends across API nodes on Postgres, so the chain never forks.
+pub(crate) fn append_to(
+    conn: &mut DbConnection,
+    chain: Chain,
+    events: Vec<AuditRecord>,
+) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
     let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
     // RETURNING gives the new `seq` and the old `hash`: exactly what chaining needs.
     let mut sql = Sql::default();
-    sql.push("UPDATE audit_head SET seq = seq + ")
+    sql.push("UPDATE ")
+        .push(chain.head())
+        .push(" SET seq = seq + ")
         .bind(Bind::Int(n))
         .push(" WHERE id = 1 RETURNING seq, hash");
     let head: Head = sql
@@ -147,19 +185,52 @@ pub(crate) fn append(conn: &mut DbConnection, events: Vec<AuditRecord>) -> Resul
         };
         rows.push(row);
     }
-    insert_rows(conn, rows)?;
+    insert_rows(conn, chain, rows)?;
     let mut sql = Sql::default();
-    sql.push("UPDATE audit_head SET hash = ")
+    sql.push("UPDATE ")
+        .push(chain.head())
+        .push(" SET hash = ")
         .bind(Bind::Text(prev))
         .push(" WHERE id = 1");
     sql.execute(conn)?;
     Ok(())
 }
 
+/// A read of a confidential case, or of the record of a person who has one: what the access
+/// log keeps of it besides who and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// The confidential case read (or whose beneficiary was read).
+    pub case: CaseId,
+    /// `case.read` or `beneficiary.read`.
+    pub action: AuditAction,
+    /// What was read: the request's method and path (ids only: never a query string).
+    pub what: String,
+    /// Through which credential: a session's `jti` or an integration token's id.
+    pub via: String,
+}
+
+/// Writes reads to the access log, in this transaction.
+pub fn record_reads(tx: &mut Tx<'_>, reads: Vec<Read>) -> Result<()> {
+    let records = reads
+        .into_iter()
+        .map(|r| AuditRecord {
+            occurred_at: tx.now,
+            actor: tx.actor,
+            action: r.action.as_str().to_owned(),
+            entity_type: "case".to_owned(),
+            entity_id: r.case.to_string(),
+            case_id: Some(r.case),
+            changes: serde_json::json!({"read": r.what, "via": r.via}),
+        })
+        .collect();
+    append_to(tx.conn, Chain::Access, records)
+}
+
 /// Inserts a group's events, [`ROWS_PER_INSERT`] to a statement and the rest one by one: two
 /// statement texts only, so both stay prepared (a text per group size would be parsed anew
 /// for every group), and few round trips on Postgres.
-fn insert_rows(conn: &mut DbConnection, rows: Vec<Row>) -> Result<()> {
+fn insert_rows(conn: &mut DbConnection, chain: Chain, rows: Vec<Row>) -> Result<()> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Row> = rows.by_ref().take(ROWS_PER_INSERT).collect();
@@ -171,9 +242,9 @@ fn insert_rows(conn: &mut DbConnection, rows: Vec<Row>) -> Result<()> {
         };
         for c in chunk {
             let mut sql = Sql::default();
-            sql.push(
-                "INSERT INTO audit_events (seq, id, occurred_at, actor, action, entity_type, \
-                 entity_id, case_id, changes, prev_hash, hash) VALUES ",
+            sql.push("INSERT INTO ").push(chain.events()).push(
+                " (seq, id, occurred_at, actor, action, entity_type, entity_id, case_id, \
+                 changes, prev_hash, hash) VALUES ",
             );
             for (i, r) in c.into_iter().enumerate() {
                 sql.push(if i == 0 { "(" } else { ", (" })
@@ -223,15 +294,8 @@ pub fn for_case(
         .filter(audit_events::seq.gt(after))
         .order(audit_events::seq.asc())
         .limit(limit + 1)
-        .load::<Row>(conn)?
-        .into_iter()
-        .map(Row::into_event)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(events, limit, |e| Cursor {
-        key: None,
-        id: e.id.to_string(),
-        offset: Some(e.seq),
-    }))
+        .load::<Row>(conn)?;
+    page_of(events, limit)
 }
 
 /// The audit events about one entity (a beneficiary, a party, a user), in order.
@@ -254,21 +318,31 @@ pub enum Verification {
     Broken(ChainBreak),
 }
 
-/// Re-hashes the whole chain in order, in batches, and reports the first break.
-pub fn verify(conn: &mut DbConnection) -> Result<Verification> {
+/// Re-hashes a whole chain in order, in batches, and reports the first break.
+pub fn verify(conn: &mut DbConnection, chain: Chain) -> Result<Verification> {
     const BATCH: i64 = 5_000;
-    let (head_seq, head_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .get_result(conn)?;
+    let mut sql = Sql::default();
+    sql.push("SELECT seq, hash FROM ")
+        .push(chain.head())
+        .push(" WHERE id = 1");
+    let head: Head = sql
+        .load(conn)?
+        .pop()
+        .ok_or_else(|| corrupt("the chain's head row is missing"))?;
     let mut v = ChainVerifier::default();
     let mut after = 0i64;
     loop {
-        let batch: Vec<Row> = audit_events::table
-            .filter(audit_events::seq.gt(after))
-            .order(audit_events::seq.asc())
-            .limit(BATCH)
-            .load(conn)?;
+        let mut sql = Sql::default();
+        sql.push(
+            "SELECT seq, id, occurred_at, actor, action, entity_type, entity_id, case_id, \
+             changes, prev_hash, hash FROM ",
+        )
+        .push(chain.events())
+        .push(" WHERE seq > ")
+        .bind(Bind::Int(after))
+        .push(" ORDER BY seq LIMIT ")
+        .bind(Bind::Int(BATCH));
+        let batch: Vec<Row> = sql.load(conn)?;
         let Some(last) = batch.last() else { break };
         after = last.seq;
         for r in &batch {
@@ -289,8 +363,54 @@ pub fn verify(conn: &mut DbConnection) -> Result<Verification> {
             }
         }
     }
-    Ok(match v.finish((head_seq, &head_hash)) {
+    Ok(match v.finish((head.seq, &head.hash)) {
         Ok(n) => Verification::Intact(n),
         Err(b) => Verification::Broken(b),
     })
+}
+
+/// The access log of one case (who read it, newest last), paged.
+pub fn reads_of_case(
+    conn: &mut DbConnection,
+    case: CaseId,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<AuditEvent>> {
+    let after = cursor.and_then(|c| c.offset).unwrap_or(0);
+    let events = access_events::table
+        .filter(access_events::case_id.eq(case.to_string()))
+        .filter(access_events::seq.gt(after))
+        .order(access_events::seq.asc())
+        .limit(limit + 1)
+        .load::<Row>(conn)?;
+    page_of(events, limit)
+}
+
+/// The access log of one reader (a user or a token), paged.
+pub fn reads_by(
+    conn: &mut DbConnection,
+    reader: Actor,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<AuditEvent>> {
+    let after = cursor.and_then(|c| c.offset).unwrap_or(0);
+    let events = access_events::table
+        .filter(access_events::actor.eq(reader.to_string()))
+        .filter(access_events::seq.gt(after))
+        .order(access_events::seq.asc())
+        .limit(limit + 1)
+        .load::<Row>(conn)?;
+    page_of(events, limit)
+}
+
+fn page_of(rows: Vec<Row>, limit: i64) -> Result<Page<AuditEvent>> {
+    let events = rows
+        .into_iter()
+        .map(Row::into_event)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(events, limit, |e| Cursor {
+        key: None,
+        id: e.id.to_string(),
+        offset: Some(e.seq),
+    }))
 }

@@ -7,7 +7,7 @@ use helpline_domain::beneficiary::{
     Beneficiary, ContactChannel, CountryCode, EmailAddress, LanguageTag, Verification,
     VerificationMethod, VerificationRequest, VerificationStatus,
 };
-use helpline_domain::ids::{BeneficiaryId, VerificationId};
+use helpline_domain::ids::{BeneficiaryId, CaseId, VerificationId};
 use helpline_domain::taxonomy::TaxonomyTerm;
 use helpline_domain::text::{Name, Note};
 use helpline_domain::user::Role;
@@ -289,6 +289,19 @@ pub fn ensure_visible(conn: &mut DbConnection, id: BeneficiaryId, who: &Principa
     } else {
         Err(StoreError::not_found("beneficiary"))
     }
+}
+
+/// The confidential cases of a person: reading their record is a read of each (access log).
+pub fn confidential_cases(conn: &mut DbConnection, id: BeneficiaryId) -> Result<Vec<CaseId>> {
+    use crate::schema::cases as c;
+    c::table
+        .filter(c::beneficiary_id.eq(id.to_string()))
+        .filter(c::confidential.eq(true))
+        .select(c::id)
+        .load::<String>(conn)?
+        .iter()
+        .map(|x| stored(CaseId::parse(x)))
+        .collect()
 }
 
 /// A beneficiary `who` may see, or not found (hidden or absent alike).

@@ -217,6 +217,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    access_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        case_id -> Nullable<Text>,
+        changes -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    access_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
     audit_head (id) {
         id -> Integer,
         seq -> BigInt,
@@ -488,6 +512,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_parties,
     audit_events,
     audit_head,
+    access_events,
+    access_head,
     counters,
     idempotency_keys,
     blobs,

@@ -14,7 +14,7 @@ use helpline_store::beneficiaries::{
 use helpline_store::cases::{CaseFilter, CaseSort};
 use serde::Deserialize;
 
-use super::{beneficiary_page, json_with_etag, path_id, resource};
+use super::{beneficiary_page, json_with_etag, log_beneficiary_read, path_id, resource};
 use crate::allowed::{may, Allowed};
 use crate::app::{AppState, Creation};
 use crate::error::ApiError;
@@ -103,6 +103,7 @@ async fn get(
     let x = state
         .read(move |c| store_b::get_visible(c, id, &who))
         .await?;
+    log_beneficiary_read(&state, &auth, id).await?;
     Ok(json_with_etag(&x, x.version))
 }
 
@@ -282,5 +283,6 @@ async fn cases(
             )
         })
         .await?;
+    log_beneficiary_read(&state, &auth, id).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -38,6 +38,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(update)),
     )
     .service(resource("/cases/{id}/audit").route(web::get().to(audit)))
+    .service(resource("/cases/{id}/reads").route(web::get().to(reads)))
     .service(
         resource("/cases/{id}/access")
             .route(case_page_for::<may::ManageConfidentiality, _>(
@@ -416,6 +417,19 @@ async fn audit(
     let (limit, cursor) = page.checked()?;
     let events = state
         .read(move |c| helpline_store::audit::for_case(c, case.id, cursor.as_ref(), limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(events))
+}
+
+/// Who read a case while it was confidential (the access log), a page at a time.
+async fn reads(
+    state: web::Data<AppState>,
+    Visible { case, auth: _ }: Visible<may::Oversee>,
+    page: ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, cursor) = page.checked()?;
+    let events = state
+        .read(move |c| helpline_store::audit::reads_of_case(c, case.id, cursor.as_ref(), limit))
         .await?;
     Ok(HttpResponse::Ok().json(events))
 }

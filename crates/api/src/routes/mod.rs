@@ -5,9 +5,11 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Resource};
 use helpline_domain::access::Permission;
+use helpline_domain::audit::AuditAction;
 use helpline_domain::case::{Case, CaseLocator};
 use helpline_domain::ids::{BeneficiaryId, CaseId};
 use helpline_domain::{DomainError, Versioned};
+use helpline_store::audit::Read;
 use helpline_store::{Cursor, DbConnection, Page, StoreError};
 
 use crate::allowed::{may, Allowed, Needs};
@@ -168,13 +170,61 @@ pub(crate) async fn visible_case(
     let at = path_id(CaseLocator::parse(id))?;
     let who = auth.0.clone();
     let now = state.now();
-    state
+    let mut case = state
         .read(move |c| helpline_store::cases::get_visible(c, at, &who))
-        .await
-        .map(|mut case| {
-            case.assess(now);
-            case
+        .await?;
+    case.assess(now);
+    if case.confidential {
+        log_reads(state, auth, AuditAction::CaseRead, vec![case.id]).await?;
+    }
+    Ok(case)
+}
+
+/// Writes a `GET` of a confidential case (or of its beneficiary's record) to the access log
+/// before it is answered: every read of a case passes through [`visible_case`], every read of
+/// a person through [`log_beneficiary_read`]. Writes are in the audit trail instead.
+async fn log_reads(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    action: AuditAction,
+    cases: Vec<CaseId>,
+) -> Result<(), ApiError> {
+    let Some(what) = auth.1.read.clone() else {
+        return Ok(());
+    };
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let via = auth.1.credential.clone();
+    let reads = cases
+        .into_iter()
+        .map(|case| Read {
+            case,
+            action,
+            what: what.clone(),
+            via: via.clone(),
         })
+        .collect();
+    state
+        .write(auth, move |tx| {
+            helpline_store::audit::record_reads(tx, reads)
+        })
+        .await
+}
+
+/// Writes a read of a person's record to the access log of each of their confidential cases.
+pub(crate) async fn log_beneficiary_read(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: BeneficiaryId,
+) -> Result<(), ApiError> {
+    if auth.1.read.is_none() {
+        return Ok(());
+    }
+    let cases = state
+        .read(move |c| helpline_store::beneficiaries::confidential_cases(c, id))
+        .await?;
+    log_reads(state, auth, AuditAction::BeneficiaryRead, cases).await
 }
 
 /// The case named in the path, if the caller may see it and it can still change: a case merged
@@ -293,6 +343,7 @@ pub(crate) fn beneficiary_page<T: serde::Serialize + Send + 'static>(
                     fetch(c, id, cursor.as_ref(), limit)
                 })
                 .await?;
+            log_beneficiary_read(&state, &auth, id).await?;
             Ok::<_, ApiError>(HttpResponse::Ok().json(page))
         },
     )

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use helpline_domain::access::Permission;
 use helpline_domain::ids::UserId;
 use helpline_domain::text::Name;
-use helpline_domain::user::{Password, Role, Username};
+use helpline_domain::user::{Actor, Password, Role, Username};
 use helpline_store::users::{self as store_u, NewUser, UserPatch};
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ use crate::allowed::{may, Allowed};
 use crate::app::AppState;
 use crate::auth::hash_password;
 use crate::error::ApiError;
-use crate::extract::{idempotency, ApiJson, IfMatch};
+use crate::extract::{idempotency, ApiJson, ApiQuery, IfMatch, PageParams};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -29,7 +29,26 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 store_u::get,
             ))
             .route(web::patch().to(update)),
-    );
+    )
+    .service(resource("/users/{id}/reads").route(web::get().to(reads)));
+}
+
+/// What a member of staff read of confidential cases (the access log), a page at a time.
+async fn reads(
+    state: web::Data<AppState>,
+    _auth: Allowed<may::Oversee>,
+    id: web::Path<String>,
+    page: ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let user = path_id(UserId::parse(&id))?;
+    let (limit, cursor) = page.checked()?;
+    let events = state
+        .read(move |c| {
+            store_u::get(c, user)?;
+            helpline_store::audit::reads_by(c, Actor::User(user), cursor.as_ref(), limit)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(events))
 }
 
 fn staff_role(role: Role) -> Result<Role, ApiError> {

@@ -466,8 +466,10 @@ async fn export(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let who = path_id(BeneficiaryId::parse(&id))?;
+    let caller = auth.0.clone();
     let doc = state
         .write(&auth, move |tx| {
+            helpline_store::beneficiaries::ensure_visible(tx.conn, who, &caller)?;
             let doc = helpline_store::retention::export(tx.conn, who)?;
             tx.audit(
                 AuditAction::BeneficiaryExport,
@@ -479,6 +481,7 @@ async fn export(
             Ok(doc)
         })
         .await?;
+    super::log_beneficiary_read(&state, &auth, who).await?;
     Ok(HttpResponse::Ok()
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,

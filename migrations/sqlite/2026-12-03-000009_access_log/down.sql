@@ -1,0 +1,2 @@
+DROP TABLE access_head;
+DROP TABLE access_events;

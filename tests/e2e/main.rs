@@ -13,5 +13,6 @@ mod lifecycle;
 mod mail;
 mod openapi;
 mod paging;
+mod second_factor;
 mod visibility;
 mod workflow;

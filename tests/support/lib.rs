@@ -145,6 +145,8 @@ pub fn test_config(db: &TestDb) -> Config {
     c.database_url = helpline_api::config::Secret::new(db.url.clone());
     c.jwt_secret = helpline_api::config::Secret::new(JWT_SECRET);
     c.database_pool_size = 8;
+    // Accounts log in with a password alone; the second-factor tests set the rule they test.
+    c.second_factor = helpline_domain::user::SecondFactorRule::Optional;
     c
 }
 

@@ -41,7 +41,7 @@ impl Release {
         std::fs::write(
             &config,
             format!(
-                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database}\"\njwt_secret = \"bench-secret-bench-secret-bench-secret!!\"\nlog_level = \"warn\"\n{extra}\n[mail]\nkey_dir = \"{}/keys\"\n",
+                "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"{database}\"\njwt_secret = \"bench-secret-bench-secret-bench-secret!!\"\nlog_level = \"warn\"\nsecond_factor = \"optional\"\n{extra}\n[mail]\nkey_dir = \"{}/keys\"\n",
                 dir.display()
             ),
         )

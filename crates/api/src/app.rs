@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
 use chrono::{DateTime, Utc};
 use helpline_domain::taxonomy::Taxonomy;
+use helpline_domain::user::Actor;
 use helpline_store::idempotency::{self, IdempotencyKey, StoredResponse};
 use helpline_store::{DbConnection, Store, StoreConfig, StoreError, Tx};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -92,8 +93,17 @@ impl AppState {
         auth: &Auth,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.write_as(auth.actor(), f).await
+    }
+
+    /// Runs a write as `actor`: for a caller not yet authenticated (a login spending a code).
+    pub async fn write_as<T: Send + 'static>(
+        &self,
+        actor: Actor,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.store.submit(auth.actor(), self.now(), f, move |r| {
+        self.store.submit(actor, self.now(), f, move |r| {
             let _ = tx.send(r);
         });
         let r = rx.await;

@@ -74,6 +74,9 @@ pub struct Claims {
     pub exp: i64,
     /// This token's own id: what a logout puts on the deny list.
     pub jti: String,
+    /// Good only for setting up a second factor (one is required and the account has none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrol: bool,
 }
 
 /// What a valid access token says: whose it is, its id, and until when it holds.
@@ -83,8 +86,12 @@ pub struct Session {
     pub user: UserId,
     /// The token's id (`jti`).
     pub jti: String,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
     /// Its expiry.
     pub expires_at: DateTime<Utc>,
+    /// Good only for setting up a second factor.
+    pub enrolment_only: bool,
 }
 
 /// Signs and checks access tokens.
@@ -118,7 +125,13 @@ impl JwtKeys {
     }
 
     /// A fresh token for `user`, and its lifetime in seconds.
-    pub fn issue(&self, user: UserId, now: DateTime<Utc>) -> Result<(String, u64), ApiError> {
+    /// A new access token for `user`; `enrolment_only` limits it to setting up a second factor.
+    pub fn issue(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        enrolment_only: bool,
+    ) -> Result<(String, u64), ApiError> {
         let claims = Claims {
             sub: user.to_string(),
             iss: self.issuer.clone(),
@@ -126,6 +139,7 @@ impl JwtKeys {
             iat: now.timestamp(),
             exp: now.timestamp() + i64::try_from(self.ttl_seconds).unwrap_or(3600),
             jti: uuid::Uuid::now_v7().simple().to_string(),
+            enrol: enrolment_only,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map(|t| (t, self.ttl_seconds))
@@ -144,7 +158,9 @@ impl JwtKeys {
         Ok(Session {
             user: UserId::parse(&c.sub).map_err(|_| bad("subject"))?,
             jti: c.jti,
+            issued_at: DateTime::from_timestamp(c.iat, 0).ok_or_else(|| bad("issue time"))?,
             expires_at: DateTime::from_timestamp(c.exp, 0).ok_or_else(|| bad("expiry"))?,
+            enrolment_only: c.enrol,
         })
     }
 }
@@ -186,11 +202,18 @@ pub struct Via {
     pub credential: String,
     /// For a `GET` or `HEAD`: the method and path (ids only, no query string), else `None`.
     pub read: Option<String>,
+    /// A session good only for setting up the second factor its account must have.
+    pub enrolment_only: bool,
 }
 
 impl Auth {
     /// Refuses with 403 unless the caller may do `p`.
     pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.1.enrolment_only {
+            return Err(ApiError::Forbidden(
+                "this account must have a second factor: set one up (POST /api/v1/auth/second-factor, then its /confirm) and log in again".into(),
+            ));
+        }
         if self.0.may(p) {
             Ok(())
         } else {
@@ -288,8 +311,9 @@ fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError
             let via = Via {
                 credential: format!("session:{}", session.jti),
                 read,
+                enrolment_only: session.enrolment_only,
             };
-            authenticate_user(&state, session.user, via).await
+            authenticate_user(&state, &session, via).await
         }
     }
 }
@@ -299,6 +323,10 @@ fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError
 /// through another node within this delay.
 const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
 
+/// An active account as authentication needs it: the principal, and the instant before which
+/// its access tokens are refused.
+type Account = (Principal, Option<DateTime<Utc>>);
+
 /// A token as stored: its record and the hash of its secret (`None`: no such token).
 type StoredToken = Option<(helpline_domain::user::ApiToken, String)>;
 
@@ -306,7 +334,7 @@ type StoredToken = Option<(helpline_domain::user::ApiToken, String)>;
 /// secret is still compared (in constant time) and its expiry checked on every request.
 #[derive(Default)]
 pub struct PrincipalCache {
-    entries: RwLock<HashMap<Actor, (Option<Principal>, Instant)>>,
+    entries: RwLock<HashMap<Actor, (Option<Account>, Instant)>>,
     tokens: RwLock<HashMap<TokenId, (StoredToken, Instant)>>,
     revoked: RwLock<HashMap<String, (bool, Instant)>>,
 }
@@ -334,14 +362,14 @@ impl PrincipalCache {
         map.insert(jti.to_owned(), (gone, Instant::now()));
     }
 
-    fn get(&self, who: Actor) -> Option<Option<Principal>> {
+    fn get(&self, who: Actor) -> Option<Option<Account>> {
         let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
         map.get(&who)
             .filter(|(_, at)| at.elapsed() < PRINCIPAL_TTL)
             .map(|(p, _)| p.clone())
     }
 
-    fn put(&self, who: Actor, p: Option<Principal>) {
+    fn put(&self, who: Actor, p: Option<Account>) {
         let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             map.retain(|_, (_, at)| at.elapsed() < PRINCIPAL_TTL);
@@ -433,32 +461,51 @@ impl LoginThrottle {
     }
 }
 
-async fn authenticate_user(state: &AppState, user: UserId, via: Via) -> Result<Auth, ApiError> {
-    // The role and the active flag come from the database (through a short cache), so that a
-    // deactivation or a role change takes effect at once rather than when the token expires.
+async fn authenticate_user(
+    state: &AppState,
+    session: &Session,
+    via: Via,
+) -> Result<Auth, ApiError> {
+    // The role, the active flag and the session cut-off come from the database (through a
+    // short cache), so that a deactivation or a role change takes effect at once rather than
+    // when the token expires.
+    let user = session.user;
     let who = Actor::User(user);
-    let principal = match state.principals.get(who) {
-        Some(p) => p,
+    let account = match state.principals.get(who) {
+        Some(a) => a,
         None => {
             let found = state
-                .read(move |c| helpline_store::users::get(c, user))
+                .read(move |c| {
+                    let u = helpline_store::users::get(c, user)?;
+                    let not_before = helpline_store::sessions::not_before(c, user)?;
+                    Ok((u, not_before))
+                })
                 .await;
-            let p = match found {
-                Ok(u) if u.active => Some(Principal {
-                    actor: who,
-                    role: u.role,
-                    scopes: Vec::new(),
-                }),
+            let a = match found {
+                Ok((u, not_before)) if u.active => Some((
+                    Principal {
+                        actor: who,
+                        role: u.role,
+                        scopes: Vec::new(),
+                    },
+                    not_before,
+                )),
                 Ok(_) | Err(ApiError::NotFound(_)) => None,
                 Err(e) => return Err(e),
             };
-            state.principals.put(who, p.clone());
-            p
+            state.principals.put(who, a.clone());
+            a
         }
     };
-    principal
-        .map(|p| Auth(p, via))
-        .ok_or_else(|| ApiError::Unauthorized("this account is not active".into()))
+    let (principal, not_before) =
+        account.ok_or_else(|| ApiError::Unauthorized("this account is not active".into()))?;
+    // Tokens carry whole seconds: one issued in the second of the cut-off is refused too.
+    if not_before.is_some_and(|t| session.issued_at.timestamp() <= t.timestamp()) {
+        return Err(ApiError::Unauthorized(
+            "this access token was revoked with its account's sessions; log in again".into(),
+        ));
+    }
+    Ok(Auth(principal, via))
 }
 
 async fn authenticate_token(
@@ -498,6 +545,7 @@ async fn authenticate_token(
         Via {
             credential: format!("token:{}", token.id),
             read,
+            enrolment_only: false,
         },
     ))
 }
@@ -529,7 +577,9 @@ mod tests {
     fn jwt_checks_issuer_audience_and_key() {
         let k = JwtKeys::new(&[7u8; 32], "helpline", "helpline-api", 60);
         let u = UserId::new();
-        let (t, _) = k.issue(u, Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+        let (t, _) = k
+            .issue(u, Utc::now(), false)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(k.check(&t).ok().map(|s| s.user), Some(u));
         let other = JwtKeys::new(&[8u8; 32], "helpline", "helpline-api", 60);
         assert!(other.check(&t).is_err());

@@ -75,6 +75,8 @@ pub struct Config {
     pub jwt_audience: String,
     /// Access token lifetime.
     pub jwt_ttl_seconds: u64,
+    /// Who must log in with a second factor (TOTP): `optional`, `leads` (and admins), `everyone`.
+    pub second_factor: helpline_domain::user::SecondFactorRule,
     /// Largest JSON body.
     pub max_body_bytes: usize,
     /// `text` or `json`.
@@ -314,6 +316,7 @@ const ENV_KEYS: &[&str] = &[
     "jwt_issuer",
     "jwt_audience",
     "jwt_ttl_seconds",
+    "second_factor",
     "max_body_bytes",
     "log_format",
     "log_level",

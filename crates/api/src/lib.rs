@@ -20,6 +20,7 @@ pub mod indexer;
 pub mod mail;
 pub mod outbox;
 pub mod routes;
+pub mod second_factor;
 pub mod service;
 pub mod sharing;
 pub mod telemetry;

@@ -115,6 +115,14 @@ crate::closed_set::closed_set! {
         TokenCreate = "token.create",
         /// `token.revoke`.
         TokenRevoke = "token.revoke",
+        /// `second_factor.enrol`: a member of staff confirmed an authenticator.
+        SecondFactorEnrol = "second_factor.enrol",
+        /// `second_factor.remove`: a member of staff removed theirs.
+        SecondFactorRemove = "second_factor.remove",
+        /// `second_factor.recovery`: a recovery code was used (and is spent).
+        SecondFactorRecovery = "second_factor.recovery",
+        /// `session.cutoff`: every access token of an account issued so far refused.
+        SessionCutoff = "session.cutoff",
         /// `session.revoke`: a staff access token given up (logout).
         SessionRevoke = "session.revoke",
         /// `user.create`.

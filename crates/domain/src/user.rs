@@ -39,6 +39,29 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// Who must give a second factor (TOTP) when logging in, as the configuration says.
+    SecondFactorRule, "second factor rule" {
+        /// Whoever enrolled one.
+        Optional = "optional",
+        /// Leads and admins (the accounts that see every confidential case), and whoever enrolled.
+        Leads = "leads",
+        /// Every member of staff.
+        Everyone = "everyone",
+    }
+}
+
+impl SecondFactorRule {
+    /// Whether a member of staff with `role` must have a second factor.
+    pub fn requires(self, role: Role) -> bool {
+        match self {
+            SecondFactorRule::Optional => false,
+            SecondFactorRule::Leads => matches!(role, Role::Lead | Role::Admin),
+            SecondFactorRule::Everyone => role != Role::Integration,
+        }
+    }
+}
+
 /// A login name: 1 to 64 of `a-z 0-9 . _ -`, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

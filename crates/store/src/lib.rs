@@ -29,6 +29,7 @@ pub mod parties;
 pub mod retention;
 pub mod schema;
 pub mod search;
+pub mod second_factors;
 pub mod sessions;
 pub(crate) mod sql;
 pub mod stats;

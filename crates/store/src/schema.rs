@@ -495,6 +495,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    second_factors (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    session_cutoffs (user_id) {
+        user_id -> Text,
+        not_before -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -514,6 +539,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     access_events,
     access_head,
+    second_factors,
+    recovery_codes,
+    session_cutoffs,
     counters,
     idempotency_keys,
     blobs,

@@ -54,3 +54,28 @@ pub fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool> {
         .optional()?
         .is_some())
 }
+
+/// Refuses every access token of `user` issued until now (an account deactivated); audited.
+pub fn cut_off(tx: &mut Tx<'_>, user: UserId) -> Result<()> {
+    use crate::schema::session_cutoffs as sc;
+    diesel::delete(sc::table.find(user.to_string())).execute(tx.conn)?;
+    diesel::insert_into(sc::table)
+        .values((
+            sc::user_id.eq(user.to_string()),
+            sc::not_before.eq(to_db(tx.now)),
+        ))
+        .execute(tx.conn)?;
+    tx.audit(AuditAction::SessionCutoff, "user", user, None, json!({}));
+    Ok(())
+}
+
+/// The instant before which `user`'s access tokens are refused, if one was set.
+pub fn not_before(conn: &mut DbConnection, user: UserId) -> Result<Option<DateTime<Utc>>> {
+    use crate::schema::session_cutoffs as sc;
+    Ok(sc::table
+        .find(user.to_string())
+        .select(sc::not_before)
+        .first::<chrono::NaiveDateTime>(conn)
+        .optional()?
+        .map(crate::convert::from_db))
+}

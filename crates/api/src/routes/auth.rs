@@ -1,7 +1,9 @@
 //! Logging in and out, and who am I.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use helpline_domain::ids::UserId;
 use helpline_domain::user::{Actor, Password, User};
+use helpline_store::second_factors::SecondFactor;
 use serde::{Deserialize, Serialize};
 
 use super::resource;
@@ -9,9 +11,15 @@ use crate::app::AppState;
 use crate::auth::{dummy_hash, hash_password, verify_password, Auth};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::second_factor;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/login").route(web::post().to(login)))
+        .service(resource("/auth/second-factor").route(web::post().to(begin_second_factor)))
+        .service(
+            resource("/auth/second-factor/confirm").route(web::post().to(confirm_second_factor)),
+        )
+        .service(resource("/auth/second-factor/remove").route(web::post().to(remove_second_factor)))
         .service(resource("/auth/logout").route(web::post().to(logout)))
         .service(resource("/auth/password").route(web::post().to(change_password)))
         .service(resource("/me").route(web::get().to(me)));
@@ -22,6 +30,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 struct LoginRequest {
     username: String,
     password: String,
+    /// The authenticator's current code, or a recovery code.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -29,14 +40,21 @@ struct LoginResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
+    enrolment_only: bool,
 }
 
-/// Exchanges a username and password for an access token.
+/// Exchanges a username, password and (when the account has one) second factor for an access
+/// token. An account that must have a second factor and has none gets a token good only for
+/// setting one up. Every wrong answer counts towards the account's login pause.
 async fn login(
     state: web::Data<AppState>,
     body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { username, password } = body.value;
+    let LoginRequest {
+        username,
+        password,
+        code,
+    } = body.value;
     if username.len() > 64 || password.len() > 1024 {
         return Err(ApiError::Unauthorized(
             "invalid username or password".into(),
@@ -62,50 +80,206 @@ async fn login(
             ));
         }
     };
+    let uid = user.id;
+    let factor = state
+        .read(move |c| helpline_store::second_factors::get(c, uid))
+        .await?
+        .filter(SecondFactor::confirmed);
+    let enrolment_only = match factor {
+        Some(factor) => {
+            // Not a failure: the client asks for the code after the password, as apps do.
+            let Some(code) = code else {
+                return Err(ApiError::Unauthorized(
+                    "this account has a second factor: send its current code (or a recovery code) as `code`"
+                        .into(),
+                ));
+            };
+            if !spend_code(&state, uid, &factor, &code).await? {
+                state.logins.failed(&account, state.now());
+                return Err(ApiError::Unauthorized(
+                    "invalid username, password or code".into(),
+                ));
+            }
+            false
+        }
+        None => state.config.second_factor.requires(user.role),
+    };
     state.logins.succeeded(&account);
-    let (access_token, expires_in) = state.jwt.issue(user.id, state.now())?;
+    let (access_token, expires_in) = state.jwt.issue(uid, state.now(), enrolment_only)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LoginResponse {
             access_token,
             token_type: "Bearer",
             expires_in,
+            enrolment_only,
         }))
 }
 
+/// Accepts `code` for `user` once: the authenticator's code of the current step (a step
+/// already used is refused, on every node), or one of the unspent recovery codes.
+async fn spend_code(
+    state: &web::Data<AppState>,
+    user: UserId,
+    factor: &SecondFactor,
+    code: &str,
+) -> Result<bool, ApiError> {
+    if code.len() > 64 {
+        return Ok(false);
+    }
+    let who = Actor::User(user);
+    match second_factor::step_of(&factor.secret, code, state.now().timestamp())? {
+        Some(step) => {
+            state
+                .write_as(who, move |tx| {
+                    helpline_store::second_factors::spend_step(tx, user, step)
+                })
+                .await
+        }
+        None => {
+            let hash = second_factor::hash_recovery_code(code);
+            state
+                .write_as(who, move |tx| {
+                    helpline_store::second_factors::spend_recovery_code(tx, user, &hash)
+                })
+                .await
+        }
+    }
+}
+
 #[derive(Serialize)]
-struct Me {
-    actor: Actor,
-    role: helpline_domain::user::Role,
-    scopes: Vec<helpline_domain::user::Scope>,
-    permissions: Vec<helpline_domain::access::Permission>,
-    user: Option<User>,
+struct Enrolment {
+    secret: String,
+    otpauth_uri: String,
 }
 
-/// The caller: account, role, and what they may do.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PasswordChange {
-    current_password: String,
-    new_password: Password,
-}
-
-/// A user changes their own password, saying the current one again: a stolen session alone
-/// cannot lock its owner out. Wrong answers count towards the login pause of the account.
-async fn change_password(
+/// Begins setting up a second factor: a new secret, shown this once (as text and as the
+/// `otpauth://` URI a QR code carries). It counts only once confirmed with a first code.
+async fn begin_second_factor(
     state: web::Data<AppState>,
     auth: Auth,
-    body: ApiJson<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(me) = auth.actor().user_id() else {
-        return Err(ApiError::Forbidden(
-            "an integration token has no password".into(),
+    let me = staff_member(&auth)?;
+    let user = state
+        .read(move |c| helpline_store::users::get(c, me))
+        .await?;
+    let secret = second_factor::new_secret();
+    let otpauth_uri = second_factor::otpauth_uri(&secret, user.username.as_str())?;
+    let kept = secret.clone();
+    state
+        .write(&auth, move |tx| {
+            helpline_store::second_factors::begin(tx, me, &kept)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Enrolment {
+            secret,
+            otpauth_uri,
+        }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirmation {
+    code: String,
+}
+
+#[derive(Serialize)]
+struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+/// Finishes setting up a second factor with the authenticator's first code; answers the
+/// recovery codes, shown this once (kept hashed). Wrong codes count towards the login pause.
+async fn confirm_second_factor(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<Confirmation>,
+) -> Result<HttpResponse, ApiError> {
+    let me = staff_member(&auth)?;
+    let (user, factor) = state
+        .read(move |c| {
+            Ok((
+                helpline_store::users::get(c, me)?,
+                helpline_store::second_factors::get(c, me)?,
+            ))
+        })
+        .await?;
+    let account = user.username.as_str().to_owned();
+    state.logins.check(&account, state.now())?;
+    let factor = factor.filter(|f| !f.confirmed()).ok_or_else(|| {
+        ApiError::Conflict(
+            "no second factor is being set up: begin with POST /api/v1/auth/second-factor".into(),
+        )
+    })?;
+    let code = body.value.code;
+    let Some(step) = (code.len() <= 64)
+        .then(|| second_factor::step_of(&factor.secret, &code, state.now().timestamp()))
+        .transpose()?
+        .flatten()
+    else {
+        state.logins.failed(&account, state.now());
+        return Err(ApiError::field(
+            "code",
+            "is not the authenticator's current code",
         ));
     };
-    let PasswordChange {
-        current_password,
-        new_password,
-    } = body.value;
+    state.logins.succeeded(&account);
+    let codes = second_factor::new_recovery_codes();
+    let hashes = codes
+        .iter()
+        .map(|c| second_factor::hash_recovery_code(c))
+        .collect();
+    state
+        .write(&auth, move |tx| {
+            helpline_store::second_factors::confirm(tx, me, step, hashes)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(RecoveryCodes {
+            recovery_codes: codes,
+        }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Removal {
+    current_password: String,
+}
+
+/// Removes one's second factor, saying the password again. Where the configuration requires
+/// one, the next login can only set up a new one.
+async fn remove_second_factor(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<Removal>,
+) -> Result<HttpResponse, ApiError> {
+    let me = staff_member(&auth)?;
+    reauthenticate(&state, me, body.value.current_password).await?;
+    state
+        .write(&auth, move |tx| {
+            helpline_store::second_factors::remove(tx, me)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The member of staff calling (an integration token has no login to protect).
+fn staff_member(auth: &Auth) -> Result<UserId, ApiError> {
+    auth.actor()
+        .user_id()
+        .ok_or_else(|| ApiError::Forbidden("an integration token has no login".into()))
+}
+
+/// Checks the caller's password again (throttled like a login): 422 on `current_password`
+/// when it is wrong.
+async fn reauthenticate(
+    state: &web::Data<AppState>,
+    me: UserId,
+    current_password: String,
+) -> Result<(), ApiError> {
     let user = state
         .read(move |c| helpline_store::users::get(c, me))
         .await?;
@@ -123,6 +297,38 @@ async fn change_password(
         return Err(ApiError::field("current_password", "is not right"));
     }
     state.logins.succeeded(&account);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Me {
+    actor: Actor,
+    role: helpline_domain::user::Role,
+    scopes: Vec<helpline_domain::user::Scope>,
+    permissions: Vec<helpline_domain::access::Permission>,
+    user: Option<User>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: Password,
+}
+
+/// A user changes their own password, saying the current one again: a stolen session alone
+/// cannot lock its owner out. Wrong answers count towards the login pause of the account.
+async fn change_password(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: ApiJson<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let me = staff_member(&auth)?;
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.value;
+    reauthenticate(&state, me, current_password).await?;
     let new_hash = web::block(move || hash_password(new_password.expose())).await??;
     state
         .write(&auth, move |tx| {
@@ -162,6 +368,7 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The caller: account, role, and what they may do.
 async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
     let user = match auth.actor().user_id() {
         Some(id) => Some(
@@ -174,7 +381,7 @@ async fn me(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiE
     let permissions = helpline_domain::access::Permission::ALL
         .iter()
         .copied()
-        .filter(|p| auth.0.may(*p))
+        .filter(|p| !auth.1.enrolment_only && auth.0.may(*p))
         .collect();
     Ok(HttpResponse::Ok().json(Me {
         actor: auth.actor(),

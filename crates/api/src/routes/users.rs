@@ -117,6 +117,9 @@ struct PatchBody {
     active: Option<bool>,
     #[serde(default, deserialize_with = "helpline_domain::given")]
     password: Option<Password>,
+    /// `true`: removes the account's second factor (a lost authenticator and recovery codes).
+    #[serde(default, deserialize_with = "helpline_domain::given")]
+    reset_second_factor: Option<bool>,
 }
 
 async fn update(
@@ -140,6 +143,8 @@ async fn update(
         Some(p) => Some(web::block(move || hash_password(p.expose())).await??),
         None => None,
     };
+    let deactivated = b.active == Some(false);
+    let reset = b.reset_second_factor == Some(true);
     let patch = UserPatch {
         display_name: b.display_name,
         role,
@@ -147,7 +152,17 @@ async fn update(
         password_hash,
     };
     let u = state
-        .write(&auth, move |tx| store_u::update(tx, id, expected, patch))
+        .write(&auth, move |tx| {
+            let u = store_u::update(tx, id, expected, patch)?;
+            // A deactivated account's tokens stay refused even if it is reactivated later.
+            if deactivated {
+                helpline_store::sessions::cut_off(tx, id)?;
+            }
+            if reset && helpline_store::second_factors::get(tx.conn, id)?.is_some() {
+                helpline_store::second_factors::remove(tx, id)?;
+            }
+            Ok(u)
+        })
         .await?;
     state
         .principals

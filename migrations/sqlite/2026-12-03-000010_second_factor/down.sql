@@ -1,0 +1,3 @@
+DROP TABLE session_cutoffs;
+DROP TABLE recovery_codes;
+DROP TABLE second_factors;

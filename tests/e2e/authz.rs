@@ -660,7 +660,78 @@ fn logging_out_gives_up_the_token(backend: Backend) {
     }
 }
 
+/// Tokens shaped like real integrations: a MISP sync reads indicators and exports but never a
+/// case's content; a reporting script reads the statistics and nothing else.
+fn scoped_tokens_get_only_their_work(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, hana) = app.user("hana", Role::Handler);
+    let token = |scopes: Value| {
+        app.post(
+            "/api/v1/tokens",
+            &admin,
+            json!({"name": "integration", "scopes": scopes}),
+        )
+        .expect(201)
+        .json["secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let sync = token(json!(["analysis:read", "exports:read"]));
+    let reporter = token(json!(["exports:read"]));
+    let c = app.open_case(&hana).id();
+    let put = app
+        .post(
+            &format!("/api/v1/cases/{c}/indicators"),
+            &hana,
+            json!({"kind": "domain", "value": "evil.example"}),
+        )
+        .expect(201);
+    let ind = put.json["indicator"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    for path in [
+        format!("/api/v1/cases/{c}/indicators"),
+        format!("/api/v1/indicators/{ind}/cases"),
+        "/api/v1/indicators?kind=domain&value=evil.example".to_owned(),
+        format!("/api/v1/cases/{c}/related"),
+        format!("/api/v1/cases/{c}/export?format=misp"),
+        format!("/api/v1/cases/{c}/export?format=stix"),
+    ] {
+        app.get(&path, &sync).expect(200);
+    }
+    for path in [
+        format!("/api/v1/cases/{c}"),
+        format!("/api/v1/cases/{c}/timeline"),
+        format!("/api/v1/cases/{c}/messages"),
+        "/api/v1/cases".to_owned(),
+        "/api/v1/beneficiaries".to_owned(),
+        "/api/v1/escalations".to_owned(),
+    ] {
+        app.get(&path, &sync).expect(403);
+        app.get(&path, &reporter).expect(403);
+    }
+    let stats = "/api/v1/stats?from=2024-01-01T00:00:00Z&to=2032-01-01T00:00:00Z";
+    app.get(stats, &reporter).expect(200);
+    app.get(&format!("/api/v1/cases/{c}/indicators"), &reporter)
+        .expect(403);
+    // Staff without the oversight of leads do not read the statistics.
+    app.get(stats, &hana).expect(403);
+    app.post(
+        &format!("/api/v1/cases/{c}/indicators"),
+        &sync,
+        json!({"kind": "domain", "value": "other.example"}),
+    )
+    .expect(403);
+}
+
 on_both_backends!(
+    scoped_tokens_get_only_their_work,
     every_role_over_every_route,
     bad_credentials_are_refused,
     logging_out_gives_up_the_token

@@ -92,6 +92,7 @@ permission_types!(
     ReadAudit,
     IngestMail,
     ManageQuarantine,
+    ReadIndicators,
     ManageIndicators,
     LinkCases,
     ManageEvidence,
@@ -100,6 +101,7 @@ permission_types!(
     ReadRoster,
     ManageRoster,
     Oversee,
+    ReadStats,
     LeadCases,
     ExportBeneficiary,
 );

@@ -65,17 +65,26 @@ closed_set! {
         IngestMail = "ingest_mail",
         /// See the mail quarantine, retry or assign what is in it.
         ManageQuarantine = "manage_quarantine",
+        /// Read indicators, the cases holding them and the cases related through them.
+        ReadIndicators = "read_indicators",
+        /// Add, confirm, reject and remove indicators on cases.
         ManageIndicators = "manage_indicators",
+        /// Link cases to each other.
         LinkCases = "link_cases",
+        /// Add evidence and verify it.
         ManageEvidence = "manage_evidence",
+        /// Merge a case into another, and undo it.
         MergeCases = "merge_cases",
+        /// Export a case's shareable indicators (MISP, STIX).
         ShareIntel = "share_intel",
         /// See who is on duty and who is away.
         ReadRoster = "read_roster",
         /// Set the duty roster, absences and auto-assignment.
         ManageRoster = "manage_roster",
-        /// See every handler's caseload, the escalation queue and the statistics.
+        /// See every handler's caseload, the escalation queue and the access log.
         Oversee = "oversee",
+        /// Read the statistics (JSON and CSV).
+        ReadStats = "read_stats",
         /// Acknowledge escalations and put cases under legal hold.
         LeadCases = "lead_cases",
         /// Give a beneficiary everything held about them (data-protection export).
@@ -101,6 +110,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
             | WriteParties
             | ReadUsers
             | ReadAudit
+            | ReadIndicators
             | ManageIndicators
             | LinkCases
             | ManageEvidence
@@ -127,6 +137,7 @@ pub fn role_permits(role: Role, p: Permission) -> bool {
             | ManageQuarantine
             | ManageRoster
             | Oversee
+            | ReadStats
             | LeadCases
             | ExportBeneficiary
     );
@@ -150,6 +161,8 @@ pub fn scope_permits(scopes: &[Scope], p: Permission) -> bool {
             p,
             ReadCases | CreateCase | RecordMessage | ReadBeneficiaries | WriteBeneficiaries
         ),
+        Scope::AnalysisRead => matches!(p, ReadIndicators),
+        Scope::ExportsRead => matches!(p, ShareIntel | ReadStats),
     })
 }
 
@@ -190,12 +203,10 @@ pub struct CaseVisibility {
     pub granted: bool,
 }
 
-/// Whether `who` may see a case: anyone who may read cases sees ordinary ones; a confidential
-/// case is seen by its assignee, users granted access, and leads and admins.
+/// Whether `who` may see a case: ordinary cases are seen by all; a confidential case by its
+/// assignee, users granted access, and leads and admins. What the caller may do with a case
+/// it sees (read it, or only its indicators, or only its export) is the route's permission.
 pub fn can_see_case(who: &Principal, case: CaseVisibility) -> bool {
-    if !who.may(Permission::ReadCases) {
-        return false;
-    }
     if !case.confidential {
         return true;
     }
@@ -256,11 +267,20 @@ mod tests {
                     | RecordMessage
                     | ReadBeneficiaries
                     | WriteBeneficiaries
+                    | ReadIndicators
+                    | ShareIntel
+                    | ReadStats
             );
             assert_eq!(permits(Role::Integration, &all, p), by_scope, "{p}");
         }
         assert!(permits(Role::Integration, &[Scope::MailIngest], IngestMail));
         assert!(!permits(Role::Integration, &[Scope::MailIngest], ReadCases));
+        // A MISP sync reads indicators and exports; it never reads a case's content.
+        let sync = [Scope::AnalysisRead, Scope::ExportsRead];
+        assert!(permits(Role::Integration, &sync, ReadIndicators));
+        assert!(permits(Role::Integration, &sync, ShareIntel));
+        assert!(!permits(Role::Integration, &sync, ReadCases));
+        assert!(!permits(Role::Integration, &sync, ReadBeneficiaries));
         // Scopes never widen a staff role.
         assert!(!permits(Role::Analyst, &all, IngestMail));
     }

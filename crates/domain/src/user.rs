@@ -36,6 +36,10 @@ closed_set! {
         CasesRead = "cases:read",
         /// Open cases and log messages on them.
         CasesWrite = "cases:write",
+        /// Read indicators, the cases holding them and related cases (a MISP sync).
+        AnalysisRead = "analysis:read",
+        /// Export cases' shareable indicators (MISP, STIX) and read the statistics (reporting).
+        ExportsRead = "exports:read",
     }
 }
 

@@ -66,7 +66,7 @@ fn shown(
 /// The indicators on a case.
 async fn list(
     state: web::Data<AppState>,
-    Visible { case, auth: _ }: Visible<may::ReadCases>,
+    Visible { case, auth: _ }: Visible<may::ReadIndicators>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (limit, cursor) = page.checked()?;
@@ -178,7 +178,7 @@ struct LookupQuery {
 /// Finds an indicator by kind and value (normalised as on entry).
 async fn lookup(
     state: web::Data<AppState>,
-    auth: Allowed<may::ReadCases>,
+    auth: Allowed<may::ReadIndicators>,
     q: ApiQuery<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -210,7 +210,7 @@ async fn lookup(
 /// The cases (the caller may see) holding an indicator, with its context on each.
 async fn cases_of(
     state: web::Data<AppState>,
-    auth: Allowed<may::ReadCases>,
+    auth: Allowed<may::ReadIndicators>,
     id: web::Path<String>,
     page: ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {

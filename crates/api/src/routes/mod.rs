@@ -150,10 +150,12 @@ impl<P: Needs + 'static, const WRITABLE: bool> FromRequest for CaseAccess<P, WRI
             let auth = auth.await?;
             let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
             let id = id.ok_or_else(|| ApiError::Internal("no {id} in this route".into()))?;
+            // `Allowed::<P>` checked the route's permission: an integration scoped to analysis
+            // or exports reaches a case's indicators or export without reading the case.
             let case = if WRITABLE {
                 writable_case(&state, &auth, &id).await?
             } else {
-                visible_case(&state, &auth, &id).await?
+                case_in_path(&state, &auth, &id).await?
             };
             Ok(CaseAccess { case, auth })
         })
@@ -167,6 +169,16 @@ pub(crate) async fn visible_case(
     id: &str,
 ) -> Result<Case, ApiError> {
     auth.require(helpline_domain::access::Permission::ReadCases)?;
+    case_in_path(state, auth, id).await
+}
+
+/// The case named (UUID or reference), if the caller may see it; the route has checked what
+/// the caller may do with it. Every read of a confidential case passes here.
+async fn case_in_path(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: &str,
+) -> Result<Case, ApiError> {
     let at = path_id(CaseLocator::parse(id))?;
     let who = auth.0.clone();
     let now = state.now();
@@ -181,7 +193,7 @@ pub(crate) async fn visible_case(
 }
 
 /// Writes a `GET` of a confidential case (or of its beneficiary's record) to the access log
-/// before it is answered: every read of a case passes through [`visible_case`], every read of
+/// before it is answered: every read of a case passes through [`case_in_path`], every read of
 /// a person through [`log_beneficiary_read`]. Writes are in the audit trail instead.
 async fn log_reads(
     state: &web::Data<AppState>,

@@ -401,7 +401,7 @@ struct StatsQuery {
 /// The numbers of a period, as JSON or CSV.
 async fn statistics(
     state: web::Data<AppState>,
-    _auth: Allowed<may::Oversee>,
+    _auth: Allowed<may::ReadStats>,
     q: ApiQuery<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();

@@ -132,7 +132,7 @@ const RELATED_MAX: usize = 500;
 /// Every case reachable through links and shared indicators, with the path that explains it.
 async fn related(
     state: web::Data<AppState>,
-    Visible { case, auth }: Visible<may::ReadCases>,
+    Visible { case, auth }: Visible<may::ReadIndicators>,
     q: ApiQuery<RelatedQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();

@@ -5,6 +5,7 @@
 //! database there). `scripts/test` starts a throwaway cluster and sets it. Without it, Postgres
 //! tests are skipped with a loud message, except under `CI=true`, where they fail.
 
+pub mod logs;
 pub mod release;
 
 use std::sync::mpsc;
@@ -168,6 +169,7 @@ impl TestApp {
         clock: Option<Clock>,
         adjust: impl FnOnce(&mut Config),
     ) -> TestApp {
+        logs::capture();
         let mut config = test_config(&db);
         adjust(&mut config);
         let (tx, rx) = mpsc::channel();
@@ -288,10 +290,15 @@ impl TestApp {
         for (k, v) in headers {
             req = req.set(k, v);
         }
+        if let Some(t) = token {
+            logs::note("token", t);
+        }
         let result = match body {
-            Some(b) => req
-                .set("content-type", "application/json")
-                .send_string(&b.to_string()),
+            Some(b) => {
+                logs::sent(b);
+                req.set("content-type", "application/json")
+                    .send_string(&b.to_string())
+            }
             None => req.call(),
         };
         Self::read(result)
@@ -317,6 +324,9 @@ impl TestApp {
         for (k, v) in headers {
             req = req.set(k, v);
         }
+        if content_type.starts_with("message/") {
+            logs::sent_mail(body);
+        }
         Self::read(req.send_bytes(body))
     }
 
@@ -337,6 +347,7 @@ impl TestApp {
             .collect();
         let text = resp.into_string().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        logs::answered(&json);
         Resp {
             status,
             headers,

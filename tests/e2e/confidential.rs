@@ -290,6 +290,34 @@ fn a_person_is_as_hidden_as_their_cases(backend: Backend) {
     assert_eq!(r.header("location"), None);
     app.post("/api/v1/cases", &bob, json!({"beneficiary_id": hid, "summary": "Guess", "urgency": "low", "service_type": "phishing"}))
         .expect(422);
+    // Giving a visible person the hidden one's address is refused without naming them; the
+    // same for a visible owner names the record to merge with.
+    let open = format!("/api/v1/beneficiaries/{sid}");
+    let etag = app
+        .get(&open, &bob)
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    let r = app
+        .patch(
+            &open,
+            &bob,
+            &etag,
+            json!({"emails": ["open@example.org", "Source@example.org"]}),
+        )
+        .expect(409);
+    for leak in ["Hidden Source", hid.as_str()] {
+        assert!(!r.text.contains(leak), "{}", r.text);
+    }
+    let r = app
+        .patch(
+            &open,
+            &bob,
+            &etag,
+            json!({"emails": ["open@example.org", "new@example.org"]}),
+        )
+        .expect(409);
+    assert!(r.text.contains(&newcomer), "{}", r.text);
     let theirs = app
         .get(&format!("/api/v1/beneficiaries/{hid}/cases"), &lead)
         .expect(200)

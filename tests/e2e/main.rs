@@ -13,6 +13,7 @@ mod lifecycle;
 mod mail;
 mod openapi;
 mod paging;
+mod permissions;
 mod second_factor;
 mod visibility;
 mod workflow;

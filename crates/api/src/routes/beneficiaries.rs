@@ -206,6 +206,15 @@ async fn update(
     let x = state
         .write(&auth, move |tx| {
             store_b::ensure_visible(tx.conn, id, &who)?;
+            // The uniqueness conflict would name the owner: for one hidden from the caller it
+            // says only that a lead can settle it.
+            if let Some(emails) = &patch.emails {
+                if store_b::hidden_owner(tx.conn, emails, &who)?.is_some() {
+                    return Err(helpline_store::StoreError::Conflict(
+                        "an address given belongs to someone whose cases you may not see; a lead can settle it".into(),
+                    ));
+                }
+            }
             store_b::update(tx, id, expected, patch)
         })
         .await?;

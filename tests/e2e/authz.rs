@@ -384,7 +384,15 @@ fn scoped_tokens_get_only_their_work(backend: Backend) {
         app.get(&path, &reporter).expect(403);
     }
     let stats = "/api/v1/stats?from=2024-01-01T00:00:00Z&to=2032-01-01T00:00:00Z";
-    app.get(stats, &reporter).expect(200);
+    // A confidential case counts for those who may see it: not for a reporting script.
+    app.post("/api/v1/cases", &admin, json!({"beneficiary": {"name": "Hidden"}, "summary": "s", "urgency": "high", "service_type": "malware", "confidential": true}))
+        .expect(201);
+    let reported = app.get(stats, &reporter).expect(200);
+    assert_eq!(reported.json["total"], json!(1), "{}", reported.text);
+    assert_eq!(reported.json["confidential"], json!(0));
+    let by_lead = app.get(stats, &admin).expect(200);
+    assert_eq!(by_lead.json["total"], json!(2));
+    assert_eq!(by_lead.json["confidential"], json!(1));
     app.get(&format!("/api/v1/cases/{c}/indicators"), &reporter)
         .expect(403);
     // Staff without the oversight of leads do not read the statistics.

@@ -9,12 +9,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use helpline_domain::access::{can_see_case, CaseVisibility, Permission, Principal};
 use helpline_domain::case::CaseStatus;
+use helpline_domain::ids::UserId;
 use helpline_domain::workflow::breached;
 use serde::Serialize;
 
 use crate::convert::to_db;
-use crate::schema::{beneficiaries as b, cases as c};
+use crate::schema::{beneficiaries as b, case_access, cases as c};
 use crate::{DbConnection, Result};
 
 /// What a breakdown may be by.
@@ -268,13 +270,15 @@ fn period_key(t: NaiveDateTime, p: Period) -> String {
     }
 }
 
-/// The figures of the cases opened in `[from, to)`, broken down by `dims`, as of `now`
-/// (for targets not yet met), with a series by `period` if asked.
+/// The figures of the cases opened in `[from, to)` that `who` may see (leads and admins: all;
+/// a reporting token: the ordinary ones), broken down by `dims`, as of `now` (for targets not
+/// yet met), with a series by `period` if asked.
 ///
 /// Long because it is one pass over the period's cases feeding every figure at once (a pass
 /// per figure would read the cases once per figure).
 pub fn report(
     conn: &mut DbConnection,
+    who: &Principal,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     dims: &[Dimension],
@@ -295,6 +299,7 @@ pub fn report(
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         (NaiveDateTime, NaiveDateTime),
+        (String, Option<String>),
     );
     let (f, t) = (to_db(from), to_db(to));
     let rows: Vec<R> = c::table
@@ -316,10 +321,33 @@ pub fn report(
             c::first_response_at,
             c::resolved_at,
             (c::first_response_due_at, c::resolution_due_at),
+            (c::id, c::assignee_id),
         ))
         .load(conn)?;
+    // A confidential case counts only for those who may see it: the same rule as everywhere
+    // (`access::can_see_case`), with the caller's grants read once.
+    let granted: HashSet<String> = match who.actor.user_id() {
+        Some(me) if !who.may(Permission::SeeAllConfidential) => case_access::table
+            .filter(case_access::user_id.eq(me.to_string()))
+            .select(case_access::case_id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect(),
+        _ => HashSet::new(),
+    };
     let facts: Vec<Fact> = rows
         .into_iter()
+        .filter(|r| {
+            let assignee = r.13 .1.as_deref().and_then(|a| UserId::parse(a).ok());
+            can_see_case(
+                who,
+                CaseVisibility {
+                    confidential: r.8,
+                    assignee,
+                    granted: granted.contains(&r.13 .0),
+                },
+            )
+        })
         .map(|r| Fact {
             beneficiary: r.0,
             status: r.1,

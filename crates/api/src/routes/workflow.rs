@@ -401,10 +401,11 @@ struct StatsQuery {
 /// The numbers of a period, as JSON or CSV.
 async fn statistics(
     state: web::Data<AppState>,
-    _auth: Allowed<may::ReadStats>,
+    auth: Allowed<may::ReadStats>,
     q: ApiQuery<StatsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
+    let who = auth.0.clone();
     if q.to <= q.from {
         return Err(ApiError::field("to", "must be after from"));
     }
@@ -445,7 +446,7 @@ async fn statistics(
     let now = state.now();
     let (from, to) = (q.from, q.to);
     let report = state
-        .read(move |c| stats::report(c, from, to, &dims, period, now))
+        .read(move |c| stats::report(c, &who, from, to, &dims, period, now))
         .await?;
     if csv {
         return Ok(HttpResponse::Ok()

@@ -327,6 +327,81 @@ fn logging_out_gives_up_the_token(backend: Backend) {
     }
 }
 
+/// Two nodes on one PostgreSQL: the login pause counts failures made through either, and a
+/// deactivation or a role change through one applies on the other within a second (each node
+/// watches the version of who may act; no request waits for it). SQLite keeps one node.
+fn limits_and_revocations_are_shared_by_the_nodes(backend: Backend) {
+    if backend != Backend::Postgres {
+        return;
+    }
+    let Some(a) = TestApp::spawn(backend) else {
+        return;
+    };
+    let b = TestApp::start(a.db.clone(), None);
+    let (_, admin) = a.user("root", Role::Admin);
+    let (hana_id, hana) = a.user("hana", Role::Handler);
+    let attempt = |app: &TestApp, password: &str| {
+        app.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"username": "hana", "password": password})),
+            &[],
+        )
+        .status
+    };
+    // Five wrong passwords, alternating between the nodes: the sixth try waits on both.
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(attempt(node, "wrong wrong wrong"), 401);
+    }
+    assert_eq!(attempt(&b, helpline_tests::PASSWORD), 429);
+    assert_eq!(attempt(&a, helpline_tests::PASSWORD), 429);
+
+    // A role change and a deactivation through one node, seen by the other within a second.
+    b.get("/api/v1/cases", &hana).expect(200);
+    let path = format!("/api/v1/users/{hana_id}");
+    let within_a_second = |what: &str, status: u16| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let got = b.get("/api/v1/cases", &hana).status;
+            if got == status {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: the other node still answers {got}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let etag = |app: &TestApp| {
+        app.get(&path, &admin)
+            .header("etag")
+            .unwrap_or_default()
+            .to_owned()
+    };
+    a.patch(&path, &admin, &etag(&a), json!({"role": "analyst"}))
+        .expect(200);
+    // Analysts read cases too; they do not open them.
+    let opened = b.post("/api/v1/cases", &hana, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let mut status = opened.status;
+    while status != 403 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other node still lets a demoted handler open cases ({status})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        status = b
+            .post("/api/v1/cases", &hana, json!({"beneficiary": {"name": "X"}, "summary": "s", "urgency": "low", "service_type": "phishing"}))
+            .status;
+    }
+    a.patch(&path, &admin, &etag(&a), json!({"active": false}))
+        .expect(200);
+    within_a_second("deactivation", 401);
+}
+
 /// Tokens shaped like real integrations: a MISP sync reads indicators and exports but never a
 /// case's content; a reporting script reads the statistics and nothing else.
 fn scoped_tokens_get_only_their_work(backend: Backend) {
@@ -406,6 +481,7 @@ fn scoped_tokens_get_only_their_work(backend: Backend) {
 }
 
 on_both_backends!(
+    limits_and_revocations_are_shared_by_the_nodes,
     scoped_tokens_get_only_their_work,
     bad_credentials_are_refused,
     logging_out_gives_up_the_token

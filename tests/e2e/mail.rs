@@ -775,8 +775,104 @@ on_both_backends!(
     mailgate,
     encrypted_replies_and_the_outbox,
     every_event_reaches_the_webhooks,
-    threading_cannot_be_hijacked
+    threading_cannot_be_hijacked,
+    two_nodes_send_and_announce_each_once
 );
+
+/// Two nodes on one PostgreSQL, both with the relay and the webhook receiver: every reply
+/// reaches the relay once and every event the receiver once — whichever node's workers claim
+/// it. SQLite keeps one node.
+fn two_nodes_send_and_announce_each_once(backend: Backend) {
+    if backend != Backend::Postgres {
+        return;
+    }
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let port = free_port();
+    let sink = SmtpSink::start(port);
+    let hook = Receiver::start();
+    let node = |db: TestDb| {
+        let url = hook.url.clone();
+        start_smtp_with(db, &keys.0, port, move |c| {
+            c.workflow.webhooks.urls = vec![url];
+            c.workflow.webhooks.secret = helpline_api::config::Secret::new(WEBHOOK_SECRET);
+            c.workflow.webhooks.poll_ms = 20;
+            c.mail.smtp.poll_ms = 20;
+        })
+    };
+    let a = node(db.clone());
+    let b = node(db);
+    let (_, admin) = a.user("root", Role::Admin);
+    let (_, handler) = a.user("hana", Role::Handler);
+    b.get("/api/v1/me", &admin).expect(200);
+    const N: usize = 12;
+    for i in 0..N {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let c = app
+            .post(
+                "/api/v1/cases",
+                &handler,
+                json!({"beneficiary": {"name": format!("Person {i}"), "emails": [format!("person{i}@example.net")]}, "summary": "Help", "urgency": "low", "service_type": "phishing"}),
+            )
+            .expect(201);
+        app.post(
+            &format!("/api/v1/cases/{}/replies", c.id()),
+            &handler,
+            json!({"body": format!("We are on it ({i}).")}),
+        )
+        .expect(201);
+    }
+    // Everything sent, then a while longer for any second sending to show.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sink.messages().len() < N {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {N} replies reached the relay",
+            sink.messages().len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (_, calls) = hook.wait_for("no such event", 3);
+    let mut ids = std::collections::BTreeMap::<String, usize>::new();
+    for m in sink.messages() {
+        let text = String::from_utf8_lossy(&m).into_owned();
+        let id = text
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("message-id:")
+                    .then(|| l[11..].trim().to_owned())
+            })
+            .unwrap_or_default();
+        *ids.entry(id).or_default() += 1;
+    }
+    assert_eq!(ids.len(), N, "{ids:?}");
+    assert!(
+        ids.values().all(|n| *n == 1),
+        "a reply went out twice: {ids:?}"
+    );
+    let mut deliveries = std::collections::BTreeMap::<String, usize>::new();
+    let mut created = 0;
+    for c in &calls {
+        *deliveries
+            .entry(
+                c.header("x-helpline-delivery")
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+            .or_default() += 1;
+        if c.header("x-helpline-event") == Some("case.created") {
+            created += 1;
+        }
+    }
+    assert!(
+        deliveries.values().all(|n| *n == 1),
+        "a webhook call was made twice: {deliveries:?}"
+    );
+    assert_eq!(created, N, "each case announced once");
+}
 
 /// A local SMTP sink: accepts every message and keeps its bytes.
 struct SmtpSink {

@@ -43,9 +43,7 @@ pub struct AppState {
     /// Bounds concurrent blocking reads to the pool size.
     pub readers: tokio::sync::Semaphore,
     /// Recently authenticated callers.
-    pub principals: crate::auth::PrincipalCache,
-    /// Failed logins per account name.
-    pub logins: crate::auth::LoginThrottle,
+    pub principals: Arc<crate::auth::PrincipalCache>,
     /// The helpline's keys and mail settings.
     pub mail: crate::mail::MailState,
     /// Values that never correlate.
@@ -213,6 +211,7 @@ pub struct Application {
     outbox: Option<crate::worker::Worker>,
     webhooks: crate::worker::Worker,
     indexer: crate::worker::Worker,
+    epoch: crate::worker::Worker,
     /// Wakes the webhook worker (to stop it at once).
     notifier: crate::webhooks::Notifier,
 }
@@ -332,6 +331,9 @@ impl Application {
             notifier.clone(),
         )
         .map_err(StartError::Io)?;
+        let principals = Arc::new(crate::auth::PrincipalCache::default());
+        let epoch =
+            crate::auth::watch_epoch(store.clone(), principals.clone()).map_err(StartError::Io)?;
         let state = web::Data::new(AppState {
             store,
             jwt,
@@ -342,8 +344,7 @@ impl Application {
             webhooks: notifier.clone(),
             metrics: metrics_handle(),
             readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
-            principals: crate::auth::PrincipalCache::default(),
-            logins: crate::auth::LoginThrottle::default(),
+            principals,
             mail,
             warnings,
             default_tlp,
@@ -374,6 +375,7 @@ impl Application {
             outbox,
             webhooks,
             indexer,
+            epoch,
             notifier,
         })
     }
@@ -394,11 +396,13 @@ impl Application {
         let hooks = self.webhooks;
         let outbox = self.outbox;
         let indexer = self.indexer;
+        let epoch = self.epoch;
         let notifier = self.notifier;
         // Stopping joins the worker threads; do it off the async runtime.
         let _ = web::block(move || {
             hooks.stop(|| notifier.wake());
             indexer.stop(|| ());
+            epoch.stop(|| ());
             if let Some(w) = outbox {
                 w.stop(|| ());
             }

@@ -392,6 +392,23 @@ impl PrincipalCache {
         map.insert(id, (t, Instant::now()));
     }
 
+    /// Forgets every caller (another node changed who may act), keeping only the tokens known
+    /// to be revoked: a revocation is for good.
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.tokens
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (gone, _)| *gone);
+    }
+
     /// Forgets a caller, after their account or token changed.
     pub fn forget(&self, who: Actor) {
         if let Actor::Token(id) = who {
@@ -407,27 +424,54 @@ impl PrincipalCache {
     }
 }
 
-/// Failed logins allowed per account before it must wait.
-const LOGIN_FAILURES_ALLOWED: u32 = 5;
-/// The wait after too many failures; each further failure while waiting extends it.
-const LOGIN_PAUSE: Duration = Duration::from_secs(60);
+/// How often each node reads the version of who may act (see [`watch_epoch`]).
+const EPOCH_POLL: Duration = Duration::from_millis(250);
 
-/// Failures counted for an account, and until when it is paused.
-type Failures = (u32, Option<DateTime<Utc>>);
-
-/// Slows down password guessing: after [`LOGIN_FAILURES_ALLOWED`] failures an account name is
-/// refused (429) for [`LOGIN_PAUSE`]. Per node and in memory: a pause, not a lockout that an
-/// attacker could use to keep a handler out for long.
-#[derive(Default)]
-pub struct LoginThrottle {
-    accounts: std::sync::Mutex<HashMap<String, Failures>>,
+/// Watches the version of who may act that every change to roles, activation, tokens and
+/// sessions moves (triggers in the database), and forgets every cached caller when it moves:
+/// a change made through another node applies here within [`EPOCH_POLL`], and no request waits
+/// on a query for it.
+pub fn watch_epoch(
+    store: helpline_store::Store,
+    principals: std::sync::Arc<PrincipalCache>,
+) -> Result<crate::worker::Worker, String> {
+    crate::worker::Worker::spawn("auth-epoch", move |stop| {
+        let mut seen: Option<i64> = None;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match store.read(helpline_store::logins::auth_epoch) {
+                Ok(epoch) => {
+                    if seen.is_some_and(|s| s != epoch) {
+                        principals.clear();
+                    }
+                    seen = Some(epoch);
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read the auth epoch"),
+            }
+            std::thread::sleep(EPOCH_POLL);
+        }
+    })
 }
+
+/// Failed logins allowed per account before it must wait.
+const LOGIN_FAILURES_ALLOWED: i32 = 5;
+/// The wait after too many failures; each further failure while waiting extends it.
+const LOGIN_PAUSE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Slows down guessing of passwords and codes: after [`LOGIN_FAILURES_ALLOWED`] failures an
+/// account name is refused (429) for [`LOGIN_PAUSE`]. Counted in the database, so that behind a
+/// load balancer the five tries are five in all, not five per node. A pause, not a lockout that
+/// an attacker could use to keep a handler out for long.
+pub struct LoginThrottle;
 
 impl LoginThrottle {
     /// Refuses while the account is paused.
-    pub fn check(&self, account: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(account).and_then(|(_, until)| *until) {
+    pub async fn check(state: &AppState, account: &str) -> Result<(), ApiError> {
+        let name = account.to_owned();
+        let until = state
+            .read(move |c| helpline_store::logins::paused_until(c, &name))
+            .await?;
+        let now = state.now();
+        match until {
             Some(until) if now < until => Err(ApiError::TooManyRequests {
                 detail: "too many failed logins for this account; wait and retry".into(),
                 retry_after: u64::try_from((until - now).num_seconds())
@@ -439,25 +483,30 @@ impl LoginThrottle {
     }
 
     /// Counts a failure, pausing the account once too many have happened.
-    pub fn failed(&self, account: &str, now: DateTime<Utc>) {
-        let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (_, until)| until.is_some_and(|u| u > now));
-        }
-        let entry = map.entry(account.to_owned()).or_insert((0, None));
-        entry.0 += 1;
-        if entry.0 >= LOGIN_FAILURES_ALLOWED {
-            let pause = chrono::Duration::from_std(LOGIN_PAUSE).unwrap_or_default();
-            entry.1 = Some(now + pause);
-        }
+    pub async fn failed(state: &AppState, account: &str) -> Result<(), ApiError> {
+        let name = account.to_owned();
+        state
+            .write_as(Actor::System, move |tx| {
+                helpline_store::logins::failed(tx, &name, LOGIN_FAILURES_ALLOWED, LOGIN_PAUSE)
+            })
+            .await
     }
 
-    /// Clears the count after a successful login.
-    pub fn succeeded(&self, account: &str) {
-        self.accounts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(account);
+    /// Clears the count after a successful login (a write only when there is one).
+    pub async fn succeeded(state: &AppState, account: &str) -> Result<(), ApiError> {
+        let name = account.to_owned();
+        let counted = state
+            .read(move |c| helpline_store::logins::any_failures(c, &name))
+            .await?;
+        if counted {
+            let name = account.to_owned();
+            state
+                .write_as(Actor::System, move |tx| {
+                    helpline_store::logins::succeeded(tx, &name)
+                })
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -76,11 +76,27 @@ fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {
     Ok(builder.build())
 }
 
+/// Replies claimed at a time, and how long the claim holds: eight relay timeouts (60 s each)
+/// and two minutes more, so that a slow relay never lets another node take a reply this one
+/// is still sending.
+const CLAIM: i64 = 8;
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
 fn run(ctx: &Context, stop: &AtomicBool) {
     let (store, smtp) = (&ctx.store, &ctx.smtp);
     let poll = Duration::from_millis(smtp.poll_ms.max(10));
+    // Who claims the replies this worker sends (see store::claims): one id per process.
+    let node = format!("outbox-{}", uuid::Uuid::now_v7().simple());
     while !stop.load(Ordering::SeqCst) {
-        let due = store.read(|c| mailstore::due(c, Utc::now(), 16));
+        let now = Utc::now();
+        let n = node.clone();
+        let due = match store.read(|c| mailstore::any_due(c, now)) {
+            Ok(false) => Ok(Vec::new()),
+            Ok(true) => store.write(Actor::System, now, move |tx| {
+                mailstore::claim_due(tx, &n, CLAIM_LEASE, CLAIM)
+            }),
+            Err(e) => Err(e),
+        };
         let items = match due {
             Ok(items) => items,
             Err(e) => {

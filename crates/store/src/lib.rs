@@ -14,6 +14,7 @@ pub mod audit;
 pub mod beneficiaries;
 pub mod case_log;
 pub mod cases;
+mod claims;
 mod conn;
 mod convert;
 #[cfg(feature = "demo")]
@@ -22,6 +23,7 @@ mod error;
 pub mod evidence;
 pub mod grants;
 pub mod idempotency;
+pub mod logins;
 pub mod mail;
 pub mod merge;
 pub mod page;

@@ -369,6 +369,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 
@@ -483,6 +485,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 
@@ -520,6 +524,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_failures (account) {
+        account -> Text,
+        failures -> Integer,
+        paused_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    auth_epoch (id) {
+        id -> Integer,
+        epoch -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -542,6 +561,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     second_factors,
     recovery_codes,
     session_cutoffs,
+    login_failures,
+    auth_epoch,
     counters,
     idempotency_keys,
     blobs,

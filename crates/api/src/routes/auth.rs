@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resource;
 use crate::app::AppState;
-use crate::auth::{dummy_hash, hash_password, verify_password, Auth};
+use crate::auth::{dummy_hash, hash_password, verify_password, Auth, LoginThrottle};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::second_factor;
@@ -61,7 +61,7 @@ async fn login(
         ));
     }
     let account = username.to_ascii_lowercase();
-    state.logins.check(&account, state.now())?;
+    LoginThrottle::check(&state, &account).await?;
     let found = state
         .read(move |c| helpline_store::users::find_for_login(c, &username))
         .await?;
@@ -74,7 +74,7 @@ async fn login(
     let user = match user {
         Some(u) if ok && u.active => u,
         _ => {
-            state.logins.failed(&account, state.now());
+            LoginThrottle::failed(&state, &account).await?;
             return Err(ApiError::Unauthorized(
                 "invalid username or password".into(),
             ));
@@ -95,7 +95,7 @@ async fn login(
                 ));
             };
             if !spend_code(&state, uid, &factor, &code).await? {
-                state.logins.failed(&account, state.now());
+                LoginThrottle::failed(&state, &account).await?;
                 return Err(ApiError::Unauthorized(
                     "invalid username, password or code".into(),
                 ));
@@ -104,7 +104,7 @@ async fn login(
         }
         None => state.config.second_factor.requires(user.role),
     };
-    state.logins.succeeded(&account);
+    LoginThrottle::succeeded(&state, &account).await?;
     let (access_token, expires_in) = state.jwt.issue(uid, state.now(), enrolment_only)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -207,7 +207,7 @@ async fn confirm_second_factor(
         })
         .await?;
     let account = user.username.as_str().to_owned();
-    state.logins.check(&account, state.now())?;
+    LoginThrottle::check(&state, &account).await?;
     let factor = factor.filter(|f| !f.confirmed()).ok_or_else(|| {
         ApiError::Conflict(
             "no second factor is being set up: begin with POST /api/v1/auth/second-factor".into(),
@@ -219,13 +219,13 @@ async fn confirm_second_factor(
         .transpose()?
         .flatten()
     else {
-        state.logins.failed(&account, state.now());
+        LoginThrottle::failed(&state, &account).await?;
         return Err(ApiError::field(
             "code",
             "is not the authenticator's current code",
         ));
     };
-    state.logins.succeeded(&account);
+    LoginThrottle::succeeded(&state, &account).await?;
     let codes = second_factor::new_recovery_codes();
     let hashes = codes
         .iter()
@@ -284,7 +284,7 @@ async fn reauthenticate(
         .read(move |c| helpline_store::users::get(c, me))
         .await?;
     let account = user.username.as_str().to_owned();
-    state.logins.check(&account, state.now())?;
+    LoginThrottle::check(state, &account).await?;
     let name = account.clone();
     let (_, hash) = state
         .read(move |c| helpline_store::users::find_for_login(c, &name))
@@ -293,10 +293,10 @@ async fn reauthenticate(
     let ok = current_password.len() <= 1024
         && web::block(move || verify_password(&current_password, &hash)).await?;
     if !ok {
-        state.logins.failed(&account, state.now());
+        LoginThrottle::failed(state, &account).await?;
         return Err(ApiError::field("current_password", "is not right"));
     }
-    state.logins.succeeded(&account);
+    LoginThrottle::succeeded(state, &account).await?;
     Ok(())
 }
 

@@ -20,5 +20,5 @@ pub use inbound::{
     InboundMail, InboundState, NewInbound, QuarantineWaiting,
 };
 pub use message_ids::{case_for_message_ids, inbound_message_ids, remember_message_id};
-pub use outbox::{deliveries, due, enqueue, record_attempt, OutboxItem};
+pub use outbox::{any_due, claim_due, deliveries, enqueue, record_attempt, OutboxItem};
 pub use policy::{encryption_required, set_encryption_required};

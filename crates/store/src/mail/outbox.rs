@@ -57,16 +57,40 @@ pub fn enqueue(
     Ok(())
 }
 
-/// Replies due for an attempt at `now`, oldest first.
-pub fn due(conn: &mut DbConnection, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxItem>> {
-    let rows: Vec<(String, String, String, String, String, i32)> = outbox::table
+/// Whether any reply is due for an attempt at `now` and not claimed by a live node: the cheap
+/// look before claiming, which is a write.
+pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool> {
+    let n: i64 = outbox::table
         .filter(outbox::state.eq_any([
             DeliveryState::Queued.as_str(),
             DeliveryState::Retrying.as_str(),
         ]))
         .filter(outbox::next_attempt_at.le(to_db(now)))
+        .filter(
+            outbox::claimed_until
+                .is_null()
+                .or(outbox::claimed_until.lt(to_db(now))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Claims up to `limit` replies due at the transaction's time for `node`, for `lease` (see
+/// [`crate::claims`]): no other node sends them meanwhile. Oldest due first.
+pub fn claim_due(
+    tx: &mut Tx<'_>,
+    node: &str,
+    lease: chrono::Duration,
+    limit: i64,
+) -> Result<Vec<OutboxItem>> {
+    let keys = crate::claims::claim(tx, crate::claims::Queue::Outbox, node, lease, limit)?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String, String, String, i32)> = outbox::table
+        .filter(outbox::message_id.eq_any(&keys))
         .order(outbox::next_attempt_at.asc())
-        .limit(limit)
         .select((
             outbox::message_id,
             outbox::case_id,
@@ -75,7 +99,7 @@ pub fn due(conn: &mut DbConnection, now: DateTime<Utc>, limit: i64) -> Result<Ve
             outbox::sha256,
             outbox::attempts,
         ))
-        .load(conn)?;
+        .load(tx.conn)?;
     rows.into_iter()
         .map(|(m, c, s, r, sha, a)| {
             Ok(OutboxItem {
@@ -106,6 +130,9 @@ pub fn record_attempt(
             outbox::last_error.eq(&error),
             outbox::next_attempt_at.eq(to_db(next_attempt_at.unwrap_or(tx.now))),
             outbox::sent_at.eq((state == DeliveryState::Sent).then(|| to_db(tx.now))),
+            // The outcome is recorded: the claim ends with it, in the same transaction.
+            outbox::claimed_by.eq(None::<String>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
         ))
         .execute(tx.conn)?;
     tx.audit(

@@ -17,6 +17,10 @@ const BREACHES_PER_PASS: i64 = 500;
 
 /// Announces, once each, the targets broken by `tx.now` on active cases. Returns how many.
 pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
+    // Every node schedules the scan; one runs it at a time, so a breach is announced once.
+    if !crate::claims::elected(tx.conn, crate::claims::BREACH_SCAN)? {
+        return Ok(0);
+    }
     let at = to_db(tx.now);
     let mut found: Vec<(String, &'static str)> = Vec::new();
     let response: Vec<String> = c::table

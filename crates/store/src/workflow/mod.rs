@@ -23,7 +23,7 @@ pub use roster::{
 pub(crate) use settings::put_setting;
 pub use settings::{auto_assign, set_auto_assign, setting};
 pub use webhooks::{
-    announce, announce_quarantined, announce_with, deliveries, due_deliveries, record_delivery,
+    announce, announce_quarantined, announce_with, any_due, claim_due, deliveries, record_delivery,
     Delivery,
 };
 pub use workload::{workload, Workload};

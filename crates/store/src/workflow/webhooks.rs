@@ -160,19 +160,39 @@ macro_rules! delivery_columns {
     };
 }
 
-/// Calls due by `now`, oldest first.
-pub fn due_deliveries(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<Delivery>> {
-    let rows: Vec<DeliveryRow> = wd::table
+/// Whether any call is due by `now` and not claimed by a live node: the cheap look before
+/// claiming, which is a write.
+pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool> {
+    let n: i64 = wd::table
         .filter(wd::state.eq("pending"))
         .filter(wd::next_attempt_at.le(to_db(now)))
+        .filter(
+            wd::claimed_until
+                .is_null()
+                .or(wd::claimed_until.lt(to_db(now))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Claims up to `limit` calls due at the transaction's time for `node`, for `lease` (see
+/// [`crate::claims`]): no other node makes them meanwhile. Oldest due first.
+pub fn claim_due(
+    tx: &mut Tx<'_>,
+    node: &str,
+    lease: chrono::Duration,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    let keys = crate::claims::claim(tx, crate::claims::Queue::Webhooks, node, lease, limit)?;
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<DeliveryRow> = wd::table
+        .filter(wd::id.eq_any(&keys))
         .order((wd::next_attempt_at.asc(), wd::id.asc()))
-        .limit(limit)
         .select(delivery_columns!())
-        .load(conn)?;
+        .load(tx.conn)?;
     Ok(rows.into_iter().map(delivery).collect())
 }
 
@@ -205,6 +225,13 @@ pub fn record_delivery(
     outcome: std::result::Result<(), (String, Option<DateTime<Utc>>)>,
 ) -> Result<()> {
     let target = wd::table.find(id);
+    // The outcome is recorded: the claim ends with it, in the same transaction.
+    diesel::update(target)
+        .set((
+            wd::claimed_by.eq(None::<String>),
+            wd::claimed_until.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(tx.conn)?;
     match outcome {
         Ok(()) => diesel::update(target)
             .set((

@@ -1,0 +1,11 @@
+DROP TRIGGER session_cutoffs_auth_epoch ON session_cutoffs;
+DROP TRIGGER revoked_sessions_auth_epoch ON revoked_sessions;
+DROP TRIGGER api_tokens_auth_epoch ON api_tokens;
+DROP TRIGGER users_auth_epoch ON users;
+DROP FUNCTION bump_auth_epoch();
+DROP TABLE auth_epoch;
+DROP TABLE login_failures;
+ALTER TABLE webhook_deliveries DROP COLUMN claimed_until;
+ALTER TABLE webhook_deliveries DROP COLUMN claimed_by;
+ALTER TABLE outbox DROP COLUMN claimed_until;
+ALTER TABLE outbox DROP COLUMN claimed_by;

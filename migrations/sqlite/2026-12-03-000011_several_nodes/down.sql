@@ -1,0 +1,10 @@
+DROP TRIGGER session_cutoffs_auth_epoch;
+DROP TRIGGER revoked_sessions_auth_epoch;
+DROP TRIGGER api_tokens_auth_epoch;
+DROP TRIGGER users_auth_epoch;
+DROP TABLE auth_epoch;
+DROP TABLE login_failures;
+ALTER TABLE webhook_deliveries DROP COLUMN claimed_until;
+ALTER TABLE webhook_deliveries DROP COLUMN claimed_by;
+ALTER TABLE outbox DROP COLUMN claimed_until;
+ALTER TABLE outbox DROP COLUMN claimed_by;

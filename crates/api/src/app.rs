@@ -212,6 +212,8 @@ pub struct Application {
     webhooks: crate::worker::Worker,
     indexer: crate::worker::Worker,
     epoch: crate::worker::Worker,
+    /// Held while serving a SQLite file (see `store::backup::NodeLock`).
+    node_lock: Option<helpline_store::backup::NodeLock>,
     /// Wakes the webhook worker (to stop it at once).
     notifier: crate::webhooks::Notifier,
 }
@@ -272,13 +274,17 @@ pub fn write_secret_file(path: &std::path::Path, bytes: &[u8]) -> std::io::Resul
 impl Application {
     /// Opens the store (running migrations), binds the listener, and builds the server.
     pub fn build(config: Config, clock: Option<Clock>) -> Result<Application, StartError> {
+        // Before anything is opened: a second node on one SQLite file is refused, saying why.
+        let node_lock = helpline_store::backup::node_lock(config.database_url.expose())?;
         let store = Store::open(&StoreConfig {
             url: config.database_url.expose().to_owned(),
             pool_size: config.database_pool_size,
             sqlite_synchronous: config.sqlite_synchronous.clone(),
             postgres_writers: config.postgres_writers,
         })?;
-        Self::build_with_store(config, store, clock)
+        let mut app = Self::build_with_store(config, store, clock)?;
+        app.node_lock = node_lock;
+        Ok(app)
     }
 
     /// Builds the server on an already opened store.
@@ -376,6 +382,7 @@ impl Application {
             webhooks,
             indexer,
             epoch,
+            node_lock: None,
             notifier,
         })
     }
@@ -398,6 +405,7 @@ impl Application {
         let indexer = self.indexer;
         let epoch = self.epoch;
         let notifier = self.notifier;
+        let node_lock = self.node_lock;
         // Stopping joins the worker threads; do it off the async runtime.
         let _ = web::block(move || {
             hooks.stop(|| notifier.wake());
@@ -408,6 +416,8 @@ impl Application {
             }
         })
         .await;
+        // Only now may another node open the SQLite file.
+        drop(node_lock);
         r
     }
 }

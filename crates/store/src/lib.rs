@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod backup;
 pub mod beneficiaries;
 pub mod case_log;
 pub mod cases;

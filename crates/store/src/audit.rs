@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::convert::{corrupt, from_db, from_json, rfc3339, stored, to_db};
 use crate::page::{paginate, Cursor};
-use crate::schema::{access_events, audit_events};
+use crate::schema::audit_events;
 use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Page, Result, Tx};
 
@@ -287,15 +287,53 @@ pub fn for_case(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<AuditEvent>> {
-    // The chain's own order: its sequence number, carried by the cursor.
+    entries(conn, Chain::Audit, By::Case(case), cursor, limit)
+}
+
+/// Whose entries of a chain to read.
+enum By {
+    Case(CaseId),
+    Actor(Actor),
+}
+
+/// One page of a chain's entries about a case or by an actor, in the chain's own order (its
+/// sequence number, carried by the cursor).
+fn entries(
+    conn: &mut DbConnection,
+    chain: Chain,
+    by: By,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> Result<Page<AuditEvent>> {
     let after = cursor.and_then(|c| c.offset).unwrap_or(0);
-    let events = audit_events::table
-        .filter(audit_events::case_id.eq(case.to_string()))
-        .filter(audit_events::seq.gt(after))
-        .order(audit_events::seq.asc())
-        .limit(limit + 1)
-        .load::<Row>(conn)?;
-    page_of(events, limit)
+    let (column, value) = match by {
+        By::Case(c) => ("case_id", c.to_string()),
+        By::Actor(a) => ("actor", a.to_string()),
+    };
+    let mut sql = Sql::default();
+    sql.push(
+        "SELECT seq, id, occurred_at, actor, action, entity_type, entity_id, case_id, changes, \
+         prev_hash, hash FROM ",
+    )
+    .push(chain.events())
+    .push(" WHERE ")
+    .push(column)
+    .push(" = ")
+    .bind(Bind::Text(value))
+    .push(" AND seq > ")
+    .bind(Bind::Int(after))
+    .push(" ORDER BY seq LIMIT ")
+    .bind(Bind::Int(limit + 1));
+    let events = sql
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(Row::into_event)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(paginate(events, limit, |e| Cursor {
+        key: None,
+        id: e.id.to_string(),
+        offset: Some(e.seq),
+    }))
 }
 
 /// The audit events about one entity (a beneficiary, a party, a user), in order.
@@ -376,14 +414,7 @@ pub fn reads_of_case(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<AuditEvent>> {
-    let after = cursor.and_then(|c| c.offset).unwrap_or(0);
-    let events = access_events::table
-        .filter(access_events::case_id.eq(case.to_string()))
-        .filter(access_events::seq.gt(after))
-        .order(access_events::seq.asc())
-        .limit(limit + 1)
-        .load::<Row>(conn)?;
-    page_of(events, limit)
+    entries(conn, Chain::Access, By::Case(case), cursor, limit)
 }
 
 /// The access log of one reader (a user or a token), paged.
@@ -393,24 +424,5 @@ pub fn reads_by(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<Page<AuditEvent>> {
-    let after = cursor.and_then(|c| c.offset).unwrap_or(0);
-    let events = access_events::table
-        .filter(access_events::actor.eq(reader.to_string()))
-        .filter(access_events::seq.gt(after))
-        .order(access_events::seq.asc())
-        .limit(limit + 1)
-        .load::<Row>(conn)?;
-    page_of(events, limit)
-}
-
-fn page_of(rows: Vec<Row>, limit: i64) -> Result<Page<AuditEvent>> {
-    let events = rows
-        .into_iter()
-        .map(Row::into_event)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(paginate(events, limit, |e| Cursor {
-        key: None,
-        id: e.id.to_string(),
-        offset: Some(e.seq),
-    }))
+    entries(conn, Chain::Access, By::Actor(reader), cursor, limit)
 }

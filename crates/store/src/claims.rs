@@ -7,7 +7,7 @@
 //! clears it in the same transaction; a node that dies leaves it to run out, and another node
 //! takes the row over. Periodic scans instead elect one runner per run ([`elected`]).
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::Text;
 
 use crate::convert::to_db;
@@ -61,7 +61,6 @@ pub(crate) fn claim(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<String>> {
-    let now = to_db(tx.now);
     let pg = matches!(tx.conn, DbConnection::Pg(_));
     let mut sql = Sql::default();
     sql.push("UPDATE ")
@@ -72,17 +71,9 @@ pub(crate) fn claim(
         .bind(Bind::Time(to_db(tx.now + lease)))
         .push(" WHERE ")
         .push(queue.key())
-        .push(" IN (SELECT ")
-        .push(queue.key())
-        .push(" FROM ")
-        .push(queue.table())
-        .push(" WHERE ")
-        .push(queue.waiting())
-        .push(" AND next_attempt_at <= ")
-        .bind(Bind::Time(now))
-        .push(" AND (claimed_until IS NULL OR claimed_until < ")
-        .bind(Bind::Time(now))
-        .push(") ORDER BY next_attempt_at, ")
+        .push(" IN (");
+    select_due(&mut sql, queue, tx.now);
+    sql.push(" ORDER BY next_attempt_at, ")
         .push(queue.key())
         .push(" LIMIT ")
         .bind(Bind::Int(limit));
@@ -91,6 +82,32 @@ pub(crate) fn claim(
     }
     sql.push(") RETURNING ").push(queue.key()).push(" AS k");
     Ok(sql.load::<Key>(tx.conn)?.into_iter().map(|k| k.k).collect())
+}
+
+/// `SELECT key FROM queue WHERE` due at `now` and claimed by no live node: the one statement
+/// of what may be claimed.
+fn select_due(sql: &mut Sql, queue: Queue, now: DateTime<Utc>) {
+    let now = to_db(now);
+    sql.push("SELECT ")
+        .push(queue.key())
+        .push(" AS k FROM ")
+        .push(queue.table())
+        .push(" WHERE ")
+        .push(queue.waiting())
+        .push(" AND next_attempt_at <= ")
+        .bind(Bind::Time(now))
+        .push(" AND (claimed_until IS NULL OR claimed_until < ")
+        .bind(Bind::Time(now))
+        .push(")");
+}
+
+/// Whether any row of `queue` may be claimed at `now`: the cheap look (a read) before
+/// claiming (a write).
+pub(crate) fn any_due(conn: &mut DbConnection, queue: Queue, now: DateTime<Utc>) -> Result<bool> {
+    let mut sql = Sql::default();
+    select_due(&mut sql, queue, now);
+    sql.push(" LIMIT 1");
+    Ok(!sql.load::<Key>(conn)?.is_empty())
 }
 
 /// The advisory lock of the breach scan.

@@ -60,20 +60,7 @@ pub fn enqueue(
 /// Whether any reply is due for an attempt at `now` and not claimed by a live node: the cheap
 /// look before claiming, which is a write.
 pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool> {
-    let n: i64 = outbox::table
-        .filter(outbox::state.eq_any([
-            DeliveryState::Queued.as_str(),
-            DeliveryState::Retrying.as_str(),
-        ]))
-        .filter(outbox::next_attempt_at.le(to_db(now)))
-        .filter(
-            outbox::claimed_until
-                .is_null()
-                .or(outbox::claimed_until.lt(to_db(now))),
-        )
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+    crate::claims::any_due(conn, crate::claims::Queue::Outbox, now)
 }
 
 /// Claims up to `limit` replies due at the transaction's time for `node`, for `lease` (see

@@ -163,17 +163,7 @@ macro_rules! delivery_columns {
 /// Whether any call is due by `now` and not claimed by a live node: the cheap look before
 /// claiming, which is a write.
 pub fn any_due(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<bool> {
-    let n: i64 = wd::table
-        .filter(wd::state.eq("pending"))
-        .filter(wd::next_attempt_at.le(to_db(now)))
-        .filter(
-            wd::claimed_until
-                .is_null()
-                .or(wd::claimed_until.lt(to_db(now))),
-        )
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+    crate::claims::any_due(conn, crate::claims::Queue::Webhooks, now)
 }
 
 /// Claims up to `limit` calls due at the transaction's time for `node`, for `lease` (see

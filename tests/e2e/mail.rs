@@ -776,8 +776,82 @@ on_both_backends!(
     encrypted_replies_and_the_outbox,
     every_event_reaches_the_webhooks,
     threading_cannot_be_hijacked,
-    two_nodes_send_and_announce_each_once
+    two_nodes_send_and_announce_each_once,
+    a_dead_nodes_claim_is_taken_over
 );
+
+/// A reply claimed by a node that died is sent by another once the claim's lease has run out;
+/// one claimed by a node still within its lease is left to it.
+fn a_dead_nodes_claim_is_taken_over(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let keys = key_dir(&["helpline-secret.asc"]);
+    // First without a relay: the replies wait in the outbox, claimed by no one.
+    let keys_path = keys.0.to_string_lossy().into_owned();
+    let app = TestApp::start_with(db, None, move |c| c.mail.key_dir = keys_path);
+    let (_, handler) = app.user("hana", Role::Handler);
+    let mut replies = Vec::new();
+    for who in ["dead", "alive"] {
+        let c = app
+            .post(
+                "/api/v1/cases",
+                &handler,
+                json!({"beneficiary": {"name": who, "emails": [format!("{who}@example.net")]}, "summary": "Help", "urgency": "low", "service_type": "phishing"}),
+            )
+            .expect(201);
+        let r = app
+            .post(
+                &format!("/api/v1/cases/{}/replies", c.id()),
+                &handler,
+                json!({"body": "We are on it."}),
+            )
+            .expect(201);
+        replies.push(r.id());
+    }
+    let claim = |app: &TestApp, id: &str, node: &str, seconds: i64| {
+        let until = (chrono::Utc::now() + chrono::Duration::seconds(seconds))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let sql = format!(
+            "UPDATE outbox SET claimed_by = '{node}', claimed_until = '{until}' WHERE message_id = '{id}'"
+        );
+        app.store()
+            .read(move |c| Ok(diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?))
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    // One node died a minute into its lease's end; another is busy with the second reply.
+    claim(&app, &replies[0], "outbox-dead", -60);
+    claim(&app, &replies[1], "outbox-alive", 3600);
+    let db = app.stop();
+    let port = free_port();
+    let sink = SmtpSink::start(port);
+    let app = start_smtp(db, &keys.0, port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sink.messages().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired claim was not taken over"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = sink.messages();
+    assert_eq!(sent.len(), 1, "only the reply whose claim ran out");
+    assert!(String::from_utf8_lossy(&sent[0]).contains("dead@example.net"));
+    // The busy node's lease runs out too: then it is sent, once.
+    claim(&app, &replies[1], "outbox-alive", -1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sink.messages().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second reply never went"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 2);
+}
 
 /// Two nodes on one PostgreSQL, both with the relay and the webhook receiver: every reply
 /// reaches the relay once and every event the receiver once — whichever node's workers claim

@@ -60,6 +60,23 @@ fn second_factor_for_leads(backend: Backend) {
         uri.starts_with("otpauth://totp/Helpline:leo?") && uri.contains(&secret),
         "{uri}"
     );
+    // The database holds it sealed (a backup alone gives no seed).
+    #[derive(diesel::QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        secret: String,
+    }
+    let kept: Vec<Kept> = app
+        .store()
+        .read(|c| {
+            Ok(diesel::RunQueryDsl::load(
+                diesel::sql_query("SELECT secret FROM second_factors"),
+                c,
+            )?)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].secret.starts_with("v1:") && !kept[0].secret.contains(&secret));
     // Not in force until confirmed: a wrong code is refused on the field.
     let wrong = app
         .post(

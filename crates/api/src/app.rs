@@ -44,6 +44,8 @@ pub struct AppState {
     pub readers: tokio::sync::Semaphore,
     /// Recently authenticated callers.
     pub principals: Arc<crate::auth::PrincipalCache>,
+    /// Seals TOTP secrets in the database.
+    pub seal: crate::second_factor::SealKey,
     /// The helpline's keys and mail settings.
     pub mail: crate::mail::MailState,
     /// Values that never correlate.
@@ -305,6 +307,7 @@ impl Application {
             tracing::info!(cases = n, "built the search index");
         }
         let secret = jwt_secret(&config)?;
+        let seal = crate::second_factor::SealKey::derive(&secret);
         let mail = crate::mail::MailState::new(&config, &service_types, &secret)
             .map_err(StartError::Io)?;
         let jwt = JwtKeys::new(
@@ -351,6 +354,7 @@ impl Application {
             metrics: metrics_handle(),
             readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
             principals,
+            seal,
             mail,
             warnings,
             default_tlp,

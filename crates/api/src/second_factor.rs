@@ -1,12 +1,79 @@
 //! Second factors for staff logins: TOTP (RFC 6238: SHA-1, 6 digits, 30-second steps, what
 //! every authenticator app reads) and one-time recovery codes.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use openssl::symm::{decrypt_aead, encrypt_aead, Cipher};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::error::ApiError;
+
+/// The key that seals TOTP secrets in the database, derived from the server secret (the JWT
+/// secret every node shares): a copy of the database alone — a backup — holds no usable seed.
+/// Changing the server secret makes the stored seeds unreadable: their owners' logins then fail
+/// until an admin resets their second factor.
+#[derive(Clone)]
+pub struct SealKey([u8; 32]);
+
+impl SealKey {
+    /// The key of this server secret.
+    pub fn derive(server_secret: &[u8]) -> SealKey {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(server_secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(b"helpline: TOTP secrets at rest, v1");
+        SealKey(mac.finalize().into_bytes().into())
+    }
+
+    /// `v1:` + base64 of nonce, AES-256-GCM ciphertext and tag.
+    pub fn seal(&self, secret: &str) -> Result<String, ApiError> {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let mut tag = [0u8; 16];
+        let sealed = encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.0,
+            Some(&nonce),
+            b"totp",
+            secret.as_bytes(),
+            &mut tag,
+        )
+        .map_err(|e| ApiError::Internal(format!("sealing a TOTP secret: {e}")))?;
+        let mut all = nonce.to_vec();
+        all.extend_from_slice(&sealed);
+        all.extend_from_slice(&tag);
+        Ok(format!("v1:{}", STANDARD.encode(all)))
+    }
+
+    /// The secret a [`SealKey::seal`] kept.
+    pub fn open(&self, stored: &str) -> Result<String, ApiError> {
+        let broken = || {
+            ApiError::Internal(
+                "a stored TOTP secret cannot be opened (was the server secret changed?)".into(),
+            )
+        };
+        let raw = stored
+            .strip_prefix("v1:")
+            .and_then(|b| STANDARD.decode(b).ok())
+            .filter(|r| r.len() > 28)
+            .ok_or_else(broken)?;
+        let (nonce, rest) = raw.split_at(12);
+        let (sealed, tag) = rest.split_at(rest.len() - 16);
+        let plain = decrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.0,
+            Some(nonce),
+            b"totp",
+            sealed,
+            tag,
+        )
+        .map_err(|_| broken())?;
+        String::from_utf8(plain).map_err(|_| broken())
+    }
+}
 
 /// Seconds per code.
 const STEP: u64 = 30;
@@ -101,6 +168,28 @@ mod tests {
         assert!(step_of(&secret, &code, now + 90).ok().flatten().is_none());
         assert!(step_of(&secret, "12345", now).ok().flatten().is_none());
         assert!(step_of(&secret, "abcdef", now).ok().flatten().is_none());
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key() {
+        let key = SealKey::derive(b"server secret one");
+        let secret = new_secret();
+        let stored = key.seal(&secret).unwrap_or_default();
+        assert!(stored.starts_with("v1:") && !stored.contains(&secret));
+        assert_eq!(key.open(&stored).ok(), Some(secret.clone()));
+        assert_ne!(
+            key.seal(&secret).ok(),
+            Some(stored.clone()),
+            "a fresh nonce each time"
+        );
+        assert!(SealKey::derive(b"server secret two").open(&stored).is_err());
+        let mut tampered = stored.into_bytes();
+        let last = tampered.len() - 3;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(key
+            .open(&String::from_utf8(tampered).unwrap_or_default())
+            .is_err());
+        assert!(key.open(&secret).is_err(), "an unsealed value is refused");
     }
 
     #[test]

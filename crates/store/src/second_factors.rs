@@ -15,7 +15,7 @@ use crate::{DbConnection, Result, StoreError, Tx};
 /// A member of staff's TOTP secret, as kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecondFactor {
-    /// The shared secret, base32 (what the authenticator was given).
+    /// The shared secret, sealed by the API (`second_factor::SealKey`): never kept in clear.
     pub secret: String,
     /// When a first code proved the authenticator holds it (`None`: enrolment not finished).
     pub confirmed_at: Option<DateTime<Utc>>,

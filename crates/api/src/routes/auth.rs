@@ -128,7 +128,8 @@ async fn spend_code(
         return Ok(false);
     }
     let who = Actor::User(user);
-    match second_factor::step_of(&factor.secret, code, state.now().timestamp())? {
+    let secret = state.seal.open(&factor.secret)?;
+    match second_factor::step_of(&secret, code, state.now().timestamp())? {
         Some(step) => {
             state
                 .write_as(who, move |tx| {
@@ -165,7 +166,7 @@ async fn begin_second_factor(
         .await?;
     let secret = second_factor::new_secret();
     let otpauth_uri = second_factor::otpauth_uri(&secret, user.username.as_str())?;
-    let kept = secret.clone();
+    let kept = state.seal.seal(&secret)?;
     state
         .write(&auth, move |tx| {
             helpline_store::second_factors::begin(tx, me, &kept)
@@ -214,8 +215,9 @@ async fn confirm_second_factor(
         )
     })?;
     let code = body.value.code;
+    let secret = state.seal.open(&factor.secret)?;
     let Some(step) = (code.len() <= 64)
-        .then(|| second_factor::step_of(&factor.secret, &code, state.now().timestamp()))
+        .then(|| second_factor::step_of(&secret, &code, state.now().timestamp()))
         .transpose()?
         .flatten()
     else {

@@ -24,6 +24,7 @@ pub mod second_factor;
 pub mod service;
 pub mod sharing;
 pub mod telemetry;
+pub mod throttle;
 pub mod webhooks;
 pub mod worker;
 

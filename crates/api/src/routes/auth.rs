@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::resource;
 use crate::app::AppState;
-use crate::auth::{dummy_hash, hash_password, verify_password, Auth, LoginThrottle};
+use crate::auth::{dummy_hash, hash_password, verify_password, Auth};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::second_factor;
+use crate::throttle::LoginThrottle;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/login").route(web::post().to(login)))

@@ -302,6 +302,9 @@ pub struct SmtpConfig {
     pub retry_seconds: u64,
     /// How often the worker looks for due replies, in milliseconds.
     pub poll_ms: u64,
+    /// How long one exchange with the relay may take; also sets how long a node's claim on a
+    /// reply holds before another node may send it (when the first died).
+    pub timeout_seconds: u64,
 }
 
 /// The keys that environment variables may set (others prefixed HELPLINE_ are ignored, so

@@ -18,7 +18,7 @@ use lettre::{SmtpTransport, Transport};
 use crate::config::SmtpConfig;
 use crate::service::replies;
 use crate::webhooks::Notifier;
-use crate::worker::Worker;
+use crate::worker::{Claimer, Worker};
 use helpline_store::workflow::Policy;
 
 /// Starts the outbox worker when a relay is configured.
@@ -66,7 +66,7 @@ fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {
     };
     let mut builder = builder
         .port(smtp.port)
-        .timeout(Some(Duration::from_secs(60)));
+        .timeout(Some(Duration::from_secs(smtp.timeout_seconds.max(1))));
     if !smtp.username.is_empty() {
         builder = builder.credentials(Credentials::new(
             smtp.username.clone(),
@@ -76,28 +76,20 @@ fn transport(smtp: &SmtpConfig) -> Result<SmtpTransport, String> {
     Ok(builder.build())
 }
 
-/// Replies claimed at a time, and how long the claim holds: eight relay timeouts (60 s each)
-/// and two minutes more, so that a slow relay never lets another node take a reply this one
-/// is still sending.
+/// Replies claimed at a time (the lease covers each taking the relay's whole timeout).
 const CLAIM: i64 = 8;
-const CLAIM_LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
 fn run(ctx: &Context, stop: &AtomicBool) {
     let (store, smtp) = (&ctx.store, &ctx.smtp);
     let poll = Duration::from_millis(smtp.poll_ms.max(10));
-    // Who claims the replies this worker sends (see store::claims): one id per process.
-    let node = format!("outbox-{}", uuid::Uuid::now_v7().simple());
+    let claimer = Claimer::new(
+        "outbox",
+        CLAIM,
+        Duration::from_secs(smtp.timeout_seconds.max(1)),
+    );
     while !stop.load(Ordering::SeqCst) {
-        let now = Utc::now();
-        let n = node.clone();
-        let due = match store.read(|c| mailstore::any_due(c, now)) {
-            Ok(false) => Ok(Vec::new()),
-            Ok(true) => store.write(Actor::System, now, move |tx| {
-                mailstore::claim_due(tx, &n, CLAIM_LEASE, CLAIM)
-            }),
-            Err(e) => Err(e),
-        };
-        let items = match due {
+        let items = match claimer.claim(store, Utc::now(), mailstore::any_due, mailstore::claim_due)
+        {
             Ok(items) => items,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox: cannot read the queue");

@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::app::Clock;
 use crate::config::WebhookConfig;
-use crate::worker::Worker;
+use crate::worker::{Claimer, Worker};
 
 /// Wakes the worker at once (after a commit that queued an event).
 #[derive(Clone, Default)]
@@ -59,7 +59,7 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Calls claimed at a time: their lease covers this many timeouts, and a minute more.
+/// Calls claimed at a time (the lease covers each taking the whole timeout).
 const CLAIM: i64 = 16;
 
 /// Starts the webhook worker; stop it with `worker.stop(|| notifier.wake())`.
@@ -88,8 +88,11 @@ fn run(
         .redirects(0)
         .build();
     let check_every = Duration::from_millis(cfg.breach_check_ms.max(10));
-    // Who claims the calls this worker makes (see store::claims): one id per process.
-    let node = format!("webhooks-{}", uuid::Uuid::now_v7().simple());
+    let claimer = Claimer::new(
+        "webhooks",
+        CLAIM,
+        Duration::from_millis(cfg.timeout_ms.max(1)),
+    );
     let mut last_check: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         if last_check.is_none_or(|t| t.elapsed() >= check_every) {
@@ -103,18 +106,7 @@ fn run(
             }
             last_check = Some(Instant::now());
         }
-        let now = clock();
-        let lease = chrono::Duration::milliseconds(
-            i64::try_from(cfg.timeout_ms.max(1)).unwrap_or(60_000) * CLAIM + 60_000,
-        );
-        let node = node.clone();
-        let due = match store.read(|c| wf::any_due(c, now)) {
-            Ok(false) => Ok(Vec::new()),
-            Ok(true) => store.write(Actor::System, now, move |tx| {
-                wf::claim_due(tx, &node, lease, CLAIM)
-            }),
-            Err(e) => Err(e),
-        };
+        let due = claimer.claim(store, clock(), wf::any_due, wf::claim_due);
         match due {
             Ok(items) => {
                 for d in items {

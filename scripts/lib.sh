@@ -57,6 +57,20 @@ ensure_python_validators() {
   export HELPLINE_PYTHON="$PWD/$venv/bin/python"
 }
 
+# The cluster test puts two nodes behind Debian's nginx (HELPLINE_NGINX for the tests).
+ensure_nginx() {
+  local n
+  n=$(command -v nginx || true)
+  [[ -z "$n" && -x /usr/sbin/nginx ]] && n=/usr/sbin/nginx
+  if [[ -z "$n" ]]; then
+    # Debian's package would start a system-wide nginx on port 80: only the binary is wanted.
+    apt_install nginx
+    n=/usr/sbin/nginx
+    as_root sh -c 'command -v systemctl >/dev/null && systemctl disable --now nginx >/dev/null 2>&1; true'
+  fi
+  export HELPLINE_NGINX="$n"
+}
+
 pg_bindir() {
   local d
   for d in /usr/lib/postgresql/*/bin; do

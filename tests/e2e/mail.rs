@@ -5,7 +5,8 @@ use std::path::Path;
 
 use helpline_domain::user::Role;
 use helpline_tests::{
-    helpline_bin, on_both_backends, Backend, Receiver, TempDir, TestApp, TestDb, WEBHOOK_SECRET,
+    helpline_bin, on_both_backends, Backend, Receiver, SmtpSink, TempDir, TestApp, TestDb,
+    WEBHOOK_SECRET,
 };
 use sequoia_openpgp::parse::Parse;
 use serde_json::{json, Value};
@@ -946,74 +947,6 @@ fn two_nodes_send_and_announce_each_once(backend: Backend) {
         "a webhook call was made twice: {deliveries:?}"
     );
     assert_eq!(created, N, "each case announced once");
-}
-
-/// A local SMTP sink: accepts every message and keeps its bytes.
-struct SmtpSink {
-    received: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
-}
-
-impl SmtpSink {
-    fn start(port: u16) -> SmtpSink {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("sink: {e}"));
-        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let store = received.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let store = store.clone();
-                std::thread::spawn(move || {
-                    let Ok(mut w) = conn.try_clone() else { return };
-                    let mut r = BufReader::new(conn);
-                    let _ = w.write_all(b"220 sink ESMTP\r\n");
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if r.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let cmd = line.to_ascii_uppercase();
-                        if cmd.starts_with("EHLO") || cmd.starts_with("HELO") {
-                            let _ = w.write_all(b"250-sink\r\n250 8BITMIME\r\n");
-                        } else if cmd.starts_with("DATA") {
-                            let _ = w.write_all(b"354 go on\r\n");
-                            let mut data = Vec::new();
-                            loop {
-                                let mut l = Vec::new();
-                                if r.read_until(b'\n', &mut l).unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                if l == b".\r\n" {
-                                    break;
-                                }
-                                let l = if l.starts_with(b"..") {
-                                    l[1..].to_vec()
-                                } else {
-                                    l
-                                };
-                                data.extend_from_slice(&l);
-                            }
-                            if let Ok(mut s) = store.lock() {
-                                s.push(data);
-                            }
-                            let _ = w.write_all(b"250 queued\r\n");
-                        } else if cmd.starts_with("QUIT") {
-                            let _ = w.write_all(b"221 bye\r\n");
-                            return;
-                        } else {
-                            let _ = w.write_all(b"250 ok\r\n");
-                        }
-                    }
-                });
-            }
-        });
-        SmtpSink { received }
-    }
-
-    fn messages(&self) -> Vec<Vec<u8>> {
-        self.received.lock().map(|v| v.clone()).unwrap_or_default()
-    }
 }
 
 fn free_port() -> u16 {

@@ -5,6 +5,7 @@ mod analysis;
 mod audit_chain;
 mod authz;
 mod bad_input;
+mod cluster;
 mod concurrency;
 mod confidential;
 mod crash;

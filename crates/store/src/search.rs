@@ -208,9 +208,30 @@ pub fn build(conn: &mut DbConnection, limit: i64) -> Result<Vec<Built>> {
 
 /// Writes built documents and takes their cases off the queue, unless a case changed again
 /// since its texts were read (its stamp moved on): then it stays queued for the next pass.
-/// Writing a document twice (two nodes) writes the same thing: harmless.
+/// Writing a document twice (two nodes) writes the same thing: harmless. Answers how many
+/// were written.
 pub fn store_built(tx: &mut Tx<'_>, built: &[Built]) -> Result<usize> {
+    // Several nodes drain one queue on PostgreSQL: each takes only the rows no other
+    // transaction holds (a writer queueing the case again, another node's indexer) and leaves
+    // the rest for a later pass, so an indexer never waits for a lock, nor deadlocks with a
+    // writer that queues cases in another order.
+    let mine: Option<std::collections::HashSet<i64>> = match &mut *tx.conn {
+        DbConnection::Pg(pg) => {
+            let refs: Vec<i64> = built.iter().map(|b| b.reference).collect();
+            let rows: Vec<Queued> = diesel::sql_query(
+                "SELECT ref AS r, stamp FROM search_queue WHERE ref = ANY($1) ORDER BY ref FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Array<BigInt>, _>(refs)
+            .load(pg)?;
+            Some(rows.into_iter().map(|q| q.r).collect())
+        }
+        _ => None,
+    };
+    let mut written = 0;
     for b in built {
+        if mine.as_ref().is_some_and(|m| !m.contains(&b.reference)) {
+            continue;
+        }
         if let Some((doc, head)) = &b.doc {
             put(tx.conn, b.reference, doc, head)?;
         }
@@ -218,8 +239,9 @@ pub fn store_built(tx: &mut Tx<'_>, built: &[Built]) -> Result<usize> {
             .bind::<BigInt, _>(b.reference)
             .bind::<Text, _>(&b.stamp)
             .execute(tx.conn)?;
+        written += 1;
     }
-    Ok(built.len())
+    Ok(written)
 }
 
 /// Whether documents wait to be rebuilt.
@@ -246,11 +268,16 @@ pub fn catch_up(store: &crate::Store) -> Result<usize> {
         if built.is_empty() {
             break;
         }
-        done += store.write(
+        let written = store.write(
             helpline_domain::user::Actor::System,
             chrono::Utc::now(),
             move |tx| store_built(tx, &built),
         )?;
+        if written == 0 {
+            // Another node's indexer holds them and is about to commit.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        done += written;
     }
     Ok(done)
 }

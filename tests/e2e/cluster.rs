@@ -54,6 +54,7 @@ fn nginx_bin() -> Option<PathBuf> {
 struct Node {
     child: Child,
     port: u16,
+    log: PathBuf,
 }
 
 impl Node {
@@ -63,22 +64,39 @@ impl Node {
             uuid::Uuid::now_v7()
         ));
         let _ = std::fs::create_dir_all(logs::dir());
+        let path = log.clone();
         let log = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+        let err = log.try_clone().unwrap_or_else(|e| panic!("{e}"));
         let child = Command::new(helpline_bin())
             .arg("--config")
             .arg(config)
             .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(log)
+            .stdout(log)
+            .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn: {e}"));
-        let node = Node { child, port };
+        let node = Node {
+            child,
+            port,
+            log: path,
+        };
         wait_ready(&format!("http://127.0.0.1:{port}"));
         node
     }
 
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Lines of its log at level ERROR, or about a deadlock (two nodes' transactions waiting
+    /// on each other, which PostgreSQL breaks after a second of both holding their locks).
+    fn troubles(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.contains("deadlock"))
+            .map(str::to_owned)
+            .collect()
     }
 
     fn kill(&mut self) {
@@ -153,6 +171,14 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // Its workers outlive a master killed with SIGKILL (and keep the port): asked to stop.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -538,6 +564,11 @@ poll_ms = 50
     );
     for c in &acked.cases {
         assert_eq!(created.get(c), Some(&1), "case {c} announced once");
+    }
+
+    for node in [&a, &a_again, &b] {
+        let troubles = node.troubles();
+        assert!(troubles.is_empty(), "node {}: {troubles:#?}", node.port);
     }
 
     let (code, out, _) = run_cli(&db, &["admin", "verify-audit"], None);

@@ -283,38 +283,53 @@ pub(crate) fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
 fn authenticate(req: &HttpRequest) -> impl Future<Output = Result<Auth, ApiError>> + 'static {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer(req);
-    let read = matches!(*req.method(), Method::GET | Method::HEAD)
-        .then(|| format!("{} {}", req.method(), req.path()));
+    let read = reads(req);
     async move {
         let state = state.ok_or_else(|| ApiError::Internal("no app state".into()))?;
-        let token = token?;
-        if token.starts_with(TOKEN_PREFIX) {
-            authenticate_token(&state, token, read).await
-        } else {
-            let session = state.jwt.check(&token)?;
-            let gone = match state.principals.revoked(&session.jti) {
-                Some(gone) => gone,
-                None => {
-                    let jti = session.jti.clone();
-                    let gone = state
-                        .read(move |c| helpline_store::sessions::is_revoked(c, &jti))
-                        .await?;
-                    state.principals.put_revoked(&session.jti, gone);
-                    gone
-                }
-            };
-            if gone {
-                return Err(ApiError::Unauthorized(
-                    "this access token was given up (logged out)".into(),
-                ));
+        check_credential(&state, token?, read).await
+    }
+}
+
+/// What a request reads, for the access log: a `GET` or `HEAD`'s method and path.
+pub(crate) fn reads(req: &HttpRequest) -> Option<String> {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        .then(|| format!("{} {}", req.method(), req.path()))
+}
+
+/// The caller a credential names — a session's access token or an integration token — with
+/// the deny list, the account's state and the token's expiry checked: the one check behind
+/// the API's bearer header and the console's session cookie.
+pub(crate) async fn check_credential(
+    state: &web::Data<AppState>,
+    token: String,
+    read: Option<String>,
+) -> Result<Auth, ApiError> {
+    if token.starts_with(TOKEN_PREFIX) {
+        authenticate_token(state, token, read).await
+    } else {
+        let session = state.jwt.check(&token)?;
+        let gone = match state.principals.revoked(&session.jti) {
+            Some(gone) => gone,
+            None => {
+                let jti = session.jti.clone();
+                let gone = state
+                    .read(move |c| helpline_store::sessions::is_revoked(c, &jti))
+                    .await?;
+                state.principals.put_revoked(&session.jti, gone);
+                gone
             }
-            let via = Via {
-                credential: format!("session:{}", session.jti),
-                read,
-                enrolment_only: session.enrolment_only,
-            };
-            authenticate_user(&state, &session, via).await
+        };
+        if gone {
+            return Err(ApiError::Unauthorized(
+                "this access token was given up (logged out)".into(),
+            ));
         }
+        let via = Via {
+            credential: format!("session:{}", session.jti),
+            read,
+            enrolment_only: session.enrolment_only,
+        };
+        authenticate_user(state, &session, via).await
     }
 }
 

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod second_factor;
 pub mod service;
 pub mod sharing;
+pub mod sign_in;
 pub mod telemetry;
 pub mod throttle;
 pub mod webhooks;

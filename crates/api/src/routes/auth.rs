@@ -3,16 +3,16 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use helpline_domain::ids::UserId;
 use helpline_domain::user::{Actor, Password, User};
-use helpline_store::second_factors::SecondFactor;
 use serde::{Deserialize, Serialize};
 
 use super::resource;
 use crate::app::AppState;
-use crate::auth::{dummy_hash, hash_password, verify_password, Auth};
+use crate::auth::{hash_password, verify_password, Auth};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::second_factor;
-use crate::throttle::LoginThrottle;
+use crate::sign_in;
+use crate::throttle::{Attempt, LoginThrottle};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/auth/login").route(web::post().to(login)))
@@ -49,6 +49,7 @@ struct LoginResponse {
 /// setting one up. Every wrong answer counts towards the account's login pause.
 async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest {
@@ -56,97 +57,16 @@ async fn login(
         password,
         code,
     } = body.value;
-    if username.len() > 64 || password.len() > 1024 {
-        return Err(ApiError::Unauthorized(
-            "invalid username or password".into(),
-        ));
-    }
-    let account = username.to_ascii_lowercase();
-    LoginThrottle::check(&state, &account).await?;
-    let found = state
-        .read(move |c| helpline_store::users::find_for_login(c, &username))
-        .await?;
-    // Verify even when the user is unknown, so the answer takes as long either way.
-    let (user, hash) = match found {
-        Some((u, h)) => (Some(u), h),
-        None => (None, dummy_hash().to_owned()),
-    };
-    let ok = web::block(move || verify_password(&password, &hash)).await?;
-    let user = match user {
-        Some(u) if ok && u.active => u,
-        _ => {
-            LoginThrottle::failed(&state, &account).await?;
-            return Err(ApiError::Unauthorized(
-                "invalid username or password".into(),
-            ));
-        }
-    };
-    let uid = user.id;
-    let factor = state
-        .read(move |c| helpline_store::second_factors::get(c, uid))
-        .await?
-        .filter(SecondFactor::confirmed);
-    let enrolment_only = match factor {
-        Some(factor) => {
-            // Not a failure: the client asks for the code after the password, as apps do.
-            let Some(code) = code else {
-                return Err(ApiError::Unauthorized(
-                    "this account has a second factor: send its current code (or a recovery code) as `code`"
-                        .into(),
-                ));
-            };
-            if !spend_code(&state, uid, &factor, &code).await? {
-                LoginThrottle::failed(&state, &account).await?;
-                return Err(ApiError::Unauthorized(
-                    "invalid username, password or code".into(),
-                ));
-            }
-            false
-        }
-        None => state.config.second_factor.requires(user.role),
-    };
-    LoginThrottle::succeeded(&state, &account).await?;
-    let (access_token, expires_in) = state.jwt.issue(uid, state.now(), enrolment_only)?;
+    let address = crate::throttle::client_address(&req, &state.config.trusted_proxies);
+    let signed = sign_in::sign_in(&state, username, password, code, address).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(LoginResponse {
-            access_token,
+            access_token: signed.access_token,
             token_type: "Bearer",
-            expires_in,
-            enrolment_only,
+            expires_in: signed.expires_in,
+            enrolment_only: signed.enrolment_only,
         }))
-}
-
-/// Accepts `code` for `user` once: the authenticator's code of the current step (a step
-/// already used is refused, on every node), or one of the unspent recovery codes.
-async fn spend_code(
-    state: &web::Data<AppState>,
-    user: UserId,
-    factor: &SecondFactor,
-    code: &str,
-) -> Result<bool, ApiError> {
-    if code.len() > 64 {
-        return Ok(false);
-    }
-    let who = Actor::User(user);
-    let secret = state.seal.open(&factor.secret)?;
-    match second_factor::step_of(&secret, code, state.now().timestamp())? {
-        Some(step) => {
-            state
-                .write_as(who, move |tx| {
-                    helpline_store::second_factors::spend_step(tx, user, step)
-                })
-                .await
-        }
-        None => {
-            let hash = second_factor::hash_recovery_code(code);
-            state
-                .write_as(who, move |tx| {
-                    helpline_store::second_factors::spend_recovery_code(tx, user, &hash)
-                })
-                .await
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -208,8 +128,8 @@ async fn confirm_second_factor(
             ))
         })
         .await?;
-    let account = user.username.as_str().to_owned();
-    LoginThrottle::check(&state, &account).await?;
+    let attempt = Attempt::account(user.username.as_str());
+    LoginThrottle::check(&state, &attempt).await?;
     let factor = factor.filter(|f| !f.confirmed()).ok_or_else(|| {
         ApiError::Conflict(
             "no second factor is being set up: begin with POST /api/v1/auth/second-factor".into(),
@@ -222,13 +142,13 @@ async fn confirm_second_factor(
         .transpose()?
         .flatten()
     else {
-        LoginThrottle::failed(&state, &account).await?;
+        LoginThrottle::failed(&state, &attempt).await?;
         return Err(ApiError::field(
             "code",
             "is not the authenticator's current code",
         ));
     };
-    LoginThrottle::succeeded(&state, &account).await?;
+    LoginThrottle::succeeded(&state, &attempt).await?;
     let codes = second_factor::new_recovery_codes();
     let hashes = codes
         .iter()
@@ -286,9 +206,9 @@ async fn reauthenticate(
     let user = state
         .read(move |c| helpline_store::users::get(c, me))
         .await?;
-    let account = user.username.as_str().to_owned();
-    LoginThrottle::check(state, &account).await?;
-    let name = account.clone();
+    let attempt = Attempt::account(user.username.as_str());
+    LoginThrottle::check(state, &attempt).await?;
+    let name = user.username.as_str().to_owned();
     let (_, hash) = state
         .read(move |c| helpline_store::users::find_for_login(c, &name))
         .await?
@@ -296,10 +216,10 @@ async fn reauthenticate(
     let ok = current_password.len() <= 1024
         && web::block(move || verify_password(&current_password, &hash)).await?;
     if !ok {
-        LoginThrottle::failed(state, &account).await?;
+        LoginThrottle::failed(state, &attempt).await?;
         return Err(ApiError::field("current_password", "is not right"));
     }
-    LoginThrottle::succeeded(state, &account).await?;
+    LoginThrottle::succeeded(state, &attempt).await?;
     Ok(())
 }
 
@@ -354,20 +274,8 @@ async fn logout(
     auth: Auth,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    if auth.actor().user_id().is_none() {
-        return Err(ApiError::Forbidden(
-            "an integration token is revoked by an admin (DELETE /api/v1/tokens/{id})".into(),
-        ));
-    }
-    // The extractor has checked this very header; read the session it names.
-    let session = state.jwt.check(&crate::auth::bearer(&req)?)?;
-    let jti = session.jti.clone();
-    state
-        .write(&auth, move |tx| {
-            helpline_store::sessions::revoke(tx, &session.jti, session.user, session.expires_at)
-        })
-        .await?;
-    state.principals.put_revoked(&jti, true);
+    // The extractor has checked this very header.
+    sign_in::sign_out(&state, &auth, &crate::auth::bearer(&req)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -480,7 +480,74 @@ fn scoped_tokens_get_only_their_work(backend: Backend) {
     .expect(403);
 }
 
+/// Twenty failed logins from one address, whatever the account names, pause that address (the
+/// balancer's `X-Forwarded-For` names it), not another one, and not the accounts; a client that
+/// is not a trusted proxy cannot choose the address it is counted under.
+fn failed_logins_from_one_address_pause_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend) else {
+        return;
+    };
+    app.create_user("hana", Role::Handler);
+    let attempt = |app: &TestApp, user: &str, password: &str, from: Option<&str>| {
+        let headers: Vec<(&str, &str)> = from.map(|f| ("x-forwarded-for", f)).into_iter().collect();
+        app.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"username": user, "password": password})),
+            &headers,
+        )
+        .status
+    };
+    // Behind the balancer (the default trusts loopback): the client named by X-Forwarded-For.
+    for i in 0..20 {
+        let user = format!("guess{i}");
+        assert_eq!(
+            attempt(
+                &app,
+                &user,
+                "wrong wrong",
+                Some("198.51.100.1, 203.0.113.7")
+            ),
+            401
+        );
+    }
+    assert_eq!(
+        attempt(&app, "hana", helpline_tests::PASSWORD, Some("203.0.113.7")),
+        429
+    );
+    let refused = app.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&json!({"username": "hana", "password": helpline_tests::PASSWORD})),
+        &[("x-forwarded-for", "203.0.113.7")],
+    );
+    assert!(refused.text.contains("this address"), "{}", refused.text);
+    assert_eq!(
+        attempt(&app, "hana", helpline_tests::PASSWORD, Some("203.0.113.8")),
+        200
+    );
+    assert_eq!(attempt(&app, "hana", helpline_tests::PASSWORD, None), 200);
+
+    // A server that trusts no proxy counts the peer, whatever the request claims.
+    let db = app.stop();
+    let app = TestApp::start_with(db, None, |c| c.trusted_proxies = Vec::new());
+    for i in 0..20 {
+        let claimed = format!("192.0.2.{i}");
+        assert_eq!(
+            attempt(&app, &format!("other{i}"), "wrong wrong", Some(&claimed)),
+            401
+        );
+    }
+    assert_eq!(
+        attempt(&app, "hana", helpline_tests::PASSWORD, Some("203.0.113.99")),
+        429
+    );
+}
+
 on_both_backends!(
+    failed_logins_from_one_address_pause_it,
     limits_and_revocations_are_shared_by_the_nodes,
     scoped_tokens_get_only_their_work,
     bad_credentials_are_refused,

@@ -59,6 +59,8 @@ pub struct TaxonomyConfig {
 pub struct Config {
     /// host:port to listen on.
     pub listen: String,
+    /// Balancers whose `X-Forwarded-For` names the client (the login pause per address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// sqlite://PATH or postgres://...
     pub database_url: Secret,
     /// Pool size.

@@ -1,4 +1,4 @@
-//! Failed logins per account name and the version of who may act: what every node sharing the
+//! Failed logins per account name and per source address, and the version of who may act: what every node sharing the
 //! database must agree on at once (a pause after five failures; a revocation or a role change).
 
 use chrono::{DateTime, Utc};
@@ -30,21 +30,33 @@ pub fn any_failures(conn: &mut DbConnection, account: &str) -> Result<bool> {
         .is_some())
 }
 
-/// Counts a failure; from the `allowed`-th on, the account waits `pause`. One upsert, so that
-/// failures on several nodes at once all count.
-pub fn failed(tx: &mut Tx<'_>, account: &str, allowed: i32, pause: chrono::Duration) -> Result<()> {
+/// Counts a failure against `key` (an account name, or `address:<ip>`); from the `allowed`-th
+/// within `window` of each other on, it waits `pause`. A failure more than `window` after the
+/// last one starts the count again. One upsert, so that failures on several nodes at once all
+/// count.
+pub fn failed(
+    tx: &mut Tx<'_>,
+    key: &str,
+    allowed: i32,
+    pause: chrono::Duration,
+    window: chrono::Duration,
+) -> Result<()> {
     let mut sql = Sql::default();
-    sql.push("INSERT INTO login_failures (account, failures, paused_until) VALUES (")
-        .bind(Bind::Text(account.to_owned()))
+    sql.push("INSERT INTO login_failures (account, failures, paused_until, last_failed_at) VALUES (")
+        .bind(Bind::Text(key.to_owned()))
+        .push(", 1, NULL, ")
+        .bind(Bind::Time(to_db(tx.now)))
         .push(
-            ", 1, NULL) ON CONFLICT (account) DO UPDATE SET failures = login_failures.failures + 1",
-        );
+            ") ON CONFLICT (account) DO UPDATE SET failures = CASE WHEN login_failures.last_failed_at IS NULL OR login_failures.last_failed_at < ",
+        )
+        .bind(Bind::Time(to_db(tx.now - window)))
+        .push(" THEN 1 ELSE login_failures.failures + 1 END, last_failed_at = excluded.last_failed_at");
     sql.execute(tx.conn)?;
     let mut sql = Sql::default();
     sql.push("UPDATE login_failures SET paused_until = ")
         .bind(Bind::Time(to_db(tx.now + pause)))
         .push(" WHERE account = ")
-        .bind(Bind::Text(account.to_owned()))
+        .bind(Bind::Text(key.to_owned()))
         .push(" AND failures >= ")
         .bind(Bind::Int(i64::from(allowed)));
     sql.execute(tx.conn)?;

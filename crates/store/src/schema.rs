@@ -529,6 +529,7 @@ diesel::table! {
         account -> Text,
         failures -> Integer,
         paused_until -> Nullable<Timestamp>,
+        last_failed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -71,6 +71,15 @@ ensure_nginx() {
   export HELPLINE_NGINX="$n"
 }
 
+# The console's browser test drives Debian's Chromium over WebDriver (HELPLINE_CHROMEDRIVER,
+# HELPLINE_CHROMIUM for the tests).
+ensure_browser() {
+  if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+    apt_install chromium chromium-driver
+  fi
+  export HELPLINE_CHROMEDRIVER="$(command -v chromedriver)" HELPLINE_CHROMIUM="$(command -v chromium)"
+}
+
 pg_bindir() {
   local d
   for d in /usr/lib/postgresql/*/bin; do

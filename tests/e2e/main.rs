@@ -8,6 +8,7 @@ mod bad_input;
 mod cluster;
 mod concurrency;
 mod confidential;
+mod console;
 mod crash;
 mod evidence;
 mod lifecycle;

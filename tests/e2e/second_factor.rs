@@ -5,7 +5,6 @@
 use helpline_domain::user::{Role, SecondFactorRule};
 use helpline_tests::{on_both_backends, Backend, TestApp, TestDb, PASSWORD};
 use serde_json::{json, Value};
-use totp_rs::{Algorithm, Secret, TOTP};
 
 fn login(app: &TestApp, username: &str, code: Option<&str>) -> helpline_tests::Resp {
     let mut body = json!({"username": username, "password": PASSWORD});
@@ -15,16 +14,7 @@ fn login(app: &TestApp, username: &str, code: Option<&str>) -> helpline_tests::R
     app.call("POST", "/api/v1/auth/login", None, Some(&body), &[])
 }
 
-/// The authenticator: the code of the step `offset` steps from now.
-fn code(secret: &str, offset: i64) -> String {
-    let bytes = Secret::Encoded(secret.to_owned())
-        .to_bytes()
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    let t = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let now = chrono::Utc::now().timestamp() + offset * 30;
-    t.generate(u64::try_from(now).unwrap_or_default())
-}
+use helpline_tests::totp_code as code;
 
 fn token(r: &helpline_tests::Resp) -> String {
     r.json["access_token"]

@@ -5,6 +5,7 @@
 //! database there). `scripts/test` starts a throwaway cluster and sets it. Without it, Postgres
 //! tests are skipped with a loud message, except under `CI=true`, where they fail.
 
+pub mod browser;
 pub mod logs;
 pub mod release;
 
@@ -862,4 +863,16 @@ impl SmtpSink {
     pub fn messages(&self) -> Vec<Vec<u8>> {
         self.received.lock().map(|v| v.clone()).unwrap_or_default()
     }
+}
+
+/// An authenticator app: the TOTP code of the step `offset` steps (of 30 s) from now.
+pub fn totp_code(secret: &str, offset: i64) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let t = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, String::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = chrono::Utc::now().timestamp() + offset * 30;
+    t.generate(u64::try_from(now).unwrap_or_default())
 }

@@ -373,6 +373,7 @@ impl Application {
                     .wrap(middleware::from_fn(crate::auth::authenticate_first))
                     .wrap(middleware::from_fn(telemetry))
                     .configure(crate::routes::configure)
+                    .configure(crate::console::configure)
                     .default_service(web::to(not_found))
             })
             .listen(listener)

@@ -14,6 +14,7 @@ pub mod allowed;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod indexer;

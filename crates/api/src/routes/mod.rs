@@ -174,7 +174,7 @@ pub(crate) async fn visible_case(
 
 /// The case named (UUID or reference), if the caller may see it; the route has checked what
 /// the caller may do with it. Every read of a confidential case passes here.
-async fn case_in_path(
+pub(crate) async fn case_in_path(
     state: &web::Data<AppState>,
     auth: &Auth,
     id: &str,

@@ -1,0 +1,241 @@
+//! A real browser for the console's tests: Debian's Chromium, headless, driven over W3C
+//! WebDriver by its chromedriver (`HELPLINE_CHROMEDRIVER`, `HELPLINE_CHROMIUM`, set by
+//! `scripts/test`, which installs them). Without them the test is skipped outside CI and fails
+//! under `CI=true`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+/// The key W3C WebDriver names an element by.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A browser session; the browser and its driver stop when dropped.
+pub struct Browser {
+    driver: Child,
+    url: String,
+    profile: crate::TempDir,
+    agent: ureq::Agent,
+}
+
+fn tool(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from(fallback)).filter(|p| p.exists()))
+}
+
+impl Browser {
+    /// Starts Chromium at 1280 × 900; `None` (skipped) without it outside CI.
+    pub fn start() -> Option<Browser> {
+        let (Some(driver), Some(chromium)) = (
+            tool("HELPLINE_CHROMEDRIVER", "/usr/bin/chromedriver"),
+            tool("HELPLINE_CHROMIUM", "/usr/bin/chromium"),
+        ) else {
+            assert!(
+                !std::env::var("CI").is_ok_and(|v| v == "true"),
+                "CI=true but Chromium or chromedriver is missing: the browser test must run"
+            );
+            eprintln!("SKIPPED the browser test: no Chromium (scripts/test installs it)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("chromedriver: {e}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .build();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while agent.get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = crate::TempDir(
+            std::env::temp_dir().join(format!("hl_chromium_{}", uuid::Uuid::now_v7().simple())),
+        );
+        // The flags keep a headless Chromium off the network it would otherwise call home on.
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--disable-extensions",
+                         "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.0.display())]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let created: Value = agent
+            .post(&format!("{base}/session"))
+            .send_json(caps)
+            .unwrap_or_else(|e| panic!("new session: {e}"))
+            .into_json()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_owned();
+        let browser = Browser {
+            driver: child,
+            url: format!("{base}/session/{session}"),
+            profile,
+            agent,
+        };
+        // An element looked for is waited for a while: a click's navigation may still be
+        // under way when the next step looks.
+        browser.call("POST", "/timeouts", Some(json!({"implicit": 5000})));
+        Some(browser)
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let req = self.agent.request(method, &format!("{}{path}", self.url));
+        let result = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        let v: Value = match result {
+            Ok(r) => r.into_json().unwrap_or(Value::Null),
+            Err(ureq::Error::Status(_, r)) => {
+                let v: Value = r.into_json().unwrap_or(Value::Null);
+                panic!("WebDriver {method} {path}: {}", v["value"]["message"])
+            }
+            Err(e) => panic!("WebDriver {method} {path}: {e}"),
+        };
+        v["value"].clone()
+    }
+
+    /// Opens `url` and waits for it to load.
+    pub fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({"url": url})));
+    }
+
+    /// The element `css` selects (panics if none).
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// How many elements `css` selects.
+    pub fn count(&self, css: &str) -> usize {
+        self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        )
+        .as_array()
+        .map_or(0, Vec::len)
+    }
+
+    /// Types `text` into the field `css` selects.
+    pub fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/clear"), Some(json!({})));
+        self.call(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    /// Clicks what `css` selects (a navigation it starts is waited for).
+    pub fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    /// The visible text of what `css` selects.
+    pub fn text(&self, css: &str) -> String {
+        let e = self.find(css);
+        self.call("GET", &format!("/element/{e}/text"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The page's HTML as the browser holds it.
+    pub fn source(&self) -> String {
+        self.call("GET", "/source", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The page's title.
+    pub fn title(&self) -> String {
+        self.call("GET", "/title", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The current address.
+    pub fn current_url(&self) -> String {
+        self.call("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Resizes the window (1280 for a desk, 390 for a phone).
+    pub fn width(&self, width: u32) {
+        let height = if width < 600 { 844 } else { 900 };
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
+    /// Saves a PNG of the page under `target/console-screenshots/NAME.png`.
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let b64 = self.call("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("screenshot: {e}"));
+        let dir = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/console-screenshots"
+        ));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{e}"));
+        path
+    }
+
+    /// What the page logged at level SEVERE since the last call: script errors, resources
+    /// that failed to load, Content-Security-Policy violations.
+    pub fn errors(&self) -> Vec<String> {
+        self.call("POST", "/se/log", Some(json!({"type": "browser"})))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.agent.delete(&self.url).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = &self.profile;
+    }
+}

@@ -503,19 +503,7 @@ poll_ms = 50
     }
     std::thread::sleep(Duration::from_secs(2));
 
-    let mut sent = BTreeMap::<String, usize>::new();
-    for m in sink.messages() {
-        let text = String::from_utf8_lossy(&m).into_owned();
-        let id = text
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("message-id:")
-                    .then(|| message_id(&l[11..]))
-            })
-            .unwrap_or_default();
-        *sent.entry(id).or_default() += 1;
-    }
+    let sent = sink.by_message_id();
     let twice: Vec<_> = sent.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "replies sent more than once: {twice:?}");
     for r in &acked.replies {

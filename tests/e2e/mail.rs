@@ -910,19 +910,7 @@ fn two_nodes_send_and_announce_each_once(backend: Backend) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let (_, calls) = hook.wait_for("no such event", 3);
-    let mut ids = std::collections::BTreeMap::<String, usize>::new();
-    for m in sink.messages() {
-        let text = String::from_utf8_lossy(&m).into_owned();
-        let id = text
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .starts_with("message-id:")
-                    .then(|| l[11..].trim().to_owned())
-            })
-            .unwrap_or_default();
-        *ids.entry(id).or_default() += 1;
-    }
+    let ids = sink.by_message_id();
     assert_eq!(ids.len(), N, "{ids:?}");
     assert!(
         ids.values().all(|n| *n == 1),

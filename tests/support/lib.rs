@@ -859,6 +859,28 @@ impl SmtpSink {
         SmtpSink { received, gate }
     }
 
+    /// How many times each `Message-ID` (without its angle brackets) was taken.
+    pub fn by_message_id(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut ids = std::collections::BTreeMap::new();
+        for m in self.messages() {
+            let text = String::from_utf8_lossy(&m).into_owned();
+            let id = text
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().starts_with("message-id:").then(|| {
+                        l[11..]
+                            .trim()
+                            .trim_start_matches('<')
+                            .trim_end_matches('>')
+                            .to_owned()
+                    })
+                })
+                .unwrap_or_default();
+            *ids.entry(id).or_default() += 1;
+        }
+        ids
+    }
+
     /// Every message taken so far, in order.
     pub fn messages(&self) -> Vec<Vec<u8>> {
         self.received.lock().map(|v| v.clone()).unwrap_or_default()

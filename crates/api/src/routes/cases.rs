@@ -20,11 +20,13 @@ use super::beneficiaries::BeneficiaryBody;
 use super::{case_page_for, json_with_etag, path_id, resource, visible_case, Visible, Writable};
 use crate::allowed::{may, Allowed};
 use crate::app::{AppState, Creation};
+use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{
     idempotency, list_of, nullable, page, query_param, ApiJson, ApiQuery, IfMatch, PageParams,
 };
 use crate::service;
+use crate::service::cases::{FirstContact, Requester};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -171,7 +173,7 @@ async fn list(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateCase {
+pub(crate) struct CreateCase {
     #[serde(default, deserialize_with = "helpline_domain::given")]
     beneficiary_id: Option<BeneficiaryId>,
     #[serde(default, deserialize_with = "helpline_domain::given")]
@@ -202,7 +204,34 @@ async fn create(
     body: ApiJson<CreateCase>,
 ) -> Result<HttpResponse, ApiError> {
     let idem = idempotency(&auth, body.retry);
-    let b = body.value;
+    let (requester, new) = first_contact_request(&state, &auth, body.value)?;
+    let policy = state.policy.clone();
+    let caller = auth.0.clone();
+    state
+        .create_or_accept(&auth, idem, Some("/api/v1/cases".into()), move |tx| {
+            Ok(
+                match service::cases::first_contact(tx, &caller, requester, new, &policy)? {
+                    FirstContact::Opened(case) => Creation::Created(*case),
+                    FirstContact::Referred => Creation::Accepted(referred()),
+                },
+            )
+        })
+        .await
+}
+
+/// A first contact as the API and the console take it: what the caller may set checked, the
+/// service type read from the taxonomy, and who it is for.
+pub(crate) fn first_contact_request(
+    state: &AppState,
+    auth: &Auth,
+    b: CreateCase,
+) -> Result<
+    (
+        Requester,
+        impl FnOnce(BeneficiaryId) -> NewCase + Send + 'static,
+    ),
+    ApiError,
+> {
     let service_type = state.service_types.term(&b.service_type)?;
     if b.priority.is_some() {
         auth.require(Permission::OverridePriority)?;
@@ -210,15 +239,11 @@ async fn create(
     if b.assignee_id.is_some() {
         auth.require(Permission::AssignCase)?;
     }
-    enum Who {
-        Existing(BeneficiaryId),
-        Inline(helpline_store::beneficiaries::NewBeneficiary),
-    }
-    let who = match (b.beneficiary_id, b.beneficiary) {
-        (Some(id), None) => Who::Existing(id),
+    let requester = match (b.beneficiary_id, b.beneficiary) {
+        (Some(id), None) => Requester::Existing(id),
         (None, Some(inline)) => {
             auth.require(Permission::WriteBeneficiaries)?;
-            Who::Inline(inline.into_new(&state)?)
+            Requester::New(inline.into_new(state)?)
         }
         _ => {
             return Err(ApiError::field(
@@ -227,9 +252,6 @@ async fn create(
             ))
         }
     };
-    let me = auth.actor().user_id();
-    let sees_all = auth.0.may(Permission::SeeAllConfidential);
-    let policy = state.policy.clone();
     let new = move |beneficiary_id| NewCase {
         beneficiary_id,
         urgency: b.urgency,
@@ -243,38 +265,7 @@ async fn create(
         confidential: b.confidential,
         channel: b.channel,
     };
-    let caller = auth.0.clone();
-    state
-        .create_or_accept(&auth, idem, Some("/api/v1/cases".into()), move |tx| {
-            let beneficiary_id = match who {
-                Who::Existing(id) => {
-                    // Someone the caller may not see is, to them, no one.
-                    if !helpline_store::beneficiaries::visible_to(tx.conn, id, &caller)? {
-                        return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
-                            "beneficiary_id",
-                            "no such beneficiary",
-                        )));
-                    }
-                    id
-                }
-                Who::Inline(nb) => {
-                    match helpline_store::beneficiaries::hidden_owner(tx.conn, &nb.emails, &caller)?
-                    {
-                        // The address is a hidden person's: their new request reaches them
-                        // through the leads, and the caller learns nothing of them.
-                        Some(owner) => {
-                            service::cases::refer(tx, new(owner), &policy)?;
-                            return Ok(Creation::Accepted(referred()));
-                        }
-                        None => helpline_store::beneficiaries::create(tx, nb)?.id,
-                    }
-                }
-            };
-            let case = service::cases::open(tx, new(beneficiary_id), &policy)?;
-            keep_sight(tx, &case, me, sees_all)?;
-            Ok(Creation::Created(case))
-        })
-        .await
+    Ok((requester, new))
 }
 
 /// The answer to a request passed to the leads: it names nothing (no case, no person).
@@ -283,23 +274,6 @@ pub(crate) fn referred() -> serde_json::Value {
         "referred": true,
         "detail": "Recorded and passed to a lead, who will follow up: the address belongs to someone whose cases you may not see.",
     })
-}
-
-/// Whoever opens a confidential case, or makes one confidential, keeps sight of it: the caller
-/// (if a person who does not see every confidential case and is not the assignee) is granted
-/// access.
-fn keep_sight(
-    tx: &mut helpline_store::Tx<'_>,
-    case: &helpline_domain::case::Case,
-    me: Option<UserId>,
-    sees_all: bool,
-) -> Result<(), StoreError> {
-    match me {
-        Some(me) if case.confidential && !sees_all && case.assignee_id != Some(me) => {
-            helpline_store::grants::grant(tx, case.id, me).map(|_| ())
-        }
-        _ => Ok(()),
-    }
 }
 
 /// One case, with its ETag.
@@ -365,8 +339,7 @@ async fn update(
         .as_deref()
         .map(|s| state.service_types.term(s))
         .transpose()?;
-    let me = auth.actor().user_id();
-    let sees_all = auth.0.may(Permission::SeeAllConfidential);
+    let caller = auth.0.clone();
     let case_id = case.id;
     let policy = state.policy.clone();
     let updated = state
@@ -401,7 +374,7 @@ async fn update(
                 }
                 Ok::<(), StoreError>(())
             })?;
-            keep_sight(tx, &updated, me, sees_all)?;
+            service::cases::keep_sight(tx, &updated, &caller)?;
             Ok(updated)
         })
         .await?;

@@ -22,7 +22,7 @@ mod analysis;
 mod auth;
 mod beneficiaries;
 mod case_log;
-mod cases;
+pub(crate) mod cases;
 mod evidence;
 mod health;
 mod mail;

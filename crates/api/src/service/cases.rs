@@ -3,9 +3,10 @@
 //! the webhooks. The store saves; this module decides what happens next.
 
 use chrono::{DateTime, Utc};
+use helpline_domain::access::{Permission, Principal};
 use helpline_domain::audit::AuditAction;
 use helpline_domain::case::{Case, NewCase};
-use helpline_domain::ids::{CaseId, UserId};
+use helpline_domain::ids::{BeneficiaryId, CaseId, UserId};
 use helpline_domain::text::Note;
 use helpline_domain::workflow::{
     follow_rules, next_assignee, Escalation, EscalationReason, Handoff, WebhookEvent,
@@ -15,6 +16,76 @@ use helpline_store::cases::{self, Changed};
 use helpline_store::workflow::{self as wf, Policy};
 use helpline_store::{StoreError, Tx};
 use serde_json::json;
+
+/// Who a first contact is for.
+pub enum Requester {
+    /// Someone on record.
+    Existing(BeneficiaryId),
+    /// A new person, described there and then.
+    New(helpline_store::beneficiaries::NewBeneficiary),
+}
+
+/// How a first contact came out.
+#[derive(Debug)]
+pub enum FirstContact {
+    /// The case, opened.
+    Opened(Box<Case>),
+    /// Passed to the leads: the address given is a hidden person's, and the caller learns
+    /// nothing of them (see [`refer`]).
+    Referred,
+}
+
+/// A first contact: a case opened for someone on record whom the caller may see (anyone else
+/// is, to them, no one), or for a new person — unless the new person's address is already a
+/// hidden person's, whose request then goes to the leads. Whoever opens a confidential case
+/// keeps sight of it.
+pub fn first_contact(
+    tx: &mut Tx<'_>,
+    caller: &Principal,
+    requester: Requester,
+    new: impl FnOnce(BeneficiaryId) -> NewCase,
+    policy: &Policy,
+) -> Result<FirstContact, StoreError> {
+    let beneficiary_id = match requester {
+        Requester::Existing(id) => {
+            if !helpline_store::beneficiaries::visible_to(tx.conn, id, caller)? {
+                return Err(StoreError::Domain(DomainError::invalid(
+                    "beneficiary_id",
+                    "no such beneficiary",
+                )));
+            }
+            id
+        }
+        Requester::New(nb) => {
+            match helpline_store::beneficiaries::hidden_owner(tx.conn, &nb.emails, caller)? {
+                Some(owner) => {
+                    refer(tx, new(owner), policy)?;
+                    return Ok(FirstContact::Referred);
+                }
+                None => helpline_store::beneficiaries::create(tx, nb)?.id,
+            }
+        }
+    };
+    let case = open(tx, new(beneficiary_id), policy)?;
+    keep_sight(tx, &case, caller)?;
+    Ok(FirstContact::Opened(Box::new(case)))
+}
+
+/// Whoever opens a confidential case, or makes one confidential, keeps sight of it: the caller
+/// (if a person who does not see every confidential case and is not the assignee) is granted
+/// access.
+pub fn keep_sight(tx: &mut Tx<'_>, case: &Case, caller: &Principal) -> Result<(), StoreError> {
+    match caller.actor.user_id() {
+        Some(me)
+            if case.confidential
+                && !caller.may(Permission::SeeAllConfidential)
+                && case.assignee_id != Some(me) =>
+        {
+            helpline_store::grants::grant(tx, case.id, me).map(|_| ())
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Opens a case, status `new`: its promised times set by its urgency, the beneficiary's
 /// vetting shown on it, escalated if critical or if the beneficiary was rejected, assigned by

@@ -72,7 +72,7 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
         .post(
             "/api/v1/cases",
             &lead,
-            json!({"beneficiary": {"name": "Zoe Secreta"}, "summary": "Spyware on a lawyer's phone",
+            json!({"beneficiary": {"name": "Zoe Secreta", "emails": ["zoe@example.net"]}, "summary": "Spyware on a lawyer's phone",
                    "urgency": "high", "service_type": "malware", "confidential": true}),
         )
         .expect(201);
@@ -100,7 +100,7 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     photograph(&browser, backend, "sign-in");
     browser.type_into("#username", "hana");
     browser.type_into("#password", helpline_tests::PASSWORD);
-    browser.click("button[type=submit]");
+    browser.follow("button[type=submit]");
     assert_eq!(browser.count("#sign-in-error"), 1, "{}", browser.source());
     assert!(
         browser.text("#sign-in-error").contains("Wrong"),
@@ -117,24 +117,24 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     browser.type_into("#password", helpline_tests::PASSWORD);
     // The next step's code: the confirmation spent this one (each is good once).
     browser.type_into("#code", &totp_code(&secret, 1));
-    browser.click("button[type=submit]");
+    browser.follow("button[type=submit]");
     assert_eq!(browser.text("h1"), "Queue", "{}", browser.source());
     assert!(browser.title().starts_with("Queue"), "{}", browser.title());
     no_errors(&browser, "the queue");
 
     // The open cases hold hers, and the critical view too; never the confidential one.
     no_trace("her own cases");
-    browser.click("a[href='/?view=open']");
+    browser.follow("a[href='/?view=open']");
     assert_eq!(browser.count(&format!("a[href='/cases/{own_ref}']")), 1);
     no_trace("all open cases");
     photograph(&browser, backend, "queue");
-    browser.click("a[href='/?view=critical']");
+    browser.follow("a[href='/?view=critical']");
     assert_eq!(browser.count("tr.critical"), 1);
     no_errors(&browser, "the views");
 
     // Search is posted: a name searched for never lands in the address.
     browser.type_into("#q", "Zoe Secreta");
-    browser.click("form.search button");
+    browser.follow("form.search button");
     assert!(
         !browser.current_url().contains("Zoe"),
         "{}",
@@ -143,12 +143,51 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     assert_eq!(browser.count("table.cases tbody tr"), 0);
     no_trace_but("a search for the hidden person", "Zoe Secreta");
     browser.type_into("#q", "phishing");
-    browser.click("form.search button");
+    browser.follow("form.search button");
     assert_eq!(browser.count(&format!("a[href='/cases/{own_ref}']")), 1);
     no_errors(&browser, "search");
 
+    // A first contact for a new person, through the form: the case opens with the priority
+    // the matrix beside the form gives.
+    browser.follow("a[href='/cases/new']");
+    no_errors(&browser, "the first-contact form");
+    photograph(&browser, backend, "new-case");
+    browser.type_into("#name", "Bruno Reportero");
+    browser.type_into("#email", "bruno@example.org");
+    browser.click("#audience option[value=journalist]");
+    browser.type_into("#summary", "Hacked newsroom account");
+    browser.click("#service_type option[value=account_security]");
+    browser.click("#urgency option[value=high]");
+    browser.click("#impact option[value=high]");
+    browser.follow("form.first-contact button[type=submit]");
+    assert!(
+        browser.text("h1").contains("Hacked newsroom account"),
+        "{}",
+        browser.source()
+    );
+    let expected = helpline_domain::case::Priority::derive(
+        helpline_domain::case::Urgency::High,
+        helpline_domain::case::Impact::High,
+    );
+    assert!(
+        browser.text("dl.facts").contains(expected.as_str()),
+        "{}",
+        browser.text("dl.facts")
+    );
+    no_errors(&browser, "the new case");
+    // The address of someone she may not see: passed to the leads, naming no one.
+    browser.goto(&format!("{}/cases/new", app.base));
+    browser.type_into("#name", "Someone Asking");
+    browser.type_into("#email", "zoe@example.net");
+    browser.type_into("#summary", "Asks about her phone again");
+    browser.follow("form.first-contact button[type=submit]");
+    assert_eq!(browser.count("#referred"), 1, "{}", browser.source());
+    no_trace("a first contact for a hidden person's address");
+    no_errors(&browser, "a referred first contact");
+
     // The case page: its record and its timeline; the title names no one.
-    browser.click(&format!("a[href='/cases/{own_ref}']"));
+    browser.goto(&format!("{}/?view=open", app.base));
+    browser.follow(&format!("a[href='/cases/{own_ref}']"));
     assert!(browser.text("h1").contains("Newsroom phishing wave"));
     assert!(browser.source().contains("They sent a fake login page"));
     let title = browser.title();
@@ -179,17 +218,17 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
 
     // French, chosen in the footer, stays chosen.
     browser.goto(&format!("{}/", app.base));
-    browser.click("a[hreflang=fr]");
+    browser.follow("a[hreflang=fr]");
     assert_eq!(browser.text("h1"), "File");
-    browser.click("a[href='/?view=open']");
-    browser.click(&format!("a[href='/cases/{own_ref}']"));
+    browser.follow("a[href='/?view=open']");
+    browser.follow(&format!("a[href='/cases/{own_ref}']"));
     assert_eq!(browser.text("#timeline"), "Chronologie");
     no_errors(&browser, "in French");
     photograph(&browser, backend, "case-fr");
-    browser.click("a[hreflang=en]");
+    browser.follow("a[hreflang=en]");
 
     // Signing out gives the session up: the queue asks for a sign-in again.
-    browser.click("form.sign-out button");
+    browser.follow("form.sign-out button");
     assert!(browser.current_url().ends_with("/sign-in"));
     browser.goto(&format!("{}/", app.base));
     assert!(browser.current_url().ends_with("/sign-in"));

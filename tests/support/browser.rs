@@ -152,10 +152,22 @@ impl Browser {
         );
     }
 
-    /// Clicks what `css` selects (a navigation it starts is waited for).
+    /// Clicks what `css` selects (see [`Browser::follow`] for one that loads a page).
     pub fn click(&self, css: &str) {
         let e = self.find(css);
         self.call("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    /// Clicks a link or a button that loads a page, and waits until the new page is there
+    /// (a click answers when the browser has taken it, which may be before it navigated).
+    pub fn follow(&self, css: &str) {
+        let before = self.find("html");
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.find("html") == before {
+            assert!(Instant::now() < deadline, "clicking {css} loaded no page");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The visible text of what `css` selects.

@@ -1,7 +1,7 @@
 //! The console's words in English, French and Spanish: one struct of texts per language, so a
 //! template that names a text every language lacks does not compile.
 
-use helpline_domain::case::{CaseStatus, Urgency};
+use helpline_domain::case::{CaseStatus, Impact, Urgency};
 
 /// A language of the console.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +135,22 @@ pub struct Texts {
     pub failed: &'static str,
     pub back: &'static str,
     pub language: &'static str,
+    pub new_case: &'static str,
+    pub new_case_lead: &'static str,
+    pub person: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+    pub audience: &'static str,
+    pub request: &'static str,
+    pub description: &'static str,
+    pub impact: &'static str,
+    pub priority_matrix: &'static str,
+    pub confidential_hint: &'static str,
+    pub open_case: &'static str,
+    pub fix_fields: &'static str,
+    pub referred: &'static str,
+    pub choose: &'static str,
+    pub impacts: [&'static str; 3],
     pub statuses: [&'static str; 6],
     pub urgencies: [&'static str; 4],
 }
@@ -152,6 +168,15 @@ impl Texts {
         }]
     }
 
+    /// An impact in words.
+    pub fn impact_name(&self, i: &Impact) -> &'static str {
+        self.impacts[match i {
+            Impact::Low => 0,
+            Impact::Medium => 1,
+            Impact::High => 2,
+        }]
+    }
+
     /// An urgency in words.
     pub fn urgency_name(&self, u: &Urgency) -> &'static str {
         self.urgencies[match u {
@@ -164,6 +189,22 @@ impl Texts {
 }
 
 static EN: Texts = Texts {
+    new_case: "New case",
+    new_case_lead: "A first contact: who asks for help, and with what. A person already on record is found by their address.",
+    person: "The person",
+    name: "Name",
+    email: "Email address (optional)",
+    audience: "Who they are",
+    request: "The request",
+    description: "What happened (optional)",
+    impact: "Impact",
+    priority_matrix: "How urgency and impact set the priority",
+    confidential_hint: "Only you, the assignee, people granted access and the leads will see it.",
+    open_case: "Open the case",
+    fix_fields: "Some fields need a change:",
+    referred: "Recorded and passed to a lead, who will follow up: this address belongs to someone whose cases you may not see.",
+    choose: "Choose…",
+    impacts: ["Low", "Medium", "High"],
     skip: "Skip to the content",
     sign_in: "Sign in",
     sign_in_lead: "Helpline staff only. Sign in with your account and, if you set one up, your authenticator's code.",
@@ -226,6 +267,22 @@ static EN: Texts = Texts {
 };
 
 static FR: Texts = Texts {
+    new_case: "Nouveau dossier",
+    new_case_lead: "Un premier contact : qui demande de l'aide, et pour quoi. Une personne déjà connue est retrouvée par son adresse.",
+    person: "La personne",
+    name: "Nom",
+    email: "Adresse e-mail (facultatif)",
+    audience: "Qui est-ce",
+    request: "La demande",
+    description: "Ce qui s'est passé (facultatif)",
+    impact: "Impact",
+    priority_matrix: "Comment l'urgence et l'impact fixent la priorité",
+    confidential_hint: "Seuls vous, la personne attribuée, les personnes autorisées et les responsables le verront.",
+    open_case: "Ouvrir le dossier",
+    fix_fields: "Certains champs sont à corriger :",
+    referred: "Enregistré et transmis à un·e responsable, qui fera le suivi : cette adresse appartient à une personne dont vous ne pouvez pas voir les dossiers.",
+    choose: "Choisir…",
+    impacts: ["Faible", "Moyen", "Élevé"],
     skip: "Aller au contenu",
     sign_in: "Se connecter",
     sign_in_lead: "Réservé à l'équipe de la ligne d'assistance. Connectez-vous avec votre compte et, si vous en avez configuré un, le code de votre application d'authentification.",
@@ -288,6 +345,22 @@ static FR: Texts = Texts {
 };
 
 static ES: Texts = Texts {
+    new_case: "Nuevo caso",
+    new_case_lead: "Un primer contacto: quién pide ayuda y para qué. Una persona ya registrada se encuentra por su dirección.",
+    person: "La persona",
+    name: "Nombre",
+    email: "Correo electrónico (opcional)",
+    audience: "Quién es",
+    request: "La solicitud",
+    description: "Qué pasó (opcional)",
+    impact: "Impacto",
+    priority_matrix: "Cómo la urgencia y el impacto fijan la prioridad",
+    confidential_hint: "Solo tú, la persona asignada, quienes tengan acceso y las personas responsables lo verán.",
+    open_case: "Abrir el caso",
+    fix_fields: "Algunos campos necesitan un cambio:",
+    referred: "Registrado y enviado a una persona responsable, que hará el seguimiento: esta dirección pertenece a alguien cuyos casos no puedes ver.",
+    choose: "Elegir…",
+    impacts: ["Bajo", "Medio", "Alto"],
     skip: "Saltar al contenido",
     sign_in: "Iniciar sesión",
     sign_in_lead: "Solo para el equipo de la línea de ayuda. Inicia sesión con tu cuenta y, si configuraste uno, el código de tu aplicación de autenticación.",

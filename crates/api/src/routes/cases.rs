@@ -283,7 +283,7 @@ async fn get(Visible { case, auth: _ }: Visible<may::ReadCases>) -> Result<HttpR
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PatchCase {
+pub(crate) struct PatchCase {
     #[serde(default, deserialize_with = "helpline_domain::given")]
     summary: Option<Summary>,
     #[serde(default, deserialize_with = "helpline_domain::given")]
@@ -313,7 +313,19 @@ async fn update(
     IfMatch(expected): IfMatch,
     body: ApiJson<PatchCase>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = body.value;
+    let updated = change_case(&state, &auth, &case, expected, body.value).await?;
+    Ok(json_with_etag(&updated, updated.version))
+}
+
+/// A change to a case as the API and the console take it: what the caller may change checked
+/// field by field, then the change made if `expected` is still the case's version.
+pub(crate) async fn change_case(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    case: &helpline_domain::case::Case,
+    expected: i64,
+    p: PatchCase,
+) -> Result<helpline_domain::case::Case, ApiError> {
     let touches_case = p.summary.is_some()
         || p.description.is_some()
         || p.status.is_some()
@@ -342,8 +354,8 @@ async fn update(
     let caller = auth.0.clone();
     let case_id = case.id;
     let policy = state.policy.clone();
-    let updated = state
-        .write(&auth, move |tx| {
+    state
+        .write(auth, move |tx| {
             let updated = service::cases::change(tx, case_id, expected, &policy, |c, now| {
                 if let Some(s) = p.status {
                     c.change_status(s, now)?;
@@ -377,8 +389,7 @@ async fn update(
             service::cases::keep_sight(tx, &updated, &caller)?;
             Ok(updated)
         })
-        .await?;
-    Ok(json_with_etag(&updated, updated.version))
+        .await
 }
 
 /// The audit trail of a case.

@@ -1,6 +1,7 @@
 //! The console in a real browser (headless Chromium over WebDriver): a handler signs in with
 //! the second factor, works the queue, opens a case, searches, switches language and signs
-//! out; a confidential case she has no grant for leaves no trace on any page she can reach.
+//! out; a stale edit is refused with a clear message; a confidential case she has no grant
+//! for leaves no trace on any page she can reach.
 //! Every page is photographed at 1280 px and 390 px under `target/console-screenshots/`, and
 //! the test fails on anything the page logs as an error (a failed request, a script error, a
 //! Content-Security-Policy violation).
@@ -197,6 +198,46 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     );
     no_errors(&browser, "the case page");
     photograph(&browser, backend, "case");
+
+    // Two people on one case: a change made since the page was opened is never overwritten;
+    // the page says so, and the change goes through once the page is read again.
+    let etag = app
+        .get(&format!("/api/v1/cases/{}", own.id()), &hana)
+        .header("etag")
+        .unwrap_or_default()
+        .to_owned();
+    app.patch(
+        &format!("/api/v1/cases/{}", own.id()),
+        &lead,
+        &etag,
+        json!({"status": "open"}),
+    )
+    .expect(200);
+    browser.click("#status option[value=pending]");
+    browser.follow("form.status-change button");
+    assert!(
+        browser
+            .text("p.notice")
+            .contains("changed this since you opened it"),
+        "{}",
+        browser.source()
+    );
+    let logged = browser.errors();
+    assert!(
+        logged.iter().all(|e| e.contains("412")),
+        "a stale edit: the page logged {logged:#?}"
+    );
+    photograph(&browser, backend, "stale-edit");
+    browser.follow("#back-to-case");
+    assert!(browser.text("dl.facts").contains("Open"));
+    browser.click("#status option[value=pending]");
+    browser.follow("form.status-change button");
+    assert!(
+        browser.text("dl.facts").contains("Waiting"),
+        "{}",
+        browser.text("dl.facts")
+    );
+    no_errors(&browser, "a status change");
 
     // The confidential case by its number: the same answer as a case that does not exist.
     browser.goto(&format!("{}/cases/{hidden_ref}", app.base));

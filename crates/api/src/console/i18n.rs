@@ -150,6 +150,9 @@ pub struct Texts {
     pub fix_fields: &'static str,
     pub referred: &'static str,
     pub choose: &'static str,
+    pub change_status: &'static str,
+    pub save: &'static str,
+    pub back_to_case: &'static str,
     pub impacts: [&'static str; 3],
     pub statuses: [&'static str; 6],
     pub urgencies: [&'static str; 4],
@@ -189,6 +192,9 @@ impl Texts {
 }
 
 static EN: Texts = Texts {
+    back_to_case: "Back to the case",
+    change_status: "Move to",
+    save: "Save",
     new_case: "New case",
     new_case_lead: "A first contact: who asks for help, and with what. A person already on record is found by their address.",
     person: "The person",
@@ -267,6 +273,9 @@ static EN: Texts = Texts {
 };
 
 static FR: Texts = Texts {
+    back_to_case: "Retour au dossier",
+    change_status: "Passer à",
+    save: "Enregistrer",
     new_case: "Nouveau dossier",
     new_case_lead: "Un premier contact : qui demande de l'aide, et pour quoi. Une personne déjà connue est retrouvée par son adresse.",
     person: "La personne",
@@ -345,6 +354,9 @@ static FR: Texts = Texts {
 };
 
 static ES: Texts = Texts {
+    back_to_case: "Volver al caso",
+    change_status: "Pasar a",
+    save: "Guardar",
     new_case: "Nuevo caso",
     new_case_lead: "Un primer contacto: quién pide ayuda y para qué. Una persona ya registrada se encuentra por su dirección.",
     person: "La persona",

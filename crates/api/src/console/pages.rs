@@ -36,6 +36,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(open_case)),
         )
         .service(web::resource("/cases/{reference}").route(web::get().to(case_page)))
+        .service(web::resource("/cases/{reference}/status").route(web::post().to(change_status)))
         .service(
             web::resource("/sign-in")
                 .route(web::get().to(sign_in_page))
@@ -91,6 +92,8 @@ fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 struct ErrorPage {
     c: Chrome,
     message: &'static str,
+    /// The case a failed change was made on (`/cases/1042`), to go back to it.
+    case: Option<String>,
 }
 
 pub(super) fn error_page(
@@ -98,11 +101,19 @@ pub(super) fn error_page(
     status: StatusCode,
     message: &'static str,
 ) -> HttpResponse {
+    // A change refused on a case leads back to it (read again: what changed shows).
+    let case = req
+        .path()
+        .strip_prefix("/cases/")
+        .and_then(|rest| rest.split_once('/'))
+        .filter(|(r, _)| r.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(r, _)| format!("/cases/{r}"));
     render(
         status,
         &ErrorPage {
             c: Chrome::new(req, None),
             message,
+            case,
         },
     )
 }
@@ -712,6 +723,10 @@ struct CasePage {
     resolution_due: String,
     resolution_late: bool,
     confidential: bool,
+    /// The version the page shows, sent back with a change (the API's ETag).
+    version: i64,
+    /// Where the case may go from here, if the reader may move it.
+    next_statuses: Vec<(&'static str, &'static str)>,
     entries: Vec<Entry>,
     next: Option<String>,
 }
@@ -773,11 +788,54 @@ async fn case_page(
                 resolution_due: when(case.resolution_due_at),
                 resolution_late: case.resolution_breached,
                 confidential: case.confidential,
+                version: case.version,
+                next_statuses: if auth.0.may(Permission::UpdateCase) {
+                    case.status
+                        .allowed_next()
+                        .iter()
+                        .map(|s| (s.as_str(), c.t.status(s)))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 entries,
                 next: timeline.next_cursor,
                 c,
             },
         ))
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+/// (Strings only: a form's fields reach serde as text through the CSRF wrapper's flatten.)
+#[derive(Deserialize)]
+struct StatusForm {
+    version: String,
+    status: String,
+}
+
+/// Moves a case on, through the same change as `PATCH /api/v1/cases/{id}`: refused with the
+/// "changed since you opened it" page when someone else changed the case meanwhile.
+async fn change_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (Auth, StatusForm) = form(&state, &req, &body).await?;
+        auth.require(Permission::ReadCases)?;
+        let case = crate::routes::writable_case(&state, &auth, &reference).await?;
+        let bytes = serde_json::to_vec(&serde_json::json!({"status": f.status}))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let patch = crate::extract::parse_json::<crate::routes::cases::PatchCase>(&bytes)?;
+        let version = f
+            .version
+            .parse()
+            .map_err(|_| ApiError::BadRequest("form: version is not a number".into()))?;
+        let changed =
+            crate::routes::cases::change_case(&state, &auth, &case, version, patch).await?;
+        Ok::<_, ApiError>(see_other(&format!("/cases/{}", i64::from(changed.reference))).finish())
     };
     run.await.unwrap_or_else(|e| failure(&req, e))
 }

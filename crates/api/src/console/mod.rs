@@ -11,8 +11,12 @@
 //! `frame-ancestors 'none'`; beneficiary data never goes into a URL or a page title (search is
 //! a POST).
 
+mod case;
+mod first_contact;
 mod i18n;
 mod pages;
+mod queue;
+mod sign_in;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;

@@ -1,0 +1,114 @@
+//! Signing in and out of the console.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::pages::{render, Chrome};
+use super::{failure, form, lang_of, pre_session_form, see_other};
+use crate::app::AppState;
+use crate::error::ApiError;
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+    error: Option<&'static str>,
+    username: String,
+}
+
+/// The sign-in form, with a fresh double-submit CSRF token.
+pub(super) async fn sign_in_page(req: HttpRequest) -> HttpResponse {
+    sign_in_form(&req, StatusCode::OK, None, String::new())
+}
+
+fn sign_in_form(
+    req: &HttpRequest,
+    status: StatusCode,
+    error: Option<&'static str>,
+    username: String,
+) -> HttpResponse {
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let mut c = Chrome::new(req, None);
+    c.csrf = token.clone();
+    let page = SignInPage { c, error, username };
+    let mut r = render(status, &page);
+    let _ = r.add_cookie(&super::cookie(req, super::PRE_CSRF, token, 3600));
+    r
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// Signs in through the same use case as `POST /api/v1/auth/login`; the session's token goes
+/// into the `HttpOnly` cookie, never into the page.
+pub(super) async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let t = lang_of(&req).texts();
+    let f: SignInForm = match pre_session_form(&req, &body) {
+        Ok(f) => f,
+        Err(_) => {
+            return sign_in_form(
+                &req,
+                StatusCode::FORBIDDEN,
+                Some(t.expired_form),
+                String::new(),
+            )
+        }
+    };
+    let username = f.username.clone();
+    let code = Some(f.code.trim().to_owned()).filter(|c| !c.is_empty());
+    let address = crate::throttle::client_address(&req, &state.config.trusted_proxies);
+    match crate::sign_in::sign_in(&state, f.username, f.password, code, address).await {
+        Ok(s) if s.enrolment_only => {
+            sign_in_form(&req, StatusCode::FORBIDDEN, Some(t.needs_factor), username)
+        }
+        Ok(s) => {
+            let ttl = i64::try_from(s.expires_in).unwrap_or(3600);
+            see_other("/")
+                .cookie(super::cookie(&req, super::SESSION, s.access_token, ttl))
+                .cookie(super::cookie(&req, super::PRE_CSRF, String::new(), 0))
+                .finish()
+        }
+        Err(ApiError::TooManyRequests { .. }) => sign_in_form(
+            &req,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(t.paused),
+            username,
+        ),
+        Err(ApiError::Unauthorized(_)) => {
+            sign_in_form(&req, StatusCode::UNAUTHORIZED, Some(t.wrong), username)
+        }
+        Err(e) => failure(&req, e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Nothing {}
+
+/// Gives the session up (as `POST /api/v1/auth/logout`) and forgets the cookie.
+pub(super) async fn sign_out(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, Nothing {}) = form(&state, &req, &body).await?;
+        crate::sign_in::sign_out(&state, &auth, &super::session_token(&req)?).await
+    };
+    match run.await {
+        Ok(()) => see_other("/sign-in")
+            .cookie(super::cookie(&req, super::SESSION, String::new(), 0))
+            .finish(),
+        Err(e) => failure(&req, e),
+    }
+}

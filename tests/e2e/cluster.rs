@@ -520,16 +520,9 @@ poll_ms = 50
     );
 
     let (_, calls) = hook.wait_for("no such event", 1);
-    let mut delivered = BTreeMap::<String, usize>::new();
+    let delivered = helpline_tests::by_delivery(&calls);
     let mut created = BTreeMap::<String, usize>::new();
     for c in &calls {
-        *delivered
-            .entry(
-                c.header("x-helpline-delivery")
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-            .or_default() += 1;
         let body = c.verified();
         if body["event"] == "case.created" {
             *created

@@ -916,16 +916,9 @@ fn two_nodes_send_and_announce_each_once(backend: Backend) {
         ids.values().all(|n| *n == 1),
         "a reply went out twice: {ids:?}"
     );
-    let mut deliveries = std::collections::BTreeMap::<String, usize>::new();
+    let deliveries = helpline_tests::by_delivery(&calls);
     let mut created = 0;
     for c in &calls {
-        *deliveries
-            .entry(
-                c.header("x-helpline-delivery")
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-            .or_default() += 1;
         if c.header("x-helpline-event") == Some("case.created") {
             created += 1;
         }

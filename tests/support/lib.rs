@@ -635,6 +635,19 @@ pub fn conforms(name: &str, sample: &serde_json::Value) {
 /// The webhook secret the suite configures.
 pub const WEBHOOK_SECRET: &str = "webhook-secret-for-tests";
 
+/// How many times each call of `calls` came, by its `X-Helpline-Delivery` id.
+pub fn by_delivery(calls: &[Received]) -> std::collections::BTreeMap<String, usize> {
+    let mut ids = std::collections::BTreeMap::new();
+    for c in calls {
+        let id = c
+            .header("x-helpline-delivery")
+            .unwrap_or_default()
+            .to_owned();
+        *ids.entry(id).or_default() += 1;
+    }
+    ids
+}
+
 impl Received {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -80,6 +80,20 @@ ensure_browser() {
   export HELPLINE_CHROMEDRIVER="$(command -v chromedriver)" HELPLINE_CHROMIUM="$(command -v chromium)"
 }
 
+# The browser test checks every page with axe-core (Deque's accessibility rules) from the npm
+# registry, in target/axe (HELPLINE_AXE for the tests): test tooling only, never served.
+AXE_VERSION=4.11.0
+ensure_axe() {
+  local dir=target/axe js=target/axe/node_modules/axe-core/axe.min.js
+  if [[ ! -f "$js" ]] || ! grep -q "\"version\": \"$AXE_VERSION\"" "$dir/node_modules/axe-core/package.json" 2>/dev/null; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    log "installing axe-core $AXE_VERSION from the npm registry in $dir"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "axe-core@$AXE_VERSION" >/dev/null
+  fi
+  export HELPLINE_AXE="$PWD/$js"
+}
+
 pg_bindir() {
   local d
   for d in /usr/lib/postgresql/*/bin; do

@@ -1,21 +1,35 @@
-//! The console in a real browser (headless Chromium over WebDriver): a handler signs in with
-//! the second factor, works the queue, opens a case, searches, switches language and signs
-//! out; a stale edit is refused with a clear message; a confidential case she has no grant
-//! for leaves no trace on any page she can reach.
-//! Every page is photographed at 1280 px and 390 px under `target/console-screenshots/`, and
-//! the test fails on anything the page logs as an error (a failed request, a script error, a
-//! Content-Security-Policy violation).
+//! The console in a real browser (headless Chromium over WebDriver), on both backends: the
+//! acceptance walk of issue 9.
 //!
-//! Not yet walked here (issue 9): the first-contact form, the composer, hand-offs, the lead's
-//! and the analyst's pages, axe-core.
+//! - A handler signs in with her second factor, works the queue and search, opens a case for a
+//!   new person, adds the person's certificate, records a message, sends a reply the page said
+//!   would be encrypted (the outbox holds PGP/MIME), hands the case off with a note, and sees a
+//!   colleague's message appear without a reload; a stale edit is refused with a clear message.
+//! - A lead acknowledges the critical case among the escalations, opens a quarantined message
+//!   and assigns it to the case, reads the workload, the statistics and who read a
+//!   confidential case, and sets up her own second factor; an analyst adds an indicator and
+//!   finds the related case through its path; a second handler without a grant finds no trace
+//!   of the confidential case or its person on any page.
+//!
+//! Every page is checked with axe-core (no serious or critical violation) and photographed at
+//! 1280 px and 390 px under `target/console-screenshots/`; the test fails on anything the page
+//! logs as an error (a failed request, a script error, a Content-Security-Policy violation).
 
 use helpline_domain::user::Role;
 use helpline_tests::browser::Browser;
-use helpline_tests::{on_both_backends, totp_code, Backend, TestApp};
+use helpline_tests::mail::{fixture, ingest_token, key_dir, post_mail};
+use helpline_tests::{on_both_backends, totp_code, Backend, TestApp, TestDb};
 use serde_json::json;
 
-/// Photographs the page at both widths, then goes back to the desk width.
+/// Checks the page with axe-core, then photographs it at both widths and goes back to the
+/// desk width.
+#[track_caller]
 fn photograph(browser: &Browser, backend: Backend, page: &str) {
+    let violations = browser.accessibility_violations();
+    assert!(
+        violations.is_empty(),
+        "{page}: axe-core found serious or critical violations: {violations:#?}"
+    );
     let b = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -27,6 +41,48 @@ fn photograph(browser: &Browser, backend: Backend, page: &str) {
     browser.width(1280);
 }
 
+/// The server with the helpline's key (replies are signed with it); no relay, so replies wait
+/// in the outbox for the test to read.
+fn start(backend: Backend) -> Option<(TestApp, helpline_tests::TempDir)> {
+    let db = TestDb::fresh(backend)?;
+    let keys = key_dir(&["helpline-secret.asc"]);
+    let dir = keys.0.to_string_lossy().into_owned();
+    Some((
+        TestApp::start_with(db, None, move |c| c.mail.key_dir = dir),
+        keys,
+    ))
+}
+
+/// Signs in through the form (with the authenticator's code when given).
+fn sign_in(browser: &Browser, app: &TestApp, username: &str, code: Option<String>) {
+    browser.goto(&format!("{}/sign-in", app.base));
+    browser.type_into("#username", username);
+    browser.type_into("#password", helpline_tests::PASSWORD);
+    if let Some(code) = code {
+        browser.type_into("#code", &code);
+    }
+    browser.follow("button[type=submit]");
+    assert_eq!(browser.text("h1"), "Queue", "{}", browser.source());
+}
+
+/// The replies waiting in the outbox for a case: (raw bytes, encrypted).
+fn outbox_of(app: &TestApp, case_id: &str) -> Vec<(Vec<u8>, bool)> {
+    use diesel::prelude::*;
+    use helpline_store::schema::outbox;
+    let case_id = case_id.to_owned();
+    app.store()
+        .read(move |c| {
+            let rows: Vec<(String, bool)> = outbox::table
+                .filter(outbox::case_id.eq(&case_id))
+                .select((outbox::sha256, outbox::encrypted))
+                .load(c)?;
+            rows.into_iter()
+                .map(|(sha, enc)| Ok((helpline_store::mail::blob(c, &sha)?, enc)))
+                .collect()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Fails on anything the page logged as an error since the last look.
 #[track_caller]
 fn no_errors(browser: &Browser, step: &str) {
@@ -35,7 +91,7 @@ fn no_errors(browser: &Browser, step: &str) {
 }
 
 fn a_handler_works_her_queue_in_the_console(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend) else {
+    let Some((app, _keys)) = start(backend) else {
         return;
     };
     let Some(browser) = Browser::start() else {
@@ -43,6 +99,7 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     };
     let (_, lead) = app.user("lena", Role::Lead);
     let (_, hana) = app.user("hana", Role::Handler);
+    let (hugo_id, _) = app.user("hugo", Role::Handler);
     // Hana sets up her authenticator through the API, as the console's enrolment page will.
     let enrol = app
         .post("/api/v1/auth/second-factor", &hana, json!({}))
@@ -153,8 +210,8 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     browser.follow("a[href='/cases/new']");
     no_errors(&browser, "the first-contact form");
     photograph(&browser, backend, "new-case");
-    browser.type_into("#name", "Bruno Reportero");
-    browser.type_into("#email", "bruno@example.org");
+    browser.type_into("#name", "Alicia Activista");
+    browser.type_into("#email", "alice@example.org");
     browser.click("#audience option[value=journalist]");
     browser.type_into("#summary", "Hacked newsroom account");
     browser.click("#service_type option[value=account_security]");
@@ -176,6 +233,120 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
         browser.text("dl.facts")
     );
     no_errors(&browser, "the new case");
+    let new_ref: i64 = browser
+        .text("h1 .ref")
+        .trim_start_matches('#')
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}: {}", browser.text("h1")));
+    let new_id = app
+        .get(&format!("/api/v1/cases/{new_ref}"), &hana)
+        .expect(200)
+        .id();
+
+    // No certificate yet: the composer says a reply would go out signed only.
+    assert!(
+        browser.text("#outlook").contains("signed only"),
+        "{}",
+        browser.text("#outlook")
+    );
+    // Her certificate, compared with her on a call: now a reply would be encrypted.
+    let alice = String::from_utf8_lossy(&fixture("alice.asc")).into_owned();
+    browser.fill("#armored", &alice);
+    browser.click(".add-certificate input[name=confirmed]");
+    browser.follow(".add-certificate button[type=submit]");
+    assert!(
+        browser
+            .text("#cert-list")
+            .contains("EBDF10510B8E25A0B79A9892EB5150887A9583B0"),
+        "{}",
+        browser.text("#cert-list")
+    );
+    assert!(
+        browser
+            .text("#outlook")
+            .contains("Will be encrypted to alice@example.org"),
+        "{}",
+        browser.text("#outlook")
+    );
+    no_errors(&browser, "a certificate added");
+
+    // A call, recorded by hand.
+    browser.click("#message-channel option[value=phone]");
+    browser.type_into(
+        "#message-body",
+        "She called: her newsroom account was taken over.",
+    );
+    browser.follow(".record-message button[type=submit]");
+    assert!(
+        browser
+            .source()
+            .contains("her newsroom account was taken over"),
+        "{}",
+        browser.source()
+    );
+
+    // The reply the page said would be encrypted: it is, in the outbox, as PGP/MIME.
+    browser.type_into(
+        "#reply-body",
+        "We are on it. Do not log in until we call you back.",
+    );
+    browser.follow(".reply button[type=submit]");
+    assert!(
+        browser.source().contains("We are on it"),
+        "{}",
+        browser.source()
+    );
+    assert!(
+        browser.text("#timeline-section").contains("Encrypted"),
+        "{}",
+        browser.text("#timeline-section")
+    );
+    let outbox = outbox_of(&app, &new_id);
+    assert_eq!(outbox.len(), 1, "one reply in the outbox");
+    let (raw, encrypted) = &outbox[0];
+    let raw = String::from_utf8_lossy(raw);
+    assert!(*encrypted);
+    assert!(
+        raw.contains("multipart/encrypted") && raw.contains("application/pgp-encrypted"),
+        "not PGP/MIME: {raw}"
+    );
+    assert!(
+        !raw.contains("Do not log in"),
+        "the reply's text is in the clear"
+    );
+    no_errors(&browser, "a reply");
+    photograph(&browser, backend, "case-composer");
+
+    // Handed to Hugo with a note: the case says who holds it now, the timeline why.
+    browser.click(&format!("#handoff-to option[value='{hugo_id}']"));
+    browser.type_into(
+        "#handoff-note",
+        "Account recovered; waiting for her to confirm 2FA is on.",
+    );
+    browser.follow(".hand-off button[type=submit]");
+    assert_eq!(browser.text("#assignee"), "hugo");
+    assert!(browser
+        .text("#timeline-section")
+        .contains("waiting for her to confirm 2FA"));
+    no_errors(&browser, "a hand-off");
+
+    // A colleague records a message on the open case: it appears without a reload.
+    let marker = browser.element("html");
+    app.post(
+        &format!("/api/v1/cases/{new_id}/messages"),
+        &lead,
+        json!({"direction": "in", "channel": "signal", "body": "She confirms: two-factor is on now."}),
+    )
+    .expect(201);
+    assert!(
+        browser.wait_for(20, |b| b
+            .text("#timeline-section")
+            .contains("two-factor is on now")),
+        "the new message did not appear on the open page"
+    );
+    assert_eq!(browser.element("html"), marker, "the page was reloaded");
+    assert!(browser.text("#live-note").contains("New activity"));
+    no_errors(&browser, "a live update");
     // The address of someone she may not see: passed to the leads, naming no one.
     browser.goto(&format!("{}/cases/new", app.base));
     browser.type_into("#name", "Someone Asking");
@@ -276,4 +447,236 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     no_errors(&browser, "signing out");
 }
 
-on_both_backends!(a_handler_works_her_queue_in_the_console);
+fn leads_and_analysts_in_the_console(backend: Backend) {
+    let Some((app, _keys)) = start(backend) else {
+        return;
+    };
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let (_, admin) = app.user("root", Role::Admin);
+    let (_, lead) = app.user("lena", Role::Lead);
+    let (_, handler) = app.user("hana", Role::Handler);
+    app.user("ana", Role::Analyst);
+    app.user("hugo", Role::Handler);
+    let gateway = ingest_token(&app, &admin);
+    let critical = app
+        .post(
+            "/api/v1/cases",
+            &handler,
+            json!({"beneficiary": {"name": "Omar Defensor"}, "summary": "Threats after a fake login page",
+                   "urgency": "critical", "service_type": "phishing"}),
+        )
+        .expect(201);
+    let critical_ref = critical.json["ref"].as_i64().unwrap_or_default();
+    let other = app
+        .post(
+            "/api/v1/cases",
+            &handler,
+            json!({"beneficiary": {"name": "Rita Periodista"}, "summary": "Same phishing kit at a radio station",
+                   "urgency": "medium", "service_type": "phishing"}),
+        )
+        .expect(201);
+    let other_ref = other.json["ref"].as_i64().unwrap_or_default();
+    app.post(
+        &format!("/api/v1/cases/{}/indicators", other.id()),
+        &handler,
+        json!({"kind": "domain", "value": "login-verify.example"}),
+    );
+    let hidden = app
+        .post(
+            "/api/v1/cases",
+            &lead,
+            json!({"beneficiary": {"name": "Zoe Secreta", "emails": ["zoe@example.net"]}, "summary": "Spyware on a lawyer's phone",
+                   "urgency": "high", "service_type": "malware", "confidential": true}),
+        )
+        .expect(201);
+    let hidden_ref = hidden.json["ref"].as_i64().unwrap_or_default();
+    // Encrypted to last year's key, which this server does not hold: quarantined.
+    let q = post_mail(&app, &gateway, &fixture("old-key.eml")).expect(202);
+    assert_eq!(q.json["state"], "quarantined");
+
+    // The lead: the critical case heads the escalations; she acknowledges it there.
+    sign_in(&browser, &app, "lena", None);
+    browser.follow("a[href='/escalations']");
+    assert_eq!(
+        browser.count(&format!("tr.critical a[href='/cases/{critical_ref}']")),
+        1,
+        "{}",
+        browser.source()
+    );
+    assert_eq!(browser.count("#quarantine-count"), 1);
+    no_errors(&browser, "the escalations");
+    photograph(&browser, backend, "escalations");
+    browser.follow(&format!(
+        "form[action='/cases/{critical_ref}/acknowledge'] button"
+    ));
+    assert!(browser
+        .text("h1")
+        .contains("Threats after a fake login page"));
+    browser.follow("a[href='/escalations']");
+    assert_eq!(
+        browser.count(&format!("form[action='/cases/{critical_ref}/acknowledge']")),
+        0,
+        "acknowledged, yet still waiting"
+    );
+    let case = app
+        .get(&format!("/api/v1/cases/{}", critical.id()), &lead)
+        .expect(200);
+    assert!(
+        case.json["escalation"]["acknowledged_at"].is_string(),
+        "{}",
+        case.text
+    );
+
+    // The quarantine: the raw message, then assigned to the case by its number.
+    browser.follow("a[href='/quarantine']");
+    assert_eq!(browser.count("a.open-message"), 1);
+    no_errors(&browser, "the quarantine");
+    photograph(&browser, backend, "quarantine");
+    browser.follow("a.open-message");
+    assert!(browser.text("pre.raw").contains("BEGIN PGP MESSAGE"));
+    photograph(&browser, backend, "quarantined-message");
+    browser.type_into("#assign-case", &critical_ref.to_string());
+    browser.follow("form.assign button");
+    assert!(browser
+        .text("h1")
+        .contains("Threats after a fake login page"));
+    assert!(
+        browser
+            .text("#timeline-section")
+            .contains("could not be read"),
+        "{}",
+        browser.text("#timeline-section")
+    );
+    browser.follow("a[href='/quarantine']");
+    assert_eq!(browser.count("a.open-message"), 0);
+    no_errors(&browser, "assigning a quarantined message");
+
+    // The workload, the statistics (a chart drawn on the server, and the CSV), the access log
+    // of the confidential case.
+    browser.follow("a[href='/workload']");
+    assert!(browser.text("table.workload").contains("hana"));
+    photograph(&browser, backend, "workload");
+    browser.follow("a[href='/statistics']");
+    assert!(
+        browser.count("svg.weeks rect") >= 12,
+        "{}",
+        browser.source()
+    );
+    photograph(&browser, backend, "statistics");
+    let csv = browser.execute(
+        "return fetch('/statistics.csv').then(function (r) { return r.text(); });",
+        json!([]),
+    );
+    assert!(csv.as_str().unwrap_or_default().contains("total"), "{csv}");
+    browser.goto(&format!("{}/cases/{hidden_ref}", app.base));
+    browser.follow(&format!("a[href='/cases/{hidden_ref}/reads']"));
+    assert!(browser.text("table.reads").contains("lena"));
+    photograph(&browser, backend, "reads");
+    no_errors(&browser, "the lead's pages");
+
+    // Her own second factor, set up from the console: the secret once, then a first code,
+    // then the recovery codes once.
+    browser.follow("a[href='/second-factor']");
+    photograph(&browser, backend, "second-factor");
+    browser.follow("form.begin-factor button");
+    let secret = browser.text("#factor-secret");
+    browser.type_into("#factor-code", &totp_code(&secret, 0));
+    browser.follow("form.confirm-factor button");
+    assert_eq!(browser.count("ul.codes li"), 10, "{}", browser.source());
+    no_errors(&browser, "setting up a second factor");
+    browser.follow("form.sign-out button");
+
+    // The analyst: an indicator on the critical case, and the case it leads to.
+    sign_in(&browser, &app, "ana", None);
+    browser.goto(&format!("{}/cases/{critical_ref}", app.base));
+    browser.click("#indicator-kind option[value=domain]");
+    browser.type_into("#indicator-value", "Login-Verify.example");
+    browser.follow(".add-indicator button[type=submit]");
+    assert!(
+        browser
+            .text("#indicator-list")
+            .contains("login-verify.example"),
+        "{}",
+        browser.text("#indicator-list")
+    );
+    browser.follow(&format!("a[href='/cases/{critical_ref}/related']"));
+    assert!(
+        browser.text("table.related").contains(&format!(
+            "shares domain login-verify.example with #{other_ref}"
+        )),
+        "{}",
+        browser.source()
+    );
+    assert_eq!(
+        browser.count(&format!("svg a[href='/cases/{other_ref}']")),
+        1,
+        "the graph draws the related case"
+    );
+    no_errors(&browser, "related cases");
+    photograph(&browser, backend, "related");
+    browser.follow(&format!("table.related a[href='/cases/{other_ref}']"));
+    assert!(browser.text("h1").contains("Same phishing kit"));
+    browser.follow("form.sign-out button");
+
+    // A second handler without a grant: no trace of the confidential case or its person on
+    // any page she can reach, and the lead's pages are closed to her.
+    sign_in(&browser, &app, "hugo", None);
+    let no_trace = |page: &str| {
+        let html = browser
+            .source()
+            .replace("value=\"Zoe Secreta\"", "")
+            .replace("value=\"zoe@example.net\"", "");
+        for secret in [
+            "Zoe Secreta",
+            "zoe@example.net",
+            "Spyware on a lawyer",
+            &format!("#{hidden_ref}"),
+            &format!("/cases/{hidden_ref}"),
+        ] {
+            assert!(!html.contains(secret), "{page} shows {secret:?}");
+        }
+    };
+    for view in ["mine", "unassigned", "waiting", "critical", "open"] {
+        browser.goto(&format!("{}/?view={view}", app.base));
+        no_trace(view);
+    }
+    browser.type_into("#q", "Zoe Secreta");
+    browser.follow("form.search button");
+    no_trace("a search for her name");
+    browser.type_into("#q", "spyware");
+    browser.follow("form.search button");
+    no_trace("a search for the case");
+    no_errors(&browser, "the queue");
+    for (page, status) in [
+        (format!("/cases/{hidden_ref}"), "404"),
+        (format!("/cases/{hidden_ref}/related"), "404"),
+        (format!("/cases/{hidden_ref}/reads"), "403"),
+        ("/escalations".to_owned(), "403"),
+        ("/quarantine".to_owned(), "403"),
+        ("/workload".to_owned(), "403"),
+        ("/statistics".to_owned(), "403"),
+    ] {
+        browser.goto(&format!("{}{page}", app.base));
+        no_trace(&page);
+        let logged = browser.errors();
+        assert!(
+            logged.iter().all(|e| e.contains(status)),
+            "{page}: the page logged {logged:#?}"
+        );
+    }
+    browser.goto(&format!("{}/cases/new", app.base));
+    browser.type_into("#name", "Someone Asking");
+    browser.type_into("#email", "zoe@example.net");
+    browser.type_into("#summary", "Asks about her phone again");
+    browser.follow("form.first-contact button[type=submit]");
+    assert_eq!(browser.count("#referred"), 1, "{}", browser.source());
+    no_trace("a first contact for her address");
+    no_errors(&browser, "a referred first contact");
+}
+
+on_both_backends!(
+    a_handler_works_her_queue_in_the_console,
+    leads_and_analysts_in_the_console
+);

@@ -4,61 +4,20 @@
 use std::path::Path;
 
 use helpline_domain::user::Role;
+use helpline_tests::mail::{fixture, ingest_token, key_dir, post_mail};
 use helpline_tests::{
-    helpline_bin, on_both_backends, Backend, Receiver, SmtpSink, TempDir, TestApp, TestDb,
-    WEBHOOK_SECRET,
+    helpline_bin, on_both_backends, Backend, Receiver, SmtpSink, TestApp, TestDb, WEBHOOK_SECRET,
 };
 use sequoia_openpgp::parse::Parse;
 use serde_json::{json, Value};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../crates/mail/tests/fixtures")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 fn manifest() -> Value {
     serde_json::from_slice(&fixture("manifest.json")).unwrap_or(Value::Null)
 }
 
-/// A key folder holding the given fixture keys.
-fn key_dir(keys: &[&str]) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("hl_keys_{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    for k in keys {
-        std::fs::write(dir.join(k), fixture(k)).unwrap_or_else(|e| panic!("{e}"));
-    }
-    TempDir(dir)
-}
-
 fn start(db: TestDb, keys: &Path) -> TestApp {
     let keys = keys.to_string_lossy().into_owned();
     TestApp::start_with(db, None, move |c| c.mail.key_dir = keys)
-}
-
-fn ingest_token(app: &TestApp, admin: &str) -> String {
-    app.post(
-        "/api/v1/tokens",
-        admin,
-        json!({"name": "postfix", "scopes": ["mail:ingest"]}),
-    )
-    .expect(201)
-    .json["secret"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn post_mail(app: &TestApp, token: &str, raw: &[u8]) -> helpline_tests::Resp {
-    app.raw(
-        "POST",
-        "/api/v1/mail/inbound",
-        Some(token),
-        "message/rfc822",
-        raw,
-        &[],
-    )
 }
 
 fn plain(from: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {

@@ -94,7 +94,11 @@ impl Browser {
         };
         // An element looked for is waited for a while: a click's navigation may still be
         // under way when the next step looks.
-        browser.call("POST", "/timeouts", Some(json!({"implicit": 5000})));
+        browser.call(
+            "POST",
+            "/timeouts",
+            Some(json!({"implicit": 5000, "script": 60000})),
+        );
         Some(browser)
     }
 
@@ -130,6 +134,11 @@ impl Browser {
         v[ELEMENT].as_str().unwrap_or_default().to_owned()
     }
 
+    /// The WebDriver id of the element `css` selects: a page loaded again has new ones.
+    pub fn element(&self, css: &str) -> String {
+        self.find(css)
+    }
+
     /// How many elements `css` selects.
     pub fn count(&self, css: &str) -> usize {
         self.call(
@@ -143,6 +152,9 @@ impl Browser {
 
     /// Types `text` into the field `css` selects.
     pub fn type_into(&self, css: &str, text: &str) {
+        // Whatever is typed into the console (names, addresses, messages, passwords, codes)
+        // must never reach the server's logs: the log check looks for it.
+        crate::logs::note("typed", text);
         let e = self.find(css);
         self.call("POST", &format!("/element/{e}/clear"), Some(json!({})));
         self.call(
@@ -227,6 +239,81 @@ impl Browser {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).unwrap_or_else(|e| panic!("{e}"));
         path
+    }
+
+    /// Runs `script` in the page (WebDriver's, not the page's: its CSP does not apply) with
+    /// `args`, and answers what it returns.
+    pub fn execute(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+    }
+
+    /// Sets a field's value at once (a long text, such as an armored certificate, typed key
+    /// by key would take seconds).
+    pub fn fill(&self, css: &str, text: &str) {
+        crate::logs::note("typed", text);
+        self.find(css);
+        self.execute(
+            "document.querySelector(arguments[0]).value = arguments[1];",
+            json!([css, text]),
+        );
+    }
+
+    /// Waits up to `seconds` for `check` to hold, looking every 100 ms; whether it did.
+    pub fn wait_for(&self, seconds: u64, check: impl Fn(&Browser) -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            if check(self) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The serious and critical accessibility violations axe-core finds on the page (axe-core
+    /// from the npm registry at `HELPLINE_AXE`, installed by `scripts/test`), each as "rule:
+    /// what is wrong (where)". Without axe-core: skipped outside CI, a failure under CI.
+    pub fn accessibility_violations(&self) -> Vec<String> {
+        let Some(axe) = std::env::var_os("HELPLINE_AXE").map(PathBuf::from) else {
+            assert!(
+                !std::env::var("CI").is_ok_and(|v| v == "true"),
+                "CI=true but HELPLINE_AXE is not set: the accessibility check must run"
+            );
+            eprintln!("SKIPPED axe-core: HELPLINE_AXE is not set (scripts/test installs it)");
+            return Vec::new();
+        };
+        let source =
+            std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("{}: {e}", axe.display()));
+        let found = self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({
+                "script": format!("{source}\n;var done = arguments[arguments.length - 1];\
+                    axe.run(document, {{resultTypes: ['violations']}}).then(function (r) {{ done(r.violations); }}, \
+                    function (e) {{ done([{{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}}]); }});"),
+                "args": []
+            })),
+        );
+        found
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                let targets: Vec<String> = v["nodes"]
+                    .as_array()
+                    .map(|n| n.iter().map(|n| n["target"].to_string()).collect())
+                    .unwrap_or_default();
+                format!("{}: {} ({})", v["id"], v["help"], targets.join(", "))
+            })
+            .collect()
     }
 
     /// What the page logged at level SEVERE since the last call: script errors, resources

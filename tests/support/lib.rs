@@ -7,6 +7,7 @@
 
 pub mod browser;
 pub mod logs;
+pub mod mail;
 pub mod release;
 
 use std::sync::mpsc;

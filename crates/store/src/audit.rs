@@ -336,6 +336,17 @@ fn entries(
     }))
 }
 
+/// The number of the newest audit event about a case (0 if none): it moves with every change
+/// to the case or its log, so an open page polls it to know when to refresh. Reads are in the
+/// access log, so watching a case never moves it.
+pub fn last_change_of_case(conn: &mut DbConnection, case: CaseId) -> Result<i64> {
+    let seq: Option<i64> = audit_events::table
+        .filter(audit_events::case_id.eq(case.to_string()))
+        .select(diesel::dsl::max(audit_events::seq))
+        .first(conn)?;
+    Ok(seq.unwrap_or(0))
+}
+
 /// The audit events about one entity (a beneficiary, a party, a user), in order.
 pub fn for_entity(conn: &mut DbConnection, entity_id: &str) -> Result<Vec<AuditEvent>> {
     audit_events::table

@@ -6,17 +6,25 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use helpline_domain::access::Permission;
+use helpline_domain::case::Case;
 use helpline_domain::ids::UserId;
+use helpline_domain::indicator::{IndicatorKind, Tlp};
+use helpline_domain::log::{ActionKind, Channel};
+use helpline_domain::mail::{DecryptionStatus, EmailDetails, SignatureStatus};
 use helpline_domain::user::Actor;
+use helpline_store::analysis;
+use helpline_store::mail as mailstore;
 use helpline_store::timeline::{TimelineEntry, TimelineItem};
+use helpline_store::StoreError;
 use serde::Deserialize;
 
-use super::pages::{me, render, staff_names, Chrome, PAGE};
+use super::pages::{render, staff_names, Chrome, PAGE};
 use super::{failure, form, see_other, signed_in, Texts};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::page;
+use crate::service::replies::Outlook;
 
 /// One line of the timeline as the page shows it.
 struct Entry {
@@ -27,6 +35,33 @@ struct Entry {
     by: String,
     title: String,
     body: String,
+    /// What protected a message, in words: (how it reads: `good`/`warn`/`bad`, text).
+    badges: Vec<(&'static str, String)>,
+}
+
+/// A certificate of the beneficiary as the page shows it.
+struct Cert {
+    fingerprint: String,
+    emails: String,
+    /// Compared with the person (or not), usable (or not): in words.
+    state: String,
+}
+
+/// An indicator on the case as the page shows it.
+struct Ind {
+    kind: &'static str,
+    value: String,
+    state: String,
+    tlp: &'static str,
+    cases: i64,
+    warning: Option<String>,
+}
+
+/// What the page knows of the case's beneficiary, when the reader may see them.
+struct Person {
+    name: String,
+    vetting: &'static str,
+    certificates: Vec<Cert>,
 }
 
 #[derive(Template)]
@@ -52,6 +87,35 @@ struct CasePage {
     next_statuses: Vec<(&'static str, &'static str)>,
     entries: Vec<Entry>,
     next: Option<String>,
+    person: Option<Person>,
+    /// What a reply would be, said before it is written: (how it reads, text); `None` when
+    /// the reader may not reply or the helpline has no key to sign with.
+    outlook: Option<(&'static str, String)>,
+    /// Whether the reply can be sent at all (an outlook of refusal keeps the form closed).
+    can_reply: bool,
+    may: May,
+    /// People a case can be handed to: (id, name).
+    staff: Vec<(String, String)>,
+    indicators: Vec<Ind>,
+    escalated: bool,
+    channels: Vec<&'static str>,
+    action_kinds: Vec<(&'static str, String)>,
+    indicator_kinds: Vec<&'static str>,
+    tlps: Vec<(&'static str, bool)>,
+}
+
+/// What the reader's role lets them do on the page.
+struct May {
+    write: bool,
+    record: bool,
+    comment: bool,
+    act: bool,
+    plan: bool,
+    hand_off: bool,
+    vet: bool,
+    analyse: bool,
+    read_indicators: bool,
+    lead: bool,
 }
 
 #[derive(Deserialize)]
@@ -80,12 +144,45 @@ pub(super) async fn case_page(
             })
             .await?;
         let names = staff_names(&state).await?;
-        let c = Chrome::new(&req, me(&names, &auth));
+        let mut c = Chrome::staff(&req, &names, &auth);
+        // The first page of the timeline follows the case as it changes.
+        if q.cursor.is_none() {
+            c.live = Some(format!("/live/cases/{}", i64::from(case.reference)));
+        }
         let entries = timeline
             .items
             .iter()
             .map(|e| entry(c.t, &names, e))
             .collect();
+        let may = May {
+            write: case.merged_into.is_none(),
+            record: auth.0.may(Permission::RecordMessage),
+            comment: auth.0.may(Permission::Comment),
+            act: auth.0.may(Permission::RecordAction),
+            plan: auth.0.may(Permission::ManageNextSteps),
+            hand_off: auth.0.may(Permission::AssignCase),
+            vet: auth.0.may(Permission::WriteBeneficiaries),
+            analyse: auth.0.may(Permission::ManageIndicators),
+            read_indicators: auth.0.may(Permission::ReadIndicators),
+            lead: auth.0.may(Permission::Oversee),
+        };
+        let person = person(&state, &auth, &case, c.t).await?;
+        let (outlook, can_reply) = if may.record && may.write && !state.mail.keys().is_empty() {
+            outlook(&state, &case, c.t).await?
+        } else {
+            (None, false)
+        };
+        let indicators = if may.read_indicators {
+            indicators(&state, &case).await?
+        } else {
+            Vec::new()
+        };
+        let mut staff: Vec<(String, String)> = names
+            .iter()
+            .filter(|(id, _)| Some(**id) != case.assignee_id)
+            .map(|(id, n)| (id.to_string(), n.clone()))
+            .collect();
+        staff.sort_by(|a, b| a.1.cmp(&b.1));
         let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
         Ok::<_, ApiError>(render(
             StatusCode::OK,
@@ -112,7 +209,7 @@ pub(super) async fn case_page(
                 resolution_late: case.resolution_breached,
                 confidential: case.confidential,
                 version: case.version,
-                next_statuses: if auth.0.may(Permission::UpdateCase) {
+                next_statuses: if auth.0.may(Permission::UpdateCase) && case.merged_into.is_none() {
                     case.status
                         .allowed_next()
                         .iter()
@@ -123,6 +220,26 @@ pub(super) async fn case_page(
                 },
                 entries,
                 next: timeline.next_cursor,
+                person,
+                outlook,
+                can_reply,
+                staff,
+                indicators,
+                escalated: case
+                    .escalation
+                    .as_ref()
+                    .is_some_and(|e| e.acknowledged_at.is_none()),
+                channels: Channel::ALL.iter().map(|ch| ch.as_str()).collect(),
+                action_kinds: ActionKind::ALL
+                    .iter()
+                    .map(|k| (k.as_str(), k.as_str().replace('_', " ")))
+                    .collect(),
+                indicator_kinds: IndicatorKind::ALL.iter().map(|k| k.as_str()).collect(),
+                tlps: Tlp::ALL
+                    .iter()
+                    .map(|t| (t.as_str(), *t == state.default_tlp))
+                    .collect(),
+                may,
                 c,
             },
         ))
@@ -152,10 +269,7 @@ pub(super) async fn change_status(
         let bytes = serde_json::to_vec(&serde_json::json!({"status": f.status}))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let patch = crate::extract::parse_json::<crate::routes::cases::PatchCase>(&bytes)?;
-        let version = f
-            .version
-            .parse()
-            .map_err(|_| ApiError::BadRequest("form: version is not a number".into()))?;
+        let version = super::compose::version(&f.version)?;
         let changed =
             crate::routes::cases::change_case(&state, &auth, &case, version, patch).await?;
         Ok::<_, ApiError>(see_other(&format!("/cases/{}", i64::from(changed.reference))).finish())
@@ -163,7 +277,7 @@ pub(super) async fn change_status(
     run.await.unwrap_or_else(|e| failure(&req, e))
 }
 
-fn actor_name(names: &HashMap<UserId, String>, a: &Actor) -> String {
+pub(super) fn actor_name(names: &HashMap<UserId, String>, a: &Actor) -> String {
     match a {
         Actor::User(u) => names.get(u).cloned().unwrap_or_default(),
         Actor::Token(_) => "integration".into(),
@@ -235,6 +349,10 @@ fn entry(t: &Texts, names: &HashMap<UserId, String>, e: &TimelineEntry) -> Entry
             String::new(),
         ),
     };
+    let badges = match &e.item {
+        TimelineItem::Message(m) => m.email.as_ref().map(|d| badges(t, d)).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     Entry {
         kind,
         label,
@@ -243,5 +361,137 @@ fn entry(t: &Texts, names: &HashMap<UserId, String>, e: &TimelineEntry) -> Entry
         by,
         title,
         body,
+        badges,
     }
+}
+
+/// A mail's protection in a handler's words: was it encrypted, and what each signature on it
+/// is worth (a good one names its key's fingerprint, to compare with the person's).
+fn badges(t: &Texts, d: &EmailDetails) -> Vec<(&'static str, String)> {
+    let c = &d.crypto;
+    let encrypted = c.decryption == DecryptionStatus::Decrypted || !d.encrypted_to.is_empty();
+    let mut out = vec![if encrypted {
+        ("good", t.badge_decrypted.to_owned())
+    } else {
+        ("warn", t.badge_plain.to_owned())
+    }];
+    if c.signatures.is_empty() {
+        out.push(("warn", t.badge_unsigned.to_owned()));
+    }
+    for s in &c.signatures {
+        let short = |f: &Option<String>| {
+            f.as_deref()
+                .map(|f| format!(" ({})", &f[f.len().saturating_sub(16)..]))
+                .unwrap_or_default()
+        };
+        out.push(match s.status {
+            SignatureStatus::Good => ("good", format!("{}{}", t.badge_good, short(&s.fingerprint))),
+            SignatureStatus::Bad => ("bad", t.badge_bad.to_owned()),
+            SignatureStatus::UnknownKey => {
+                ("warn", format!("{}{}", t.badge_unknown, short(&s.issuer)))
+            }
+            SignatureStatus::ExpiredKey => ("warn", t.badge_expired.to_owned()),
+            SignatureStatus::RevokedKey => ("bad", t.badge_revoked.to_owned()),
+            SignatureStatus::None => ("warn", t.badge_unsigned.to_owned()),
+        });
+    }
+    out
+}
+
+/// The case's beneficiary, their vetting and certificates, if the reader may see them (read
+/// with the API's rule, and logged when they have a confidential case).
+async fn person(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    case: &Case,
+    t: &'static Texts,
+) -> Result<Option<Person>, ApiError> {
+    let (id, who) = (case.beneficiary_id, auth.0.clone());
+    let found = state
+        .read(
+            move |c| match helpline_store::beneficiaries::get_visible(c, id, &who) {
+                Ok(b) => Ok(Some((b, mailstore::certificates_of(c, id)?))),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            },
+        )
+        .await?;
+    let Some((b, certs)) = found else {
+        return Ok(None);
+    };
+    crate::routes::log_beneficiary_read(state, auth, id).await?;
+    Ok(Some(Person {
+        name: b.name.as_str().to_owned(),
+        vetting: t.verification(&b.verification),
+        certificates: certs
+            .into_iter()
+            .map(|c| Cert {
+                state: if !c.can_encrypt || c.revoked {
+                    t.cert_unusable
+                } else if c.confirmed {
+                    t.cert_confirmed
+                } else {
+                    t.cert_unconfirmed
+                }
+                .to_owned(),
+                fingerprint: c.fingerprint,
+                emails: c.emails.join(", "),
+            })
+            .collect(),
+    }))
+}
+
+/// What a reply to the beneficiary's first address would be, in words, and whether the
+/// composer may send one.
+async fn outlook(
+    state: &web::Data<AppState>,
+    case: &Case,
+    t: &'static Texts,
+) -> Result<(Option<(&'static str, String)>, bool), ApiError> {
+    let (st, case) = (state.clone(), case.clone());
+    let o = web::block(move || crate::service::replies::outlook(&st, &case, None))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(match o {
+        Ok(Outlook::Encrypted { to }) => (
+            Some(("good", t.outlook_encrypted.replace("{to}", &to))),
+            true,
+        ),
+        Ok(Outlook::SignedOnly { to }) => {
+            (Some(("warn", t.outlook_signed.replace("{to}", &to))), true)
+        }
+        Ok(Outlook::Refused { to }) => {
+            (Some(("bad", t.outlook_refused.replace("{to}", &to))), false)
+        }
+        // No address on record (a call, a chat): nothing to reply to by mail.
+        Err(StoreError::Domain(_)) => (Some(("warn", t.outlook_none.to_owned())), false),
+        Err(e) => return Err(e.into()),
+    })
+}
+
+/// The indicators on the case (its first hundred), with how many cases hold each.
+async fn indicators(state: &web::Data<AppState>, case: &Case) -> Result<Vec<Ind>, ApiError> {
+    let id = case.id;
+    let (page, counts) = state
+        .read(move |c| {
+            let page = analysis::page_of_case(c, id, None, 100)?;
+            let ids: Vec<_> = page.items.iter().map(|i| i.indicator.id).collect();
+            Ok((page, analysis::case_counts(c, &ids)?))
+        })
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|i| Ind {
+            kind: i.indicator.kind.as_str(),
+            warning: state
+                .warnings
+                .warns(&i.indicator.indicator())
+                .map(str::to_owned),
+            cases: counts.get(&i.indicator.id).copied().unwrap_or(0),
+            value: i.indicator.value,
+            state: i.state.as_str().replace('_', " "),
+            tlp: i.tlp.as_str(),
+        })
+        .collect())
 }

@@ -7,7 +7,7 @@ use helpline_domain::access::Permission;
 use helpline_domain::case::{Impact, Priority, Urgency};
 use serde::Deserialize;
 
-use super::pages::{me, render, staff_names, Chrome};
+use super::pages::{render, staff_names, Chrome};
 use super::{failure, form, see_other, signed_in};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -113,7 +113,7 @@ pub(super) async fn new_case_page(state: web::Data<AppState>, req: HttpRequest) 
             impact: "medium".into(),
             ..FirstContactForm::default()
         };
-        let page = new_case_form(&state, Chrome::new(&req, me(&names, &auth)), f, Vec::new());
+        let page = new_case_form(&state, Chrome::staff(&req, &names, &auth), f, Vec::new());
         Ok::<_, ApiError>(render(StatusCode::OK, &page))
     };
     run.await.unwrap_or_else(|e| failure(&req, e))
@@ -173,7 +173,7 @@ pub(super) async fn open_case(
                 Ok(render(
                     StatusCode::ACCEPTED,
                     &Referred {
-                        c: Chrome::new(&req, me(&names, &auth)),
+                        c: Chrome::staff(&req, &names, &auth),
                     },
                 ))
             }
@@ -206,6 +206,6 @@ async fn form_errors(
         _ => return Err(e),
     };
     let names = staff_names(state).await?;
-    let page = new_case_form(state, Chrome::new(req, me(&names, auth)), f, errors);
+    let page = new_case_form(state, Chrome::staff(req, &names, auth), f, errors);
     Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

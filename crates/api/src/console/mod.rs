@@ -3,7 +3,9 @@
 //! authenticates its session cookie with the API's own check (`auth::check_credential`), reads
 //! a case through the one visibility rule (`routes::case_in_path`, which also writes the access
 //! log), lists cases through the store's visibility-filtered queries, and signs in and out
-//! through `sign_in`. Pages are askama templates compiled with the binary; there is no script.
+//! through `sign_in`; every change a page posts goes to the same use case as the API's route.
+//! Pages are askama templates compiled with the binary; one small script of our own
+//! (`static/console.js`) only polls for changes, so every page works without it.
 //!
 //! Safety: the session cookie is `HttpOnly`, `SameSite=Strict` and `Secure` behind TLS; every
 //! form carries a CSRF token (derived from the session, or a double-submit cookie before
@@ -11,12 +13,16 @@
 //! `frame-ancestors 'none'`; beneficiary data never goes into a URL or a page title (search is
 //! a POST).
 
+mod analyst;
 mod case;
+mod compose;
 mod first_contact;
 mod i18n;
+mod lead;
 mod pages;
 mod queue;
 mod sign_in;
+mod two_factor;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -38,7 +44,8 @@ const PRE_CSRF: &str = "helpline_csrf";
 /// The language chosen with the switcher.
 const LANG: &str = "helpline_lang";
 
-/// No script at all yet, styles from this origin only, nothing framed, forms posted here only.
+/// Scripts and styles from this origin only (no inline script or style), nothing framed,
+/// forms posted here only.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -124,6 +131,13 @@ pub async fn form<T: DeserializeOwned>(
     Ok((auth, posted.value))
 }
 
+/// A form's fields turned into the API's request body and parsed by the API's own types, so
+/// the console refuses exactly what the API refuses, in the same words.
+fn as_api<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    let bytes = serde_json::to_vec(&v).map_err(|e| ApiError::Internal(e.to_string()))?;
+    crate::extract::parse_json(&bytes)
+}
+
 /// The sign-in form, posted before any session: its token must match the cookie set with it.
 fn pre_session_form<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
     let posted: Posted<T> = serde_urlencoded::from_bytes(body)
@@ -193,5 +207,11 @@ fn failure(req: &HttpRequest, e: ApiError) -> HttpResponse {
     if status.is_server_error() {
         tracing::error!(error = %e, "console page failed");
     }
-    pages::error_page(req, status, message)
+    // What was wrong with the reader's own input is said back to them (escaped by the page).
+    let detail = matches!(
+        status,
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+    )
+    .then(|| e.to_string());
+    pages::error_page(req, status, message, detail)
 }

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
+use helpline_domain::access::Permission;
 use helpline_domain::ids::UserId;
 
-use super::{csrf, html, lang_of, see_other, Lang, Texts};
+use super::{compose, csrf, html, lang_of, lead, see_other, Lang, Texts};
 use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
@@ -30,6 +31,56 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/cases/{reference}/status")
                 .route(web::post().to(super::case::change_status)),
         )
+        .service(web::resource("/cases/{reference}/reply").route(web::post().to(compose::reply)))
+        .service(
+            web::resource("/cases/{reference}/messages")
+                .route(web::post().to(compose::record_message)),
+        )
+        .service(
+            web::resource("/cases/{reference}/comments").route(web::post().to(compose::comment)),
+        )
+        .service(web::resource("/cases/{reference}/actions").route(web::post().to(compose::action)))
+        .service(
+            web::resource("/cases/{reference}/next-steps")
+                .route(web::post().to(compose::next_step)),
+        )
+        .service(
+            web::resource("/cases/{reference}/handoff").route(web::post().to(compose::hand_off)),
+        )
+        .service(
+            web::resource("/cases/{reference}/certificates")
+                .route(web::post().to(compose::certificate)),
+        )
+        .service(
+            web::resource("/cases/{reference}/indicators")
+                .route(web::post().to(compose::indicator)),
+        )
+        .service(
+            web::resource("/cases/{reference}/acknowledge")
+                .route(web::post().to(compose::acknowledge)),
+        )
+        .service(
+            web::resource("/cases/{reference}/related")
+                .route(web::get().to(super::analyst::related)),
+        )
+        .service(web::resource("/cases/{reference}/reads").route(web::get().to(lead::reads)))
+        .service(web::resource("/escalations").route(web::get().to(lead::escalations)))
+        .service(web::resource("/quarantine").route(web::get().to(lead::quarantine)))
+        .service(web::resource("/quarantine/{id}").route(web::get().to(lead::quarantined)))
+        .service(web::resource("/quarantine/{id}/assign").route(web::post().to(lead::assign)))
+        .service(web::resource("/quarantine/{id}/retry").route(web::post().to(lead::retry)))
+        .service(web::resource("/workload").route(web::get().to(lead::workload)))
+        .service(web::resource("/statistics").route(web::get().to(lead::statistics)))
+        .service(web::resource("/statistics.csv").route(web::get().to(lead::statistics_csv)))
+        .service(
+            web::resource("/second-factor")
+                .route(web::get().to(super::two_factor::page))
+                .route(web::post().to(super::two_factor::begin)),
+        )
+        .service(
+            web::resource("/second-factor/confirm")
+                .route(web::post().to(super::two_factor::confirm)),
+        )
         .service(
             web::resource("/sign-in")
                 .route(web::get().to(super::sign_in::sign_in_page))
@@ -38,6 +89,8 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/sign-out").route(web::post().to(super::sign_in::sign_out)))
         .service(web::resource("/language/{code}").route(web::get().to(language)))
         .service(web::resource("/static/console.css").route(web::get().to(stylesheet)))
+        .service(web::resource("/static/console.js").route(web::get().to(script)))
+        .service(web::resource("/live/cases/{reference}").route(web::get().to(live_case)))
         .service(web::resource("/favicon.ico").route(web::get().to(icon)))
         .service(web::resource("/static/favicon.svg").route(web::get().to(icon)));
 }
@@ -49,6 +102,10 @@ pub(super) struct Chrome {
     /// The signed-in person's name; `None` on the sign-in page.
     pub(super) me: Option<String>,
     pub(super) csrf: String,
+    /// The pages the reader's role opens, besides the queue: (address, label).
+    pub(super) nav: Vec<(&'static str, &'static str)>,
+    /// What the page polls to show changes without a reload (`self`: the page itself).
+    pub(super) live: Option<String>,
 }
 
 impl Chrome {
@@ -59,7 +116,31 @@ impl Chrome {
             t: lang.texts(),
             me,
             csrf: csrf(req),
+            nav: Vec::new(),
+            live: None,
         }
+    }
+
+    /// The frame of a signed-in page: the reader's name, and the pages their role opens.
+    pub(super) fn staff(req: &HttpRequest, names: &HashMap<UserId, String>, auth: &Auth) -> Chrome {
+        let mut c = Chrome::new(req, me(names, auth));
+        let t = c.t;
+        c.nav = [
+            (Permission::Oversee, "/escalations", t.nav_escalations),
+            (
+                Permission::ManageQuarantine,
+                "/quarantine",
+                t.nav_quarantine,
+            ),
+            (Permission::Oversee, "/workload", t.nav_workload),
+            (Permission::ReadStats, "/statistics", t.nav_stats),
+        ]
+        .into_iter()
+        .filter(|(p, _, _)| auth.0.may(*p))
+        .map(|(_, href, label)| (href, label))
+        .chain([("/second-factor", t.nav_security)])
+        .collect();
+        c
     }
 
     pub(super) fn langs(&self) -> Vec<(&'static str, &'static str, bool)> {
@@ -85,6 +166,8 @@ pub(super) fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 struct ErrorPage {
     c: Chrome,
     message: &'static str,
+    /// What was wrong with what the reader sent (a field and why), when that is the failure.
+    detail: Option<String>,
     /// The case a failed change was made on (`/cases/1042`), to go back to it.
     case: Option<String>,
 }
@@ -93,19 +176,30 @@ pub(super) fn error_page(
     req: &HttpRequest,
     status: StatusCode,
     message: &'static str,
+    detail: Option<String>,
 ) -> HttpResponse {
-    // A change refused on a case leads back to it (read again: what changed shows).
+    // A change refused on a case leads back to it (read again: what changed shows); a case
+    // not found (or hidden) is not linked to.
+    let refused = matches!(
+        status,
+        StatusCode::CONFLICT
+            | StatusCode::PRECONDITION_FAILED
+            | StatusCode::UNPROCESSABLE_ENTITY
+            | StatusCode::BAD_REQUEST
+    );
     let case = req
         .path()
         .strip_prefix("/cases/")
         .and_then(|rest| rest.split_once('/'))
         .filter(|(r, _)| r.bytes().all(|b| b.is_ascii_digit()))
-        .map(|(r, _)| format!("/cases/{r}"));
+        .map(|(r, _)| format!("/cases/{r}"))
+        .filter(|_| refused);
     render(
         status,
         &ErrorPage {
             c: Chrome::new(req, None),
             message,
+            detail,
             case,
         },
     )
@@ -125,6 +219,46 @@ async fn stylesheet() -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(include_str!("../../static/console.css"))
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(include_str!("../../static/console.js"))
+}
+
+/// What an open case page polls: a mark that moves with every change to the case or its log
+/// (its version and the newest audit event about it), nothing of its content. The case is
+/// found with the one visibility rule; the mark is not a read, so it is not in the access log.
+async fn live_case(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> HttpResponse {
+    let run = async {
+        let auth = super::signed_in(&state, &req).await?;
+        auth.require(Permission::ReadCases)?;
+        let at = crate::routes::path_id(helpline_domain::case::CaseLocator::parse(&reference))?;
+        let who = auth.0.clone();
+        let mark = state
+            .read(move |c| {
+                let case = helpline_store::cases::get_visible(c, at, &who)?;
+                let seq = helpline_store::audit::last_change_of_case(c, case.id)?;
+                Ok(format!("{}-{seq}", case.version))
+            })
+            .await?;
+        Ok::<_, ApiError>(
+            HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .insert_header(("Cache-Control", "no-store"))
+                .body(mark),
+        )
+    };
+    // A poll is answered with a status only: the page's script ignores anything but a mark.
+    run.await
+        .unwrap_or_else(|e| HttpResponse::build(e.status_code()).finish())
 }
 
 /// The browser's tab icon (asked for at /favicon.ico whatever the page says).

@@ -9,7 +9,7 @@ use helpline_store::cases::{AssigneeFilter, CaseFilter, CaseSort};
 use helpline_store::search;
 use serde::Deserialize;
 
-use super::pages::{me, render, staff_names, Chrome, PAGE};
+use super::pages::{render, staff_names, Chrome, PAGE};
 use super::{failure, form, signed_in, Texts};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -210,7 +210,11 @@ async fn queue_page(
     query: String,
 ) -> Result<HttpResponse, ApiError> {
     let names = staff_names(state).await?;
-    let c = Chrome::new(req, me(&names, auth));
+    let mut c = Chrome::staff(req, &names, auth);
+    // A view refreshes itself as cases come and go; search results (a POST) stay as found.
+    if query.is_empty() && next.is_none() && req.method() == actix_web::http::Method::GET {
+        c.live = Some("self".into());
+    }
     let rows = cases
         .into_iter()
         .map(|k| {

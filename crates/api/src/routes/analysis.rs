@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, PageParams};
 
 mod intel;
-mod relations;
+pub(crate) mod relations;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -38,11 +38,11 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 /// An indicator on a case as the API shows it: its context, the warning list naming it, and
 /// how many cases hold it.
 #[derive(Serialize)]
-struct Shown {
+pub(crate) struct Shown {
     #[serde(flatten)]
-    on_case: CaseIndicator,
-    warning: Option<String>,
-    cases: i64,
+    pub(crate) on_case: CaseIndicator,
+    pub(crate) warning: Option<String>,
+    pub(crate) cases: i64,
 }
 
 fn shown(
@@ -86,7 +86,7 @@ async fn list(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AttachBody {
+pub(crate) struct AttachBody {
     kind: String,
     value: String,
     #[serde(default, deserialize_with = "helpline_domain::given")]
@@ -109,7 +109,23 @@ async fn attach(
     Writable { case, auth }: Writable<may::ManageIndicators>,
     body: ApiJson<AttachBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
+    let (shown, new) = attach_indicator(&state, &auth, &case, body.value).await?;
+    Ok(if new {
+        HttpResponse::Created().json(shown)
+    } else {
+        HttpResponse::Ok().json(shown)
+    })
+}
+
+/// Puts an indicator on a case the caller may write to (API and console): answers it as
+/// shown, and whether it is new there.
+pub(crate) async fn attach_indicator(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    case: &helpline_domain::case::Case,
+    b: AttachBody,
+) -> Result<(Shown, bool), ApiError> {
+    let case_id = case.id;
     let kind = IndicatorKind::parse(&b.kind).map_err(ApiError::from)?;
     let indicator =
         Indicator::parse(kind, &b.value).map_err(|e| ApiError::field("value", e.to_string()))?;
@@ -136,21 +152,19 @@ async fn attach(
         }
     }
     let (one, new) = state
-        .write(&auth, move |tx| {
+        .write(auth, move |tx| {
             if let Some(m) = ctx.source_message_id {
-                analysis::message_text(tx.conn, case.id, m)?;
+                analysis::message_text(tx.conn, case_id, m)?;
             }
-            analysis::attach(tx, case.id, &indicator, ctx)
+            analysis::attach(tx, case_id, &indicator, ctx)
         })
         .await?;
     let ids = vec![one.indicator.id];
     let counts = state.read(move |c| analysis::case_counts(c, &ids)).await?;
-    let body = shown(&state, vec![one], &counts);
-    Ok(if new {
-        HttpResponse::Created().json(&body[0])
-    } else {
-        HttpResponse::Ok().json(&body[0])
-    })
+    let shown = shown(state, vec![one], &counts)
+        .pop()
+        .ok_or_else(|| ApiError::Internal("an attached indicator went missing".into()))?;
+    Ok((shown, new))
 }
 
 /// Takes an indicator off a case.

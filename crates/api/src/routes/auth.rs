@@ -81,7 +81,22 @@ async fn begin_second_factor(
     state: web::Data<AppState>,
     auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
-    let me = staff_member(&auth)?;
+    let (secret, otpauth_uri) = begin_enrolment(&state, &auth).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Enrolment {
+            secret,
+            otpauth_uri,
+        }))
+}
+
+/// A new second-factor secret for the caller (API and console): the secret and its
+/// `otpauth://` URI, to be shown once.
+pub(crate) async fn begin_enrolment(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+) -> Result<(String, String), ApiError> {
+    let me = staff_member(auth)?;
     let user = state
         .read(move |c| helpline_store::users::get(c, me))
         .await?;
@@ -89,16 +104,11 @@ async fn begin_second_factor(
     let otpauth_uri = second_factor::otpauth_uri(&secret, user.username.as_str())?;
     let kept = state.seal.seal(&secret)?;
     state
-        .write(&auth, move |tx| {
+        .write(auth, move |tx| {
             helpline_store::second_factors::begin(tx, me, &kept)
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(Enrolment {
-            secret,
-            otpauth_uri,
-        }))
+    Ok((secret, otpauth_uri))
 }
 
 #[derive(Deserialize)]
@@ -119,7 +129,22 @@ async fn confirm_second_factor(
     auth: Auth,
     body: ApiJson<Confirmation>,
 ) -> Result<HttpResponse, ApiError> {
-    let me = staff_member(&auth)?;
+    let codes = confirm_enrolment(&state, &auth, body.value.code).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(RecoveryCodes {
+            recovery_codes: codes,
+        }))
+}
+
+/// Confirms the caller's new second factor with its first code (API and console); answers
+/// the recovery codes, to be shown once. Wrong codes count towards the login pause.
+pub(crate) async fn confirm_enrolment(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    code: String,
+) -> Result<Vec<String>, ApiError> {
+    let me = staff_member(auth)?;
     let (user, factor) = state
         .read(move |c| {
             Ok((
@@ -129,41 +154,36 @@ async fn confirm_second_factor(
         })
         .await?;
     let attempt = Attempt::account(user.username.as_str());
-    LoginThrottle::check(&state, &attempt).await?;
+    LoginThrottle::check(state, &attempt).await?;
     let factor = factor.filter(|f| !f.confirmed()).ok_or_else(|| {
         ApiError::Conflict(
             "no second factor is being set up: begin with POST /api/v1/auth/second-factor".into(),
         )
     })?;
-    let code = body.value.code;
     let secret = state.seal.open(&factor.secret)?;
     let Some(step) = (code.len() <= 64)
         .then(|| second_factor::step_of(&secret, &code, state.now().timestamp()))
         .transpose()?
         .flatten()
     else {
-        LoginThrottle::failed(&state, &attempt).await?;
+        LoginThrottle::failed(state, &attempt).await?;
         return Err(ApiError::field(
             "code",
             "is not the authenticator's current code",
         ));
     };
-    LoginThrottle::succeeded(&state, &attempt).await?;
+    LoginThrottle::succeeded(state, &attempt).await?;
     let codes = second_factor::new_recovery_codes();
     let hashes = codes
         .iter()
         .map(|c| second_factor::hash_recovery_code(c))
         .collect();
     state
-        .write(&auth, move |tx| {
+        .write(auth, move |tx| {
             helpline_store::second_factors::confirm(tx, me, step, hashes)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(RecoveryCodes {
-            recovery_codes: codes,
-        }))
+    Ok(codes)
 }
 
 #[derive(Deserialize)]

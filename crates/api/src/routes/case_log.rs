@@ -66,16 +66,31 @@ async fn add_to_case<T: serde::Serialize + Send + 'static>(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MessageBody {
-    direction: Direction,
-    channel: Channel,
+pub(crate) struct MessageBody {
+    pub(crate) direction: Direction,
+    pub(crate) channel: Channel,
     #[serde(default, deserialize_with = "helpline_domain::given")]
-    counterpart: Option<Counterpart>,
+    pub(crate) counterpart: Option<Counterpart>,
     #[serde(default, deserialize_with = "helpline_domain::given")]
-    subject: Option<Title>,
-    body: Body,
+    pub(crate) subject: Option<Title>,
+    pub(crate) body: Body,
     #[serde(default, deserialize_with = "helpline_domain::given")]
-    occurred_at: Option<DateTime<Utc>>,
+    pub(crate) occurred_at: Option<DateTime<Utc>>,
+}
+
+impl MessageBody {
+    /// The message to record (from the beneficiary unless said otherwise).
+    pub(crate) fn into_new(self) -> NewMessage {
+        NewMessage {
+            direction: self.direction,
+            channel: self.channel,
+            counterpart: self.counterpart.unwrap_or(Counterpart::Beneficiary),
+            subject: self.subject,
+            body: self.body,
+            occurred_at: self.occurred_at,
+            email: None,
+        }
+    }
 }
 
 /// Records a message exchanged outside the mail gateway (a call, a chat, a visit).
@@ -84,16 +99,7 @@ async fn add_message(
     Writable { case, auth }: Writable<may::RecordMessage>,
     body: ApiJson<MessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let new = NewMessage {
-        direction: b.direction,
-        channel: b.channel,
-        counterpart: b.counterpart.unwrap_or(Counterpart::Beneficiary),
-        subject: b.subject,
-        body: b.body,
-        occurred_at: b.occurred_at,
-        email: None,
-    };
+    let new = body.value.into_new();
     let policy = state.policy.clone();
     add_to_case(&state, &auth, case.id, body.retry, move |tx, case| {
         crate::service::messages::record(tx, case, new, &policy)
@@ -103,8 +109,8 @@ async fn add_message(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CommentBody {
-    body: Body,
+pub(crate) struct CommentBody {
+    pub(crate) body: Body,
 }
 
 /// Adds an internal comment.
@@ -122,11 +128,11 @@ async fn add_comment(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ActionBody {
-    kind: ActionKind,
-    description: Body,
+pub(crate) struct ActionBody {
+    pub(crate) kind: ActionKind,
+    pub(crate) description: Body,
     #[serde(default, deserialize_with = "helpline_domain::given")]
-    performed_at: Option<DateTime<Utc>>,
+    pub(crate) performed_at: Option<DateTime<Utc>>,
 }
 
 /// Records a measure taken for the beneficiary.
@@ -144,12 +150,12 @@ async fn add_action(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NextStepBody {
-    title: Title,
+pub(crate) struct NextStepBody {
+    pub(crate) title: Title,
     #[serde(default, deserialize_with = "helpline_domain::given")]
-    assignee_id: Option<UserId>,
+    pub(crate) assignee_id: Option<UserId>,
     #[serde(default, deserialize_with = "helpline_domain::given")]
-    due_at: Option<DateTime<Utc>>,
+    pub(crate) due_at: Option<DateTime<Utc>>,
 }
 
 /// Plans a next step.

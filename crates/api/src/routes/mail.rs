@@ -171,7 +171,7 @@ async fn quarantine(
     Ok(HttpResponse::Ok().json(p))
 }
 
-fn inbound_id(id: &str) -> Result<InboundMailId, ApiError> {
+pub(crate) fn inbound_id(id: &str) -> Result<InboundMailId, ApiError> {
     path_id(InboundMailId::parse(id))
 }
 
@@ -231,18 +231,29 @@ async fn retry(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = inbound_id(&id)?;
-    let (_, raw) = load_quarantined(&state, id).await?;
+    let (record, reference) = retry_quarantined(&state, &auth, id).await?;
+    Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
+}
+
+/// Reads a quarantined message again (API and console); answers the record and, if it was
+/// threaded now, its case's reference.
+pub(crate) async fn retry_quarantined(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: InboundMailId,
+) -> Result<(mailstore::InboundMail, Option<i64>), ApiError> {
+    let (_, raw) = load_quarantined(state, id).await?;
     state
         .mail
         .reload(&state.config)
         .map_err(|e| ApiError::Unavailable(format!("the key files cannot be read: {e}")))?;
-    let opened = open(&state, web::Bytes::from(raw)).await?;
+    let opened = open(state, web::Bytes::from(raw)).await?;
     let how = Threading::of(&state.mail, &state.policy);
     let record = state
-        .write(&auth, move |tx| intake::retry(tx, id, opened, &how))
+        .write(auth, move |tx| intake::retry(tx, id, opened, &how))
         .await?;
-    let reference = reference_of(&state, &record).await?;
-    Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
+    let reference = reference_of(state, &record).await?;
+    Ok((record, reference))
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,18 +271,30 @@ async fn assign(
     body: ApiJson<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = inbound_id(&id)?;
-    let case = writable_case_named(&state, &auth, "case", &body.value.case).await?;
-    let (m, raw) = load_quarantined(&state, id).await?;
-    let opened = open(&state, web::Bytes::from(raw)).await?;
+    let (record, reference) = assign_quarantined(&state, &auth, id, &body.value.case).await?;
+    Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
+}
+
+/// Attaches a quarantined message to the case named (id or `#ref`), which the caller must be
+/// able to write to (API and console); answers the record and the case's reference.
+pub(crate) async fn assign_quarantined(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: InboundMailId,
+    case: &str,
+) -> Result<(mailstore::InboundMail, Option<i64>), ApiError> {
+    let case = writable_case_named(state, auth, "case", case).await?;
+    let (m, raw) = load_quarantined(state, id).await?;
+    let opened = open(state, web::Bytes::from(raw)).await?;
     let how = Threading::of(&state.mail, &state.policy);
     let reason = m.reason.clone().unwrap_or_default();
     let record = state
-        .write(&auth, move |tx| {
+        .write(auth, move |tx| {
             intake::assign(tx, id, case.id, opened, &reason, &how)
         })
         .await?;
-    let reference = reference_of(&state, &record).await?;
-    Ok(HttpResponse::Ok().json(IngestOutcome::from_record(&record, reference, false)))
+    let reference = reference_of(state, &record).await?;
+    Ok((record, reference))
 }
 
 fn beneficiary_id(id: &str) -> Result<BeneficiaryId, ApiError> {
@@ -280,7 +303,7 @@ fn beneficiary_id(id: &str) -> Result<BeneficiaryId, ApiError> {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CertificateBody {
+pub(crate) struct CertificateBody {
     /// The certificate, ASCII-armored.
     armored: String,
     /// `upload` (default) or `manual` (checked in person or on a call).
@@ -303,7 +326,23 @@ async fn add_certificate(
     body: ApiJson<CertificateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let id = beneficiary_id(&id)?;
-    let b = body.value;
+    let (v, created) = add_beneficiary_certificate(&state, &auth, id, body.value).await?;
+    Ok(HttpResponse::build(if created {
+        actix_web::http::StatusCode::CREATED
+    } else {
+        actix_web::http::StatusCode::OK
+    })
+    .json(v))
+}
+
+/// Adds a certificate to a beneficiary the caller may see (API and console): answers the
+/// stored certificate with `reverified_messages`, and whether it is new.
+pub(crate) async fn add_beneficiary_certificate(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    id: BeneficiaryId,
+    b: CertificateBody,
+) -> Result<(serde_json::Value, bool), ApiError> {
     let source = match b.source {
         None | Some(helpline_domain::mail::CertificateSource::Upload) => {
             helpline_domain::mail::CertificateSource::Upload
@@ -344,17 +383,12 @@ async fn add_certificate(
             ))));
     }
     let (stored, created) = state
-        .write(&auth, move |tx| mailstore::add_certificate(tx, new))
+        .write(auth, move |tx| mailstore::add_certificate(tx, new))
         .await?;
-    let reverified = reverify(&state, &auth, &addresses).await?;
+    let reverified = reverify(state, auth, &addresses).await?;
     let mut v = serde_json::to_value(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
     v["reverified_messages"] = serde_json::json!(reverified);
-    Ok(HttpResponse::build(if created {
-        actix_web::http::StatusCode::CREATED
-    } else {
-        actix_web::http::StatusCode::OK
-    })
-    .json(v))
+    Ok((v, created))
 }
 
 /// Checks again the signatures of messages from these addresses that named an unknown key;
@@ -394,7 +428,7 @@ async fn reverify(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReplyBody {
+pub(crate) struct ReplyBody {
     /// The text.
     body: Body,
     /// Recipient: one of the beneficiary's addresses (default: the first) or a party's of the case.
@@ -411,7 +445,17 @@ async fn reply(
     Writable { case, auth }: Writable<may::RecordMessage>,
     body: ApiJson<ReplyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
+    let msg = send_reply(&state, &auth, case, body.value).await?;
+    Ok(HttpResponse::Created().json(msg))
+}
+
+/// A reply on a case the caller may write to (API and console).
+pub(crate) async fn send_reply(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    case: helpline_domain::case::Case,
+    b: ReplyBody,
+) -> Result<helpline_domain::log::Message, ApiError> {
     let (actor, now, st) = (auth.actor(), state.now(), state.clone());
     // Reading the recipient, composing (signing, encrypting) and the write block: off the
     // async workers.
@@ -425,7 +469,7 @@ async fn reply(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(HttpResponse::Created().json(msg))
+    Ok(msg)
 }
 
 #[derive(Debug, Deserialize)]

@@ -18,18 +18,18 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, PageParams};
 
-mod analysis;
-mod auth;
+pub(crate) mod analysis;
+pub(crate) mod auth;
 mod beneficiaries;
-mod case_log;
+pub(crate) mod case_log;
 pub(crate) mod cases;
 mod evidence;
 mod health;
-mod mail;
+pub(crate) mod mail;
 mod parties;
 mod tokens;
 mod users;
-mod workflow;
+pub(crate) mod workflow;
 
 /// A resource whose unsupported methods answer 405 as problem+json.
 pub(crate) fn resource(path: &str) -> Resource {

@@ -236,7 +236,7 @@ async fn add_absence(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HandoffBody {
+pub(crate) struct HandoffBody {
     to: UserId,
     note: Note,
 }
@@ -248,7 +248,22 @@ async fn hand_off(
     IfMatch(expected): IfMatch,
     body: ApiJson<HandoffBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
+    let (case, handoff) = hand_off_case(&state, &auth, &case, expected, body.value).await?;
+    Ok(json_with_etag(
+        &json!({ "case": case, "handoff": handoff }),
+        case.version,
+    ))
+}
+
+/// Hands a case the caller may write to on, from the version the caller saw (API and
+/// console): a hand-off without a note is refused.
+pub(crate) async fn hand_off_case(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    case: &Case,
+    expected: i64,
+    b: HandoffBody,
+) -> Result<(Case, helpline_domain::workflow::Handoff), ApiError> {
     if b.note.as_str().trim().is_empty() {
         return Err(ApiError::field(
             "note",
@@ -256,16 +271,21 @@ async fn hand_off(
         ));
     }
     let policy = state.policy.clone();
-    let (case, handoff) = state
-        .write(&auth, move |tx| {
-            service::cases::hand_off(tx, case.id, expected, b.to, b.note, &policy)
+    let id = case.id;
+    state
+        .write(auth, move |tx| {
+            service::cases::hand_off(tx, id, expected, b.to, b.note, &policy)
         })
-        .await?;
-    Ok(json_with_etag(
-        &json!({ "case": case, "handoff": handoff }),
-        case.version,
-    ))
+        .await
 }
+
+/// What a lead does to a case: the change, given the case and the version the lead saw.
+pub(crate) type LeadChange = dyn FnOnce(
+        &mut helpline_store::Tx<'_>,
+        helpline_domain::ids::CaseId,
+        i64,
+    ) -> Result<Case, StoreError>
+    + Send;
 
 /// A lead's change to a case it may see, made from the version `If-Match` named; answers the
 /// case.
@@ -274,19 +294,24 @@ async fn lead_change(
     auth: &Auth,
     expected: i64,
     id: &str,
-    change: impl FnOnce(
-            &mut helpline_store::Tx<'_>,
-            helpline_domain::ids::CaseId,
-            i64,
-        ) -> Result<Case, StoreError>
-        + Send
-        + 'static,
+    change: Box<LeadChange>,
 ) -> Result<HttpResponse, ApiError> {
-    let case = visible_case(state, auth, id).await?;
-    let case = state
-        .write(auth, move |tx| change(tx, case.id, expected))
-        .await?;
+    let case = lead_change_case(state, auth, expected, id, change).await?;
     Ok(json_with_etag(&case, case.version))
+}
+
+/// A lead's change to a case it may see, from the version it saw (API and console).
+pub(crate) async fn lead_change_case(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    expected: i64,
+    id: &str,
+    change: Box<LeadChange>,
+) -> Result<Case, ApiError> {
+    let case = visible_case(state, auth, id).await?;
+    state
+        .write(auth, move |tx| change(tx, case.id, expected))
+        .await
 }
 
 /// A lead takes an escalated case in hand.
@@ -296,7 +321,14 @@ async fn acknowledge(
     IfMatch(expected): IfMatch,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    lead_change(&state, &auth, expected, &id, service::cases::acknowledge).await
+    lead_change(
+        &state,
+        &auth,
+        expected,
+        &id,
+        Box::new(service::cases::acknowledge),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -314,15 +346,21 @@ async fn hold(
     body: ApiJson<HoldBody>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = body.value.reason;
-    lead_change(&state, &auth, expected, &id, move |tx, case, expected| {
-        if reason.as_str().trim().is_empty() {
-            return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
-                "reason",
-                "a legal hold needs its reason",
-            )));
-        }
-        service::cases::set_legal_hold(tx, case, expected, Some(reason))
-    })
+    lead_change(
+        &state,
+        &auth,
+        expected,
+        &id,
+        Box::new(move |tx, case, expected| {
+            if reason.as_str().trim().is_empty() {
+                return Err(StoreError::Domain(helpline_domain::DomainError::invalid(
+                    "reason",
+                    "a legal hold needs its reason",
+                )));
+            }
+            service::cases::set_legal_hold(tx, case, expected, Some(reason))
+        }),
+    )
     .await
 }
 
@@ -333,9 +371,13 @@ async fn release(
     IfMatch(expected): IfMatch,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    lead_change(&state, &auth, expected, &id, |tx, case, expected| {
-        service::cases::set_legal_hold(tx, case, expected, None)
-    })
+    lead_change(
+        &state,
+        &auth,
+        expected,
+        &id,
+        Box::new(|tx, case, expected| service::cases::set_legal_hold(tx, case, expected, None)),
+    )
     .await
 }
 

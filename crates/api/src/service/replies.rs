@@ -75,10 +75,9 @@ pub fn send(
             mailstore::inbound_message_ids(c, cid)?,
         ))
     })?;
-    if to.certs.is_empty() && (required || cfg.require_encryption) {
+    if let Outlook::Refused { to } = Outlook::of(&to, required, cfg) {
         return Err(ReplyError::Store(invalid(format!(
-            "replies on this case must be encrypted, and no usable certificate is held for {}; add one to the beneficiary first",
-            to.address
+            "replies on this case must be encrypted, and no usable certificate is held for {to}; add one to the beneficiary first"
         ))));
     }
     let out = compose(mail, cfg, case, &draft, to, &thread_ids)?;
@@ -111,6 +110,54 @@ pub fn send(
         });
     }
     Ok(msg)
+}
+
+/// What a reply will be, said before it is written: the one rule [`send`] also follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outlook {
+    /// Encrypted to the recipient's certificates, and signed.
+    Encrypted {
+        /// The recipient's address.
+        to: String,
+    },
+    /// Signed only: no usable certificate is held, and encryption is not required.
+    SignedOnly {
+        /// The recipient's address.
+        to: String,
+    },
+    /// Refused: encryption is required and no usable certificate is held.
+    Refused {
+        /// The recipient's address.
+        to: String,
+    },
+}
+
+impl Outlook {
+    fn of(to: &Recipient, required: bool, cfg: &MailConfig) -> Outlook {
+        let address = to.address.clone();
+        match (to.certs.is_empty(), required || cfg.require_encryption) {
+            (false, _) => Outlook::Encrypted { to: address },
+            (true, false) => Outlook::SignedOnly { to: address },
+            (true, true) => Outlook::Refused { to: address },
+        }
+    }
+}
+
+/// What a reply on `case` to `to` (default: the beneficiary's first address) would be, for
+/// the composer to say before anything is written; an error names a recipient it cannot have.
+pub fn outlook(
+    st: &AppState,
+    case: &Case,
+    to: Option<EmailAddress>,
+) -> Result<Outlook, StoreError> {
+    let cid = case.id;
+    let (to, required) = st.store.read(|c| {
+        Ok((
+            recipient(c, case, to)?,
+            mailstore::encryption_required(c, cid)?,
+        ))
+    })?;
+    Ok(Outlook::of(&to, required, &st.config.mail))
 }
 
 /// A reply composed: the bytes for the relay and what the case's log says of them.

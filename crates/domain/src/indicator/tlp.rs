@@ -25,6 +25,15 @@ pub enum Tlp {
 }
 
 impl Tlp {
+    /// Every level, from the widest sharing to the narrowest.
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -38,6 +38,15 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The references of the two cases the step joins: (from, to).
+    pub fn ends(&self) -> (i64, i64) {
+        match self {
+            Step::Indicator { from, to, .. } | Step::Link { from, to, .. } => (*from, *to),
+        }
+    }
+}
+
 /// A case reached from the one asked about.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Related {

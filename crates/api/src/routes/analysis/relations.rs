@@ -102,9 +102,9 @@ async fn unlink(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RelatedQuery {
+pub(crate) struct RelatedQuery {
     depth: Option<usize>,
     via: Option<String>,
     limit: Option<usize>,
@@ -135,7 +135,27 @@ async fn related(
     Visible { case, auth }: Visible<may::ReadIndicators>,
     q: ApiQuery<RelatedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
+    Ok(HttpResponse::Ok().json(related_cases(&state, &auth, &case, q.into_inner()).await?))
+}
+
+/// The cases related to one, with their paths: the API's answer.
+#[derive(Serialize)]
+pub(crate) struct RelatedAnswer {
+    case: serde_json::Value,
+    depth: usize,
+    fan_out_limit: i64,
+    pub(crate) total: usize,
+    pub(crate) related: Vec<analysis::Related>,
+    pub(crate) not_followed: Vec<analysis::NotFollowed>,
+}
+
+/// The cases related to a case the caller may see (API and console), walked as `q` says.
+pub(crate) async fn related_cases(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    case: &helpline_domain::case::Case,
+    q: RelatedQuery,
+) -> Result<RelatedAnswer, ApiError> {
     let max = state.config.analysis.max_depth;
     let depth = q.depth.unwrap_or(2);
     if depth == 0 || depth > max {
@@ -148,7 +168,7 @@ async fn related(
         )));
     }
     let (links, indicators) = q.via()?;
-    let start = CaseBrief::of(&case);
+    let start = CaseBrief::of(case);
     let who = auth.0.clone();
     let fan_out = state.config.analysis.fan_out_limit;
     let st = state.clone();
@@ -167,23 +187,14 @@ async fn related(
         .await?;
     // Serialised straight from the structs: an answer can list hundreds of cases with their
     // paths, and building a JSON value tree first doubled the work.
-    #[derive(Serialize)]
-    struct Answer {
-        case: serde_json::Value,
-        depth: usize,
-        fan_out_limit: i64,
-        total: usize,
-        related: Vec<analysis::Related>,
-        not_followed: Vec<analysis::NotFollowed>,
-    }
-    Ok(HttpResponse::Ok().json(Answer {
+    Ok(RelatedAnswer {
         case: serde_json::json!({"id": case.id, "ref": case.reference.get()}),
         depth,
         fan_out_limit: fan_out,
         total: answer.total,
         related: answer.related,
         not_followed: answer.not_followed,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]

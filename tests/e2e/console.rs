@@ -30,6 +30,16 @@ fn photograph(browser: &Browser, backend: Backend, page: &str) {
         violations.is_empty(),
         "{page}: axe-core found serious or critical violations: {violations:#?}"
     );
+    let weight = browser.weight();
+    assert!(
+        weight < 200_000,
+        "{page} weighs {weight} bytes at its first load (at most 200 KB)"
+    );
+    let unreachable = browser.unreachable_by_tab();
+    assert!(
+        unreachable.is_empty(),
+        "{page}: the keyboard cannot reach {unreachable:#?}"
+    );
     let b = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -204,6 +214,7 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     browser.follow("form.search button");
     assert_eq!(browser.count(&format!("a[href='/cases/{own_ref}']")), 1);
     no_errors(&browser, "search");
+    photograph(&browser, backend, "search");
 
     // A first contact for a new person, through the form: the case opens with the priority
     // the matrix beside the form gives.
@@ -347,6 +358,57 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     assert_eq!(browser.element("html"), marker, "the page was reloaded");
     assert!(browser.text("#live-note").contains("New activity"));
     no_errors(&browser, "a live update");
+
+    // Urgency, impact and tags changed in the case's edit form: the priority follows.
+    browser.goto(&format!("{}/cases/{new_ref}", app.base));
+    browser.click("details.edit-case summary");
+    browser.click("#edit-urgency option[value=critical]");
+    browser.type_into("#edit-tags", "account-takeover, press");
+    browser.follow("form.edit-form button[type=submit]");
+    let facts = browser.text("#facts");
+    let expected = helpline_domain::case::Priority::derive(
+        helpline_domain::case::Urgency::Critical,
+        helpline_domain::case::Impact::High,
+    );
+    assert!(
+        facts.contains(expected.as_str()) && facts.contains("account-takeover, press"),
+        "{facts}"
+    );
+    no_errors(&browser, "a case edited");
+
+    // The keyboard alone: the skip link, then a comment written and sent without a mouse.
+    browser.execute(
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+        json!([]),
+    );
+    browser.keys("\u{E004}");
+    assert!(browser.focused().contains("Skip"), "{}", browser.focused());
+    browser.keys("\u{E007}");
+    assert!(
+        browser.focused().starts_with("main#main"),
+        "{}",
+        browser.focused()
+    );
+    let mut presses = 0;
+    while !browser.focused().starts_with("textarea#comment-body") {
+        presses += 1;
+        assert!(presses < 100, "Tab never reached the comment field");
+        browser.keys("\u{E004}");
+    }
+    browser.keys("Written with the keyboard alone.\u{E004}");
+    assert!(
+        browser.focused().starts_with("button"),
+        "{}",
+        browser.focused()
+    );
+    browser.keys("\u{E007}");
+    assert!(
+        browser.wait_for(10, |b| b
+            .source()
+            .contains("Written with the keyboard alone.")),
+        "the comment sent from the keyboard did not arrive"
+    );
+    no_errors(&browser, "the keyboard alone");
     // The address of someone she may not see: passed to the leads, naming no one.
     browser.goto(&format!("{}/cases/new", app.base));
     browser.type_into("#name", "Someone Asking");
@@ -355,6 +417,7 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     browser.follow("form.first-contact button[type=submit]");
     assert_eq!(browser.count("#referred"), 1, "{}", browser.source());
     no_trace("a first contact for a hidden person's address");
+    photograph(&browser, backend, "referred");
     no_errors(&browser, "a referred first contact");
 
     // The case page: its record and its timeline; the title names no one.
@@ -585,12 +648,58 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     browser.type_into("#factor-code", &totp_code(&secret, 0));
     browser.follow("form.confirm-factor button");
     assert_eq!(browser.count("ul.codes li"), 10, "{}", browser.source());
+    photograph(&browser, backend, "recovery-codes");
     no_errors(&browser, "setting up a second factor");
     browser.follow("form.sign-out button");
 
-    // The analyst: an indicator on the critical case, and the case it leads to.
+    // The analyst: indicators found in a message and judged, one typed in, evidence with
+    // its hash and custody, a link, the export; then the case it all leads to.
+    app.post(
+        &format!("/api/v1/cases/{}/messages", critical.id()),
+        &handler,
+        json!({"direction": "in", "channel": "email",
+               "body": "The fake page was at https://phish-kit.example/login, sent from 203.0.113.9."}),
+    )
+    .expect(201);
+    let lure = app
+        .raw(
+            "POST",
+            &format!(
+                "/api/v1/cases/{}/evidence?filename=lure.html",
+                critical.id()
+            ),
+            Some(&handler),
+            "text/html",
+            b"<html>lure</html>",
+            &[],
+        )
+        .expect(201);
+    let lure_hash = lure.json["sha256"].as_str().unwrap_or_default().to_owned();
     sign_in(&browser, &app, "ana", None);
     browser.goto(&format!("{}/cases/{critical_ref}", app.base));
+    // The newest message (the one naming the phishing page) is the last on the page.
+    browser.execute(
+        "Array.from(document.querySelectorAll('.entry.message form.extract')).pop().id = 'newest';",
+        json!([]),
+    );
+    browser.follow("#newest button");
+    assert!(
+        browser.current_url().ends_with("/analysis"),
+        "{}",
+        browser.current_url()
+    );
+    assert!(
+        browser.count("tr.candidate") >= 2,
+        "{}",
+        browser.text("#indicator-list")
+    );
+    browser.follow("tr.candidate form.judge button[value=confirmed]");
+    browser.follow("tr.candidate form.judge button[value=false_positive]");
+    let states = browser.text("#indicator-list");
+    assert!(
+        states.contains("confirmed") && states.contains("false positive"),
+        "{states}"
+    );
     browser.click("#indicator-kind option[value=domain]");
     browser.type_into("#indicator-value", "Login-Verify.example");
     browser.follow(".add-indicator button[type=submit]");
@@ -616,6 +725,26 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     );
     no_errors(&browser, "related cases");
     photograph(&browser, backend, "related");
+    browser.goto(&format!("{}/cases/{critical_ref}/analysis", app.base));
+    assert!(browser.text(".evidence").contains(&lure_hash));
+    assert!(browser.text(".custody").contains("collected"));
+    browser.click("#link-kind option[value=related]");
+    browser.type_into("#link-target", &other_ref.to_string());
+    browser.follow("form.add-link button");
+    assert!(browser.text("ul.links").contains(&format!("#{other_ref}")));
+    no_errors(&browser, "the analysis page");
+    photograph(&browser, backend, "analysis");
+    let misp = browser.execute(
+        "var f = document.querySelector('form.export'); var d = new URLSearchParams(new FormData(f)); \
+         d.set('format', 'misp'); \
+         return fetch(f.action, {method: 'POST', body: d}).then(function (r) { return r.json(); });",
+        json!([]),
+    );
+    assert!(
+        misp.to_string().contains("login-verify.example"),
+        "the MISP export lacks the confirmed indicator: {misp}"
+    );
+    browser.goto(&format!("{}/cases/{critical_ref}/related", app.base));
     browser.follow(&format!("table.related a[href='/cases/{other_ref}']"));
     assert!(browser.text("h1").contains("Same phishing kit"));
     browser.follow("form.sign-out button");
@@ -665,6 +794,9 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
             logged.iter().all(|e| e.contains(status)),
             "{page}: the page logged {logged:#?}"
         );
+        if page == "/escalations" {
+            photograph(&browser, backend, "forbidden");
+        }
     }
     browser.goto(&format!("{}/cases/new", app.base));
     browser.type_into("#name", "Someone Asking");

@@ -262,6 +262,87 @@ impl Browser {
         );
     }
 
+    /// Presses keys, one after the other, on whatever has the focus (`"\u{E004}"` is Tab,
+    /// `"\u{E007}"` Enter; any other text is typed).
+    pub fn keys(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|k| {
+                [
+                    json!({"type": "keyDown", "value": k.to_string()}),
+                    json!({"type": "keyUp", "value": k.to_string()}),
+                ]
+            })
+            .collect();
+        self.call(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
+        );
+        self.call("DELETE", "/actions", None);
+    }
+
+    /// What has the focus, in words: `tag#id` or `a[href]`, and its text.
+    pub fn focused(&self) -> String {
+        self.execute(
+            "var e = document.activeElement; if (!e) { return ''; } \
+             var d = e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''); \
+             if (e.getAttribute('href')) { d += '[href=' + e.getAttribute('href') + ']'; } \
+             return d + ' ' + (e.textContent || e.value || '').trim().slice(0, 40);",
+            json!([]),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Presses Tab through the whole page and answers the visible controls (links, buttons,
+    /// fields) Tab never reached: a page that works with the keyboard alone has none.
+    pub fn unreachable_by_tab(&self) -> Vec<String> {
+        let total = self
+            .execute(
+                "var all = Array.from(document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex=\"-1\"])')) \
+                   .filter(function (e) { var closed = e.closest('details:not([open])'); \
+                     return !e.disabled && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden' \
+                       && !(closed && e.parentElement !== closed); }); \
+                 all.forEach(function (e, i) { e.setAttribute('data-kb', String(i)); \
+                   e.addEventListener('focus', function () { e.setAttribute('data-kb-seen', '1'); }); }); \
+                 document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); \
+                 return all.length;",
+                json!([]),
+            )
+            .as_u64()
+            .unwrap_or(0);
+        // Every control once, and a few more for the page's own (the address bar is not ours).
+        let tabs: String = "\u{E004}".repeat(total as usize + 3);
+        self.keys(&tabs);
+        self.execute(
+            "return Array.from(document.querySelectorAll('[data-kb]:not([data-kb-seen])')) \
+               .map(function (e) { return e.outerHTML.slice(0, 120); });",
+            json!([]),
+        )
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+    }
+
+    /// What the page weighs: its HTML and everything it loaded (styles, script, icon), in
+    /// bytes as decoded; what its script fetched later is not part of the first load.
+    pub fn weight(&self) -> u64 {
+        self.execute(
+            "var n = performance.getEntriesByType('navigation')[0]; var total = n ? n.decodedBodySize : 0; \
+             performance.getEntriesByType('resource').forEach(function (r) { \
+               if (r.initiatorType !== 'fetch') { total += r.decodedBodySize; } }); \
+             return total;",
+            json!([]),
+        )
+        .as_u64()
+        .unwrap_or(u64::MAX)
+    }
+
     /// Waits up to `seconds` for `check` to hold, looking every 100 ms; whether it did.
     pub fn wait_for(&self, seconds: u64, check: impl Fn(&Browser) -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(seconds);

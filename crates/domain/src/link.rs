@@ -21,6 +21,15 @@ pub enum LinkKind {
 }
 
 impl LinkKind {
+    /// Every kind.
+    pub const ALL: [LinkKind; 5] = [
+        Self::Related,
+        Self::DuplicateOf,
+        Self::HasDuplicate,
+        Self::ParentOf,
+        Self::ChildOf,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -238,7 +238,8 @@ pub enum CustodyEvent {
 }
 
 impl CustodyEvent {
-    fn as_str(self) -> &'static str {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Collected => "collected",
             Self::Viewed => "viewed",

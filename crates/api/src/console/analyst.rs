@@ -139,3 +139,323 @@ pub(super) async fn related(
     };
     run.await.unwrap_or_else(|e| failure(&req, e))
 }
+
+/// An indicator as the analysis page lists it.
+struct IndicatorRow {
+    kind: &'static str,
+    value: String,
+    state: String,
+    tlp: &'static str,
+    cases: i64,
+    warning: Option<String>,
+    candidate: bool,
+}
+
+/// An evidence item with its chain of custody.
+struct Item {
+    name: String,
+    sha256: String,
+    size: i64,
+    media_type: String,
+    tlp: &'static str,
+    collected: String,
+    /// (event, who, when, detail)
+    custody: Vec<(&'static str, String, String, String)>,
+}
+
+/// A link to another case.
+struct LinkRow {
+    kind: String,
+    reference: i64,
+    summary: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/analysis.html")]
+struct AnalysisPage {
+    c: Chrome,
+    reference: i64,
+    summary: String,
+    indicators: Vec<IndicatorRow>,
+    evidence: Vec<Item>,
+    links: Vec<LinkRow>,
+    merged_into: Option<i64>,
+    may_analyse: bool,
+    may_link: bool,
+    may_merge: bool,
+    may_share: bool,
+    indicator_kinds: Vec<&'static str>,
+    tlps: Vec<(&'static str, bool)>,
+    link_kinds: Vec<(&'static str, String)>,
+}
+
+/// A case's analysis (`/cases/{ref}/analysis`): indicators with state and TLP (candidates to
+/// confirm or reject), evidence with hashes and custody, links, merging, exports.
+pub(super) async fn analysis(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+) -> HttpResponse {
+    use helpline_domain::indicator::{IndicatorKind, IndicatorState, Tlp};
+    use helpline_domain::link::LinkKind;
+    use helpline_store::{analysis as an, evidence as ev};
+    let run = async {
+        let auth = signed_in(&state, &req).await?;
+        auth.require(Permission::ReadIndicators)?;
+        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
+        let names = staff_names(&state).await?;
+        let (id, who) = (case.id, auth.0.clone());
+        let merged_into = case.merged_into;
+        let (indicators, counts, items, links, merged_ref) = state
+            .read(move |c| {
+                let page = an::page_of_case(c, id, None, 200)?;
+                let ids: Vec<_> = page.items.iter().map(|i| i.indicator.id).collect();
+                let counts = an::case_counts(c, &ids)?;
+                let mut items = Vec::new();
+                for e in ev::of_case(c, id)? {
+                    let chain = ev::custody(c, e.id, None, 50)?;
+                    items.push((e, chain.items));
+                }
+                let links = an::links(c, id, &who, None, 200)?;
+                let merged_ref = match merged_into {
+                    Some(m) => Some(
+                        helpline_store::cases::locate(
+                            c,
+                            helpline_domain::case::CaseLocator::Id(m),
+                        )?
+                        .reference
+                        .get(),
+                    ),
+                    None => None,
+                };
+                Ok((page.items, counts, items, links.items, merged_ref))
+            })
+            .await?;
+        let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
+        let c = Chrome::staff(&req, &names, &auth);
+        Ok::<_, ApiError>(render(
+            StatusCode::OK,
+            &AnalysisPage {
+                reference: case.reference.get(),
+                summary: case.summary.as_str().to_owned(),
+                indicators: indicators
+                    .into_iter()
+                    .map(|i| IndicatorRow {
+                        kind: i.indicator.kind.as_str(),
+                        warning: state
+                            .warnings
+                            .warns(&i.indicator.indicator())
+                            .map(str::to_owned),
+                        cases: counts.get(&i.indicator.id).copied().unwrap_or(0),
+                        value: i.indicator.value,
+                        state: i.state.as_str().replace('_', " "),
+                        tlp: i.tlp.as_str(),
+                        candidate: i.state == IndicatorState::Candidate,
+                    })
+                    .collect(),
+                evidence: items
+                    .into_iter()
+                    .map(|(e, chain)| Item {
+                        name: e.filename.clone().unwrap_or_else(|| e.id.to_string()),
+                        sha256: e.sha256,
+                        size: e.size,
+                        media_type: e.media_type,
+                        tlp: e.tlp.as_str(),
+                        collected: when(e.collected_at),
+                        custody: chain
+                            .into_iter()
+                            .map(|k| {
+                                (
+                                    k.event.as_str(),
+                                    super::case::actor_name(&names, &k.actor),
+                                    when(k.at),
+                                    if k.detail.is_null() {
+                                        String::new()
+                                    } else {
+                                        k.detail.to_string()
+                                    },
+                                )
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                links: links
+                    .into_iter()
+                    .map(|(l, target)| LinkRow {
+                        kind: l.kind.as_str().replace('_', " "),
+                        reference: target.reference,
+                        summary: target.summary,
+                        note: l.note.as_str().to_owned(),
+                    })
+                    .collect(),
+                merged_into: merged_ref,
+                may_analyse: auth.0.may(Permission::ManageIndicators) && merged_into.is_none(),
+                may_link: auth.0.may(Permission::LinkCases) && merged_into.is_none(),
+                may_merge: auth.0.may(Permission::MergeCases),
+                may_share: auth.0.may(Permission::ShareIntel),
+                indicator_kinds: IndicatorKind::ALL.iter().map(|k| k.as_str()).collect(),
+                tlps: Tlp::ALL
+                    .iter()
+                    .map(|t| (t.as_str(), *t == state.default_tlp))
+                    .collect(),
+                link_kinds: LinkKind::ALL
+                    .iter()
+                    .map(|k| (k.as_str(), k.as_str().replace('_', " ")))
+                    .collect(),
+                c,
+            },
+        ))
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct LinkForm {
+    target: String,
+    kind: String,
+}
+
+/// Links the case with another (by number).
+pub(super) async fn link(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (crate::auth::Auth, LinkForm) = super::form(&state, &req, &body).await?;
+        auth.require(Permission::LinkCases)?;
+        let case = crate::routes::writable_case(&state, &auth, &reference).await?;
+        let b = super::as_api(serde_json::json!({
+            "target": f.target.trim().trim_start_matches('#'),
+            "kind": f.kind,
+        }))?;
+        crate::routes::analysis::relations::link_cases(&state, &auth, &case, b).await?;
+        Ok::<_, ApiError>(back_to_analysis(&case))
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct NoFields {}
+
+/// Removes a link.
+pub(super) async fn unlink(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, NoFields {}) = super::form(&state, &req, &body).await?;
+        auth.require(Permission::LinkCases)?;
+        let (reference, target) = path.into_inner();
+        crate::routes::analysis::relations::unlink_cases(&state, &auth, &reference, &target)
+            .await?;
+        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
+        Ok::<_, ApiError>(back_to_analysis(&case))
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct MergeForm {
+    into: String,
+}
+
+/// Merges the case into another; then to that one.
+pub(super) async fn merge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (crate::auth::Auth, MergeForm) = super::form(&state, &req, &body).await?;
+        auth.require(Permission::MergeCases)?;
+        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
+        let into = f.into.trim().trim_start_matches('#').to_owned();
+        crate::routes::analysis::relations::merge_case(&state, &auth, &case, &into).await?;
+        Ok::<_, ApiError>(super::see_other(&format!("/cases/{into}")).finish())
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+/// Undoes the case's merge.
+pub(super) async fn unmerge(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, NoFields {}) = super::form(&state, &req, &body).await?;
+        auth.require(Permission::MergeCases)?;
+        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
+        crate::routes::analysis::relations::unmerge_case(&state, &auth, &case).await?;
+        Ok::<_, ApiError>(back_to_analysis(&case))
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ExportForm {
+    format: String,
+}
+
+/// The case's intelligence as a MISP event or a STIX bundle, to download (posted: an export
+/// is recorded in the audit trail and in the custody of the evidence it shares).
+pub(super) async fn export(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (crate::auth::Auth, ExportForm) = super::form(&state, &req, &body).await?;
+        auth.require(Permission::ShareIntel)?;
+        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
+        let format: crate::sharing::ShareFormat = super::as_api(serde_json::json!(f.format))?;
+        let name = format!(
+            "helpline-{}-{}.json",
+            case.reference.get(),
+            f.format.to_ascii_lowercase()
+        );
+        let (doc, _, _) =
+            crate::routes::analysis::intel::export_case(&state, &auth, case, format, None).await?;
+        Ok::<_, ApiError>(
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .insert_header(("Cache-Control", "no-store"))
+                .insert_header((
+                    actix_web::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ))
+                .json(doc),
+        )
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+/// Finds the indicators in one of the case's messages (new ones become candidates).
+pub(super) async fn extract(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, NoFields {}) = super::form(&state, &req, &body).await?;
+        auth.require(Permission::ManageIndicators)?;
+        let (reference, message) = path.into_inner();
+        crate::routes::analysis::extract_candidates(&state, &auth, &reference, &message).await?;
+        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
+        Ok::<_, ApiError>(back_to_analysis(&case))
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+fn back_to_analysis(case: &helpline_domain::case::Case) -> HttpResponse {
+    super::see_other(&format!("/cases/{}/analysis", case.reference.get())).finish()
+}

@@ -6,9 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use helpline_domain::access::Permission;
-use helpline_domain::case::Case;
+use helpline_domain::case::{Case, Impact, Urgency};
 use helpline_domain::ids::UserId;
-use helpline_domain::indicator::{IndicatorKind, Tlp};
 use helpline_domain::log::{ActionKind, Channel};
 use helpline_domain::mail::{DecryptionStatus, EmailDetails, SignatureStatus};
 use helpline_domain::user::Actor;
@@ -37,6 +36,8 @@ struct Entry {
     body: String,
     /// What protected a message, in words: (how it reads: `good`/`warn`/`bad`, text).
     badges: Vec<(&'static str, String)>,
+    /// A message's id, to look for indicators in it.
+    message: Option<String>,
 }
 
 /// A certificate of the beneficiary as the page shows it.
@@ -100,8 +101,11 @@ struct CasePage {
     escalated: bool,
     channels: Vec<&'static str>,
     action_kinds: Vec<(&'static str, String)>,
-    indicator_kinds: Vec<&'static str>,
-    tlps: Vec<(&'static str, bool)>,
+    tags: String,
+    /// The edit form's choices: (value, label, selected).
+    urgencies: Vec<(&'static str, &'static str, bool)>,
+    impacts: Vec<(&'static str, &'static str, bool)>,
+    assignees: Vec<(String, String, bool)>,
 }
 
 /// What the reader's role lets them do on the page.
@@ -116,6 +120,7 @@ struct May {
     analyse: bool,
     read_indicators: bool,
     lead: bool,
+    update: bool,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +170,7 @@ pub(super) async fn case_page(
             analyse: auth.0.may(Permission::ManageIndicators),
             read_indicators: auth.0.may(Permission::ReadIndicators),
             lead: auth.0.may(Permission::Oversee),
+            update: auth.0.may(Permission::UpdateCase),
         };
         let person = person(&state, &auth, &case, c.t).await?;
         let (outlook, can_reply) = if may.record && may.write && !state.mail.keys().is_empty() {
@@ -183,6 +189,19 @@ pub(super) async fn case_page(
             .map(|(id, n)| (id.to_string(), n.clone()))
             .collect();
         staff.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut assignees: Vec<(String, String, bool)> = names
+            .iter()
+            .map(|(id, n)| (id.to_string(), n.clone(), Some(*id) == case.assignee_id))
+            .collect();
+        assignees.sort_by(|a, b| a.1.cmp(&b.1));
+        assignees.insert(
+            0,
+            (
+                String::new(),
+                c.t.nobody.to_owned(),
+                case.assignee_id.is_none(),
+            ),
+        );
         let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
         Ok::<_, ApiError>(render(
             StatusCode::OK,
@@ -234,11 +253,21 @@ pub(super) async fn case_page(
                     .iter()
                     .map(|k| (k.as_str(), k.as_str().replace('_', " ")))
                     .collect(),
-                indicator_kinds: IndicatorKind::ALL.iter().map(|k| k.as_str()).collect(),
-                tlps: Tlp::ALL
+                tags: case
+                    .tags
                     .iter()
-                    .map(|t| (t.as_str(), *t == state.default_tlp))
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                urgencies: Urgency::ALL
+                    .iter()
+                    .map(|u| (u.as_str(), c.t.urgency_name(u), *u == case.urgency))
                     .collect(),
+                impacts: Impact::ALL
+                    .iter()
+                    .map(|i| (i.as_str(), c.t.impact_name(i), *i == case.impact))
+                    .collect(),
+                assignees,
                 may,
                 c,
             },
@@ -254,6 +283,79 @@ struct StatusForm {
     status: String,
 }
 
+/// (Strings only, as every console form.)
+#[derive(Deserialize)]
+struct EditForm {
+    version: String,
+    urgency: String,
+    impact: String,
+    assignee: String,
+    tags: String,
+    #[serde(default)]
+    confidential: String,
+}
+
+/// Changes a case's urgency, impact, assignee, tags or confidentiality through the same change
+/// as `PATCH /api/v1/cases/{id}`: only what the form changed is sent (so a field the reader's
+/// role may not change, left as it was, does not refuse the rest), from the version the page
+/// showed.
+pub(super) async fn edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (Auth, EditForm) = form(&state, &req, &body).await?;
+        auth.require(Permission::ReadCases)?;
+        let case = crate::routes::writable_case(&state, &auth, &reference).await?;
+        let version = super::compose::version(&f.version)?;
+        let mut patch = serde_json::Map::new();
+        if f.urgency != case.urgency.as_str() {
+            patch.insert("urgency".into(), f.urgency.into());
+        }
+        if f.impact != case.impact.as_str() {
+            patch.insert("impact".into(), f.impact.into());
+        }
+        if Some(f.assignee.as_str()) != case.assignee_id.map(|u| u.to_string()).as_deref()
+            && !(f.assignee.is_empty() && case.assignee_id.is_none())
+        {
+            let to = if f.assignee.is_empty() {
+                serde_json::Value::Null
+            } else {
+                f.assignee.into()
+            };
+            patch.insert("assignee_id".into(), to);
+        }
+        let tags: Vec<String> = f
+            .tags
+            .split(',')
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags
+            != case
+                .tags
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect::<Vec<_>>()
+        {
+            patch.insert("tags".into(), tags.into());
+        }
+        let confidential = f.confidential == "true";
+        if confidential != case.confidential {
+            patch.insert("confidential".into(), confidential.into());
+        }
+        let back = format!("/cases/{}", i64::from(case.reference));
+        if !patch.is_empty() {
+            let patch = super::as_api(serde_json::Value::Object(patch))?;
+            crate::routes::cases::change_case(&state, &auth, &case, version, patch).await?;
+        }
+        Ok::<_, ApiError>(see_other(&back).finish())
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
 /// Moves a case on, through the same change as `PATCH /api/v1/cases/{id}`: refused with the
 /// "changed since you opened it" page when someone else changed the case meanwhile.
 pub(super) async fn change_status(
@@ -266,9 +368,7 @@ pub(super) async fn change_status(
         let (auth, f): (Auth, StatusForm) = form(&state, &req, &body).await?;
         auth.require(Permission::ReadCases)?;
         let case = crate::routes::writable_case(&state, &auth, &reference).await?;
-        let bytes = serde_json::to_vec(&serde_json::json!({"status": f.status}))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-        let patch = crate::extract::parse_json::<crate::routes::cases::PatchCase>(&bytes)?;
+        let patch = super::as_api(serde_json::json!({"status": f.status}))?;
         let version = super::compose::version(&f.version)?;
         let changed =
             crate::routes::cases::change_case(&state, &auth, &case, version, patch).await?;
@@ -353,7 +453,12 @@ fn entry(t: &Texts, names: &HashMap<UserId, String>, e: &TimelineEntry) -> Entry
         TimelineItem::Message(m) => m.email.as_ref().map(|d| badges(t, d)).unwrap_or_default(),
         _ => Vec::new(),
     };
+    let message = match &e.item {
+        TimelineItem::Message(m) => Some(m.id.to_string()),
+        _ => None,
+    };
     Entry {
+        message,
         kind,
         label,
         at: e.at.format("%Y-%m-%d %H:%M").to_string(),

@@ -40,14 +40,14 @@ fn body_of(fields: &[(&str, &str)], optional: &[(&str, &str)]) -> Value {
 
 /// A form posted on a case: the session and its CSRF token, the permission `need`, the case
 /// (which the reader must see and which can still change); `act` does the work; then back to
-/// the case's page at `#anchor`.
+/// the case's page, `then` (`#timeline`, `/analysis#indicators`) after its address.
 async fn on_case<F, Fut>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     reference: &str,
     body: &[u8],
     need: Permission,
-    anchor: &str,
+    then: &str,
     act: impl FnOnce(Auth, Case, F) -> Fut,
 ) -> HttpResponse
 where
@@ -58,7 +58,7 @@ where
         let (auth, f): (Auth, F) = form(state, req, body).await?;
         auth.require(need)?;
         let case = crate::routes::writable_case(state, &auth, reference).await?;
-        let back = format!("/cases/{}#{anchor}", i64::from(case.reference));
+        let back = format!("/cases/{}{then}", i64::from(case.reference));
         act(auth, case, f).await?;
         Ok::<_, ApiError>(see_other(&back).finish())
     };
@@ -86,7 +86,7 @@ pub(super) async fn reply(
         &reference,
         &body,
         Permission::RecordMessage,
-        "timeline",
+        "#timeline",
         |auth, case, f: ReplyForm| async move {
             let b = as_api(body_of(&[("body", &f.body)], &[("subject", &f.subject)]))?;
             crate::routes::mail::send_reply(&st, &auth, case, b)
@@ -118,7 +118,7 @@ pub(super) async fn record_message(
         &reference,
         &body,
         Permission::RecordMessage,
-        "timeline",
+        "#timeline",
         |auth, case, f: MessageForm| async move {
             let b: MessageBody =
                 as_api(json!({"direction": f.direction, "channel": f.channel, "body": f.body}))?;
@@ -152,7 +152,7 @@ pub(super) async fn comment(
         &reference,
         &body,
         Permission::Comment,
-        "timeline",
+        "#timeline",
         |auth, case, f: CommentForm| async move {
             let b: CommentBody = as_api(json!({"body": f.body}))?;
             st.write(&auth, move |tx| case_log::add_comment(tx, case.id, b.body))
@@ -183,7 +183,7 @@ pub(super) async fn action(
         &reference,
         &body,
         Permission::RecordAction,
-        "timeline",
+        "#timeline",
         |auth, case, f: ActionForm| async move {
             let b: ActionBody = as_api(json!({"kind": f.kind, "description": f.description}))?;
             st.write(&auth, move |tx| {
@@ -215,7 +215,7 @@ pub(super) async fn next_step(
         &reference,
         &body,
         Permission::ManageNextSteps,
-        "timeline",
+        "#timeline",
         |auth, case, f: StepForm| async move {
             let b: NextStepBody = as_api(json!({"title": f.title}))?;
             st.write(&auth, move |tx| {
@@ -249,7 +249,7 @@ pub(super) async fn hand_off(
         &reference,
         &body,
         Permission::AssignCase,
-        "timeline",
+        "#timeline",
         |auth, case, f: HandoffForm| async move {
             let expected = version(&f.version)?;
             let b = as_api(json!({"to": f.to, "note": f.note}))?;
@@ -282,7 +282,7 @@ pub(super) async fn certificate(
         &reference,
         &body,
         Permission::WriteBeneficiaries,
-        "person",
+        "#person",
         |auth, case, f: CertificateForm| async move {
             let b = as_api(json!({"armored": f.armored, "confirmed": f.confirmed == "true"}))?;
             crate::routes::mail::add_beneficiary_certificate(&st, &auth, case.beneficiary_id, b)
@@ -298,6 +298,9 @@ pub(super) struct IndicatorForm {
     kind: String,
     value: String,
     tlp: String,
+    /// `confirmed` (default) or `false_positive`: a candidate judged.
+    #[serde(default)]
+    state: String,
 }
 
 /// An indicator put on the case (confirmed: an analyst typed it).
@@ -314,9 +317,12 @@ pub(super) async fn indicator(
         &reference,
         &body,
         Permission::ManageIndicators,
-        "indicators",
+        "/analysis#indicators",
         |auth, case, f: IndicatorForm| async move {
-            let b = as_api(json!({"kind": f.kind, "value": f.value, "tlp": f.tlp}))?;
+            let b = as_api(body_of(
+                &[("kind", &f.kind), ("value", &f.value), ("tlp", &f.tlp)],
+                &[("state", &f.state)],
+            ))?;
             crate::routes::analysis::attach_indicator(&st, &auth, &case, b)
                 .await
                 .map(drop)
@@ -344,7 +350,7 @@ pub(super) async fn acknowledge(
         &reference,
         &body,
         Permission::LeadCases,
-        "main",
+        "",
         |auth, case, f: VersionForm| async move {
             let expected = version(&f.version)?;
             crate::routes::workflow::lead_change_case(

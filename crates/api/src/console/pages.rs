@@ -31,6 +31,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/cases/{reference}/status")
                 .route(web::post().to(super::case::change_status)),
         )
+        .service(web::resource("/cases/{reference}/edit").route(web::post().to(super::case::edit)))
         .service(web::resource("/cases/{reference}/reply").route(web::post().to(compose::reply)))
         .service(
             web::resource("/cases/{reference}/messages")
@@ -62,6 +63,32 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/cases/{reference}/related")
                 .route(web::get().to(super::analyst::related)),
+        )
+        .service(
+            web::resource("/cases/{reference}/analysis")
+                .route(web::get().to(super::analyst::analysis)),
+        )
+        .service(
+            web::resource("/cases/{reference}/links").route(web::post().to(super::analyst::link)),
+        )
+        .service(
+            web::resource("/cases/{reference}/links/{target}/remove")
+                .route(web::post().to(super::analyst::unlink)),
+        )
+        .service(
+            web::resource("/cases/{reference}/merge").route(web::post().to(super::analyst::merge)),
+        )
+        .service(
+            web::resource("/cases/{reference}/unmerge")
+                .route(web::post().to(super::analyst::unmerge)),
+        )
+        .service(
+            web::resource("/cases/{reference}/export")
+                .route(web::post().to(super::analyst::export)),
+        )
+        .service(
+            web::resource("/cases/{reference}/messages/{message}/extract")
+                .route(web::post().to(super::analyst::extract)),
         )
         .service(web::resource("/cases/{reference}/reads").route(web::get().to(lead::reads)))
         .service(web::resource("/escalations").route(web::get().to(lead::escalations)))

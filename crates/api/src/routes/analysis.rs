@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery, PageParams};
 
-mod intel;
+pub(crate) mod intel;
 pub(crate) mod relations;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -260,8 +260,20 @@ async fn extract_from(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, message) = path.into_inner();
-    let case = writable_case(&state, &auth, &id).await?;
-    let message = path_id(MessageId::parse(&message))?;
+    let (items, added) = extract_candidates(&state, &auth, &id, &message).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "added": added })))
+}
+
+/// Finds the indicators in a message of a case the caller may write to (API and console):
+/// each found, with where, and how many were new to the case (added as candidates).
+pub(crate) async fn extract_candidates(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    id: &str,
+    message: &str,
+) -> Result<(Vec<serde_json::Value>, usize), ApiError> {
+    let case = writable_case(state, auth, id).await?;
+    let message = path_id(MessageId::parse(message))?;
     let (_, body) = state
         .read(move |c| analysis::message_text(c, case.id, message))
         .await?;
@@ -269,7 +281,7 @@ async fn extract_from(
     let indicators: Vec<Indicator> = found.iter().map(|f| f.indicator.clone()).collect();
     let tlp = state.default_tlp;
     let added = state
-        .write(&auth, move |tx| {
+        .write(auth, move |tx| {
             analysis::add_candidates(tx, case.id, &indicators, message, tlp)
         })
         .await?;
@@ -286,5 +298,5 @@ async fn extract_from(
             })
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "added": added })))
+    Ok((items, added))
 }

@@ -36,12 +36,27 @@ async fn export(
     q: ApiQuery<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let level = q.tlp.unwrap_or(Tlp::Amber);
+    let (body, withheld, unexpressed) = export_case(&state, &auth, case, q.format, q.tlp).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Withheld-Items", withheld.to_string()))
+        .insert_header(("X-Not-Expressible-Items", unexpressed.to_string()))
+        .json(body))
+}
+
+/// A case the caller may share, exported (API and console): the document, how many items were
+/// withheld by their TLP, and how many the format cannot express.
+pub(crate) async fn export_case(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    case: helpline_domain::case::Case,
+    format: ShareFormat,
+    tlp: Option<Tlp>,
+) -> Result<(serde_json::Value, usize, usize), ApiError> {
+    let level = tlp.unwrap_or(Tlp::Amber);
     let organisation = state.config.analysis.organisation.clone();
     let now = state.now();
-    let format = q.format;
-    let (body, withheld, unexpressed) = state
-        .write(&auth, move |tx| {
+    state
+        .write(auth, move |tx| {
             let indicators = analysis::of_case(tx.conn, case.id)?;
             let items = helpline_store::evidence::of_case(tx.conn, case.id)?;
             let shared =
@@ -73,11 +88,7 @@ async fn export(
             );
             Ok((body, shared.withheld, unexpressed))
         })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Withheld-Items", withheld.to_string()))
-        .insert_header(("X-Not-Expressible-Items", unexpressed.to_string()))
-        .json(body))
+        .await
 }
 
 #[derive(Debug, Deserialize)]

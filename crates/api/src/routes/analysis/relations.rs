@@ -27,7 +27,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Serialize)]
-struct LinkShown {
+pub(crate) struct LinkShown {
     #[serde(flatten)]
     link: analysis::CaseLink,
     target: CaseBrief,
@@ -57,7 +57,7 @@ async fn links(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LinkBody {
+pub(crate) struct LinkBody {
     target: String,
     kind: LinkKind,
     #[serde(default, deserialize_with = "helpline_domain::given")]
@@ -70,20 +70,30 @@ async fn link(
     Writable { case, auth }: Writable<may::LinkCases>,
     body: ApiJson<LinkBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
+    Ok(HttpResponse::Created().json(link_cases(&state, &auth, &case, body.value).await?))
+}
+
+/// Links a case the caller may write to with the one the body names (API and console).
+pub(crate) async fn link_cases(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    case: &helpline_domain::case::Case,
+    b: LinkBody,
+) -> Result<LinkShown, ApiError> {
     let kind = b.kind;
-    let target = writable_case_named(&state, &auth, "target", &b.target).await?;
+    let target = writable_case_named(state, auth, "target", &b.target).await?;
     let note = b.note.unwrap_or_else(Note::empty);
     let brief = CaseBrief::of(&target);
+    let case_id = case.id;
     let link = state
-        .write(&auth, move |tx| {
-            analysis::link(tx, case.id, target.id, kind, note)
+        .write(auth, move |tx| {
+            analysis::link(tx, case_id, target.id, kind, note)
         })
         .await?;
-    Ok(HttpResponse::Created().json(LinkShown {
+    Ok(LinkShown {
         link,
         target: brief,
-    }))
+    })
 }
 
 /// Removes a link, whichever side made it.
@@ -93,13 +103,24 @@ async fn unlink(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, target) = path.into_inner();
-    let case = visible_case(&state, &auth, &id).await?;
-    let target = visible_case(&state, &auth, &target).await?;
+    unlink_cases(&state, &auth, &id, &target).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes the link between two cases the caller may see (API and console).
+pub(crate) async fn unlink_cases(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    id: &str,
+    target: &str,
+) -> Result<(), ApiError> {
+    let case = visible_case(state, auth, id).await?;
+    let target = visible_case(state, auth, target).await?;
     let target: CaseId = target.id;
     state
-        .write(&auth, move |tx| analysis::unlink(tx, case.id, target))
+        .write(auth, move |tx| analysis::unlink(tx, case.id, target))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,13 +230,23 @@ async fn merge(
     Visible { case, auth }: Visible<may::MergeCases>,
     body: ApiJson<MergeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = writable_case_named(&state, &auth, "into", &body.value.into).await?;
-    let report = state
-        .write(&auth, move |tx| {
-            helpline_store::merge::merge(tx, case.id, target.id)
+    Ok(HttpResponse::Ok().json(merge_case(&state, &auth, &case, &body.value.into).await?))
+}
+
+/// Merges a case the caller may see into the one named `into` (API and console).
+pub(crate) async fn merge_case(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    case: &helpline_domain::case::Case,
+    into: &str,
+) -> Result<helpline_store::merge::MergeReport, ApiError> {
+    let target = writable_case_named(state, auth, "into", into).await?;
+    let id = case.id;
+    state
+        .write(auth, move |tx| {
+            helpline_store::merge::merge(tx, id, target.id)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(report))
+        .await
 }
 
 /// Undoes the case's merge: what came from it goes back.
@@ -223,8 +254,17 @@ async fn unmerge(
     state: web::Data<AppState>,
     Visible { case, auth }: Visible<may::MergeCases>,
 ) -> Result<HttpResponse, ApiError> {
-    let report = state
-        .write(&auth, move |tx| helpline_store::merge::unmerge(tx, case.id))
-        .await?;
-    Ok(HttpResponse::Ok().json(report))
+    Ok(HttpResponse::Ok().json(unmerge_case(&state, &auth, &case).await?))
+}
+
+/// Undoes the merge of a case the caller may see (API and console).
+pub(crate) async fn unmerge_case(
+    state: &web::Data<AppState>,
+    auth: &crate::auth::Auth,
+    case: &helpline_domain::case::Case,
+) -> Result<helpline_store::merge::MergeReport, ApiError> {
+    let id = case.id;
+    state
+        .write(auth, move |tx| helpline_store::merge::unmerge(tx, id))
+        .await
 }

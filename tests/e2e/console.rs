@@ -115,12 +115,17 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
         .post("/api/v1/auth/second-factor", &hana, json!({}))
         .expect(201);
     let secret = enrol.json["secret"].as_str().unwrap_or_default().to_owned();
-    app.post(
-        "/api/v1/auth/second-factor/confirm",
-        &hana,
-        json!({"code": totp_code(&secret, 0)}),
-    )
-    .expect(200);
+    let recovery = app
+        .post(
+            "/api/v1/auth/second-factor/confirm",
+            &hana,
+            json!({"code": totp_code(&secret, 0)}),
+        )
+        .expect(200)
+        .json["recovery_codes"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let own = app
         .post(
             "/api/v1/cases",
@@ -500,7 +505,19 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
     assert_eq!(browser.text("#timeline"), "Chronologie");
     no_errors(&browser, "in French");
     photograph(&browser, backend, "case-fr");
+    // The choice is hers, not this browser's: a browser that forgot everything shows French
+    // once she signs in (with a recovery code this time).
+    browser.follow("form.sign-out button");
+    browser.forget_cookies();
+    browser.goto(&format!("{}/sign-in", app.base));
+    assert_eq!(browser.text("h1"), "Sign in");
+    browser.type_into("#username", "hana");
+    browser.type_into("#password", helpline_tests::PASSWORD);
+    browser.type_into("#code", &recovery);
+    browser.follow("button[type=submit]");
+    assert_eq!(browser.text("h1"), "File", "{}", browser.source());
     browser.follow("a[hreflang=en]");
+    assert_eq!(browser.text("h1"), "Queue");
 
     // Signing out gives the session up: the queue asks for a sign-in again.
     browser.follow("form.sign-out button");

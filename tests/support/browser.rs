@@ -139,6 +139,11 @@ impl Browser {
         self.find(css)
     }
 
+    /// Forgets every cookie of the site (as a new browser would have none).
+    pub fn forget_cookies(&self) {
+        self.call("DELETE", "/cookie", None);
+    }
+
     /// How many elements `css` selects.
     pub fn count(&self, css: &str) -> usize {
         self.call(

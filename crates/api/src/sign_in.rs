@@ -15,6 +15,8 @@ use crate::throttle::{Attempt, LoginThrottle};
 /// A session begun.
 #[derive(Debug)]
 pub struct SignedIn {
+    /// Who signed in.
+    pub user: UserId,
     /// The session's access token (a JWT).
     pub access_token: String,
     /// Seconds until it expires.
@@ -85,6 +87,7 @@ pub async fn sign_in(
     LoginThrottle::succeeded(state, &attempt).await?;
     let (access_token, expires_in) = state.jwt.issue(uid, state.now(), enrolment_only)?;
     Ok(SignedIn {
+        user: uid,
         access_token,
         expires_in,
         enrolment_only,

@@ -29,6 +29,7 @@ pub mod mail;
 pub mod merge;
 pub mod page;
 pub mod parties;
+pub mod preferences;
 pub mod retention;
 pub mod schema;
 pub mod search;

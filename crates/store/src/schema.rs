@@ -540,8 +540,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    console_preferences (user_id) {
+        user_id -> Text,
+        language -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    console_preferences,
     api_tokens,
     beneficiaries,
     beneficiary_emails,

@@ -162,6 +162,14 @@ fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String, max_age_s: i64) -
         .finish()
 }
 
+/// The cookie that keeps the chosen language in this browser (not `HttpOnly`: it holds no
+/// secret).
+fn lang_cookie(req: &HttpRequest, lang: Lang) -> Cookie<'static> {
+    let mut c = cookie(req, LANG, lang.code().to_owned(), 365 * 86_400);
+    c.set_http_only(false);
+    c
+}
+
 /// An HTML answer with the console's security headers.
 fn html(status: StatusCode, body: String) -> HttpResponse {
     let mut r = HttpResponse::build(status);

@@ -232,12 +232,29 @@ pub(super) fn error_page(
     )
 }
 
-/// Remembers the chosen language (a cookie; nothing else changes) and goes back to the queue.
-async fn language(req: HttpRequest, code: web::Path<String>) -> HttpResponse {
+/// Remembers the chosen language (in this browser, and with the account of whoever is signed
+/// in, so it follows them) and goes back to the queue.
+async fn language(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    code: web::Path<String>,
+) -> HttpResponse {
     let lang = Lang::parse(&code).unwrap_or(Lang::En);
-    let mut c = super::cookie(&req, super::LANG, lang.code().to_owned(), 365 * 86_400);
-    c.set_http_only(false);
-    see_other("/").cookie(c).finish()
+    if let Ok(auth) = super::signed_in(&state, &req).await {
+        if let Some(user) = auth.actor().user_id() {
+            let stored = state
+                .write(&auth, move |tx| {
+                    helpline_store::preferences::set_language(tx, user, lang.code())
+                })
+                .await;
+            if let Err(e) = stored {
+                return super::failure(&req, e);
+            }
+        }
+    }
+    see_other("/")
+        .cookie(super::lang_cookie(&req, lang))
+        .finish()
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::pages::{render, Chrome};
-use super::{failure, form, lang_of, pre_session_form, see_other};
+use super::{failure, form, lang_of, pre_session_form, see_other, Lang};
 use crate::app::AppState;
 use crate::error::ApiError;
 
@@ -74,10 +74,22 @@ pub(super) async fn sign_in(
         }
         Ok(s) => {
             let ttl = i64::try_from(s.expires_in).unwrap_or(3600);
-            see_other("/")
-                .cookie(super::cookie(&req, super::SESSION, s.access_token, ttl))
-                .cookie(super::cookie(&req, super::PRE_CSRF, String::new(), 0))
-                .finish()
+            let user = s.user;
+            // The language the person chose before, in whatever browser, comes with them.
+            let chosen = match state
+                .read(move |c| helpline_store::preferences::language(c, user))
+                .await
+            {
+                Ok(l) => l.as_deref().and_then(Lang::parse),
+                Err(e) => return failure(&req, e),
+            };
+            let mut r = see_other("/");
+            r.cookie(super::cookie(&req, super::SESSION, s.access_token, ttl))
+                .cookie(super::cookie(&req, super::PRE_CSRF, String::new(), 0));
+            if let Some(lang) = chosen {
+                r.cookie(super::lang_cookie(&req, lang));
+            }
+            r.finish()
         }
         Err(ApiError::TooManyRequests { .. }) => sign_in_form(
             &req,

@@ -53,14 +53,46 @@ fn photograph(browser: &Browser, backend: Backend, page: &str) {
 
 /// The server with the helpline's key (replies are signed with it); no relay, so replies wait
 /// in the outbox for the test to read.
-fn start(backend: Backend) -> Option<(TestApp, helpline_tests::TempDir)> {
+/// With `leads_need_factor`, leads and admins must have a second factor (the default of a
+/// real deployment; the other tests' servers leave it optional).
+fn start(backend: Backend, leads_need_factor: bool) -> Option<(TestApp, helpline_tests::TempDir)> {
     let db = TestDb::fresh(backend)?;
     let keys = key_dir(&["helpline-secret.asc"]);
     let dir = keys.0.to_string_lossy().into_owned();
-    Some((
-        TestApp::start_with(db, None, move |c| c.mail.key_dir = dir),
-        keys,
-    ))
+    let app = TestApp::start_with(db, None, move |c| {
+        c.mail.key_dir = dir;
+        if leads_need_factor {
+            c.second_factor = helpline_domain::user::SecondFactorRule::Leads;
+        }
+    });
+    Some((app, keys))
+}
+
+/// A full session for an account that must have a second factor: enrolled through the API
+/// with its enrolment-only session, then logged in with a code.
+fn enrolled(app: &TestApp, username: &str) -> String {
+    let only = app.login(username);
+    let secret = app
+        .post("/api/v1/auth/second-factor", &only, json!({}))
+        .expect(201)
+        .json["secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    app.post(
+        "/api/v1/auth/second-factor/confirm",
+        &only,
+        json!({"code": totp_code(&secret, 0)}),
+    )
+    .expect(200);
+    let body = json!({"username": username, "password": helpline_tests::PASSWORD,
+                      "code": totp_code(&secret, 1)});
+    app.call("POST", "/api/v1/auth/login", None, Some(&body), &[])
+        .expect(200)
+        .json["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Signs in through the form (with the authenticator's code when given).
@@ -101,7 +133,7 @@ fn no_errors(browser: &Browser, step: &str) {
 }
 
 fn a_handler_works_her_queue_in_the_console(backend: Backend) {
-    let Some((app, _keys)) = start(backend) else {
+    let Some((app, _keys)) = start(backend, false) else {
         return;
     };
     let Some(browser) = Browser::start() else {
@@ -528,14 +560,15 @@ fn a_handler_works_her_queue_in_the_console(backend: Backend) {
 }
 
 fn leads_and_analysts_in_the_console(backend: Backend) {
-    let Some((app, _keys)) = start(backend) else {
+    let Some((app, _keys)) = start(backend, true) else {
         return;
     };
     let Some(browser) = Browser::start() else {
         return;
     };
-    let (_, admin) = app.user("root", Role::Admin);
-    let (_, lead) = app.user("lena", Role::Lead);
+    app.create_user("root", Role::Admin);
+    let admin = enrolled(&app, "root");
+    app.create_user("lena", Role::Lead);
     let (_, handler) = app.user("hana", Role::Handler);
     app.user("ana", Role::Analyst);
     app.user("hugo", Role::Handler);
@@ -566,7 +599,7 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     let hidden = app
         .post(
             "/api/v1/cases",
-            &lead,
+            &handler,
             json!({"beneficiary": {"name": "Zoe Secreta", "emails": ["zoe@example.net"]}, "summary": "Spyware on a lawyer's phone",
                    "urgency": "high", "service_type": "malware", "confidential": true}),
         )
@@ -576,8 +609,39 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     let q = post_mail(&app, &gateway, &fixture("old-key.eml")).expect(202);
     assert_eq!(q.json["state"], "quarantined");
 
+    // The lead must have a second factor and has none yet: signing in leads to the page that
+    // sets one up, and to nothing else; then she signs in again with its code.
+    browser.goto(&format!("{}/sign-in", app.base));
+    browser.type_into("#username", "lena");
+    browser.type_into("#password", helpline_tests::PASSWORD);
+    browser.follow("button[type=submit]");
+    assert!(
+        browser.current_url().ends_with("/second-factor"),
+        "{}",
+        browser.current_url()
+    );
+    assert_eq!(browser.count("#must-enrol"), 1, "{}", browser.source());
+    photograph(&browser, backend, "second-factor");
+    browser.goto(&format!("{}/escalations", app.base));
+    assert!(
+        browser.text("p.notice").contains("does not allow"),
+        "{}",
+        browser.source()
+    );
+    let logged = browser.errors();
+    assert!(logged.iter().all(|e| e.contains("403")), "{logged:#?}");
+    browser.goto(&format!("{}/second-factor", app.base));
+    browser.follow("form.begin-factor button");
+    let secret = browser.text("#factor-secret");
+    browser.type_into("#factor-code", &totp_code(&secret, 0));
+    browser.follow("form.confirm-factor button");
+    assert_eq!(browser.count("ul.codes li"), 10, "{}", browser.source());
+    photograph(&browser, backend, "recovery-codes");
+    no_errors(&browser, "setting up a second factor");
+    browser.follow("form.sign-out button");
+
     // The lead: the critical case heads the escalations; she acknowledges it there.
-    sign_in(&browser, &app, "lena", None);
+    sign_in(&browser, &app, "lena", Some(totp_code(&secret, 1)));
     browser.follow("a[href='/escalations']");
     assert_eq!(
         browser.count(&format!("tr.critical a[href='/cases/{critical_ref}']")),
@@ -601,7 +665,7 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
         "acknowledged, yet still waiting"
     );
     let case = app
-        .get(&format!("/api/v1/cases/{}", critical.id()), &lead)
+        .get(&format!("/api/v1/cases/{}", critical.id()), &admin)
         .expect(200);
     assert!(
         case.json["escalation"]["acknowledged_at"].is_string(),
@@ -656,17 +720,6 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     photograph(&browser, backend, "reads");
     no_errors(&browser, "the lead's pages");
 
-    // Her own second factor, set up from the console: the secret once, then a first code,
-    // then the recovery codes once.
-    browser.follow("a[href='/second-factor']");
-    photograph(&browser, backend, "second-factor");
-    browser.follow("form.begin-factor button");
-    let secret = browser.text("#factor-secret");
-    browser.type_into("#factor-code", &totp_code(&secret, 0));
-    browser.follow("form.confirm-factor button");
-    assert_eq!(browser.count("ul.codes li"), 10, "{}", browser.source());
-    photograph(&browser, backend, "recovery-codes");
-    no_errors(&browser, "setting up a second factor");
     browser.follow("form.sign-out button");
 
     // The analyst: indicators found in a message and judged, one typed in, evidence with

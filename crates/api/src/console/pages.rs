@@ -152,6 +152,10 @@ impl Chrome {
     pub(super) fn staff(req: &HttpRequest, names: &HashMap<UserId, String>, auth: &Auth) -> Chrome {
         let mut c = Chrome::new(req, me(names, auth));
         let t = c.t;
+        if auth.1.enrolment_only {
+            c.nav = vec![("/second-factor", t.nav_security)];
+            return c;
+        }
         c.nav = [
             (Permission::Oversee, "/escalations", t.nav_escalations),
             (

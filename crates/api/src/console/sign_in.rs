@@ -69,8 +69,14 @@ pub(super) async fn sign_in(
     let code = Some(f.code.trim().to_owned()).filter(|c| !c.is_empty());
     let address = crate::throttle::client_address(&req, &state.config.trusted_proxies);
     match crate::sign_in::sign_in(&state, f.username, f.password, code, address).await {
+        // An account that must have a second factor and has none: its session is good for
+        // setting one up, on the page that does it, and nothing else.
         Ok(s) if s.enrolment_only => {
-            sign_in_form(&req, StatusCode::FORBIDDEN, Some(t.needs_factor), username)
+            let ttl = i64::try_from(s.expires_in).unwrap_or(3600);
+            see_other("/second-factor")
+                .cookie(super::cookie(&req, super::SESSION, s.access_token, ttl))
+                .cookie(super::cookie(&req, super::PRE_CSRF, String::new(), 0))
+                .finish()
         }
         Ok(s) => {
             let ttl = i64::try_from(s.expires_in).unwrap_or(3600);

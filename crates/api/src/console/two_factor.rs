@@ -19,6 +19,8 @@ struct FactorPage {
     c: Chrome,
     /// The reader's account already has a confirmed second factor.
     active: bool,
+    /// The reader signed in only to set one up (their account must have one).
+    must: bool,
     /// A secret being set up: (secret, otpauth URI).
     enrolling: Option<(String, String)>,
     recovery_codes: Vec<String>,
@@ -44,6 +46,7 @@ async fn show(
         &FactorPage {
             c: Chrome::staff(req, &names, auth),
             active: factor.is_some_and(|f| f.confirmed()),
+            must: auth.1.enrolment_only,
             enrolling,
             recovery_codes,
         },

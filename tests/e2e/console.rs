@@ -46,6 +46,7 @@ fn photograph(browser: &Browser, backend: Backend, page: &str) {
     };
     for width in [1280, 390] {
         browser.width(width);
+        browser.execute("window.scrollTo(0, 0);", json!([]));
         browser.screenshot(&format!("{b}-{page}-{width}"));
     }
     browser.width(1280);
@@ -569,7 +570,15 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     app.create_user("root", Role::Admin);
     let admin = enrolled(&app, "root");
     app.create_user("lena", Role::Lead);
-    let (_, handler) = app.user("hana", Role::Handler);
+    let (hana_id, handler) = app.user("hana", Role::Handler);
+    let now = chrono::Utc::now();
+    app.post(
+        "/api/v1/roster/shifts",
+        &admin,
+        json!({"user_id": hana_id, "starts_at": (now - chrono::Duration::hours(1)).to_rfc3339(),
+               "ends_at": (now + chrono::Duration::hours(8)).to_rfc3339()}),
+    )
+    .expect(201);
     app.user("ana", Role::Analyst);
     app.user("hugo", Role::Handler);
     let gateway = ingest_token(&app, &admin);
@@ -701,6 +710,11 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     // of the confidential case.
     browser.follow("a[href='/workload']");
     assert!(browser.text("table.workload").contains("hana"));
+    assert!(
+        browser.text("table.roster").contains("hana"),
+        "{}",
+        browser.source()
+    );
     photograph(&browser, backend, "workload");
     browser.follow("a[href='/statistics']");
     assert!(
@@ -770,6 +784,18 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
         states.contains("confirmed") && states.contains("false positive"),
         "{states}"
     );
+    // A value that is not of its kind: refused with the form's own label for the field.
+    browser.click("#indicator-kind option[value=ipv4]");
+    browser.type_into("#indicator-value", "999.1.1.1");
+    browser.follow(".add-indicator button[type=submit]");
+    assert!(
+        browser.text("p.detail").starts_with("Value:"),
+        "{}",
+        browser.source()
+    );
+    let logged = browser.errors();
+    assert!(logged.iter().all(|e| e.contains("422")), "{logged:#?}");
+    browser.goto(&format!("{}/cases/{critical_ref}/analysis", app.base));
     browser.click("#indicator-kind option[value=domain]");
     browser.type_into("#indicator-value", "Login-Verify.example");
     browser.follow(".add-indicator button[type=submit]");
@@ -795,6 +821,11 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     );
     no_errors(&browser, "related cases");
     photograph(&browser, backend, "related");
+    browser.follow("#further");
+    assert!(browser
+        .text("table.related")
+        .contains(&format!("#{other_ref}")));
+    no_errors(&browser, "related cases, two steps out");
     browser.goto(&format!("{}/cases/{critical_ref}/analysis", app.base));
     assert!(browser.text(".evidence").contains(&lure_hash));
     assert!(browser.text(".custody").contains("collected"));

@@ -56,6 +56,8 @@ pub struct AppState {
     pub policy: helpline_store::workflow::Policy,
     /// Wakes the webhook worker after a commit that queued an event.
     pub webhooks: crate::webhooks::Notifier,
+    /// The console's figures, computed at most once a minute per reader.
+    pub figures: crate::console::Figures,
 }
 
 impl AppState {
@@ -359,6 +361,7 @@ impl Application {
             warnings,
             default_tlp,
             config,
+            figures: crate::console::Figures::default(),
         });
         let server =
             HttpServer::new(move || {

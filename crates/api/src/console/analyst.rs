@@ -46,6 +46,8 @@ struct RelatedPage {
     nodes: Vec<Node>,
     edges: Vec<Edge>,
     total: usize,
+    /// How many steps out the walk went (1 or 2).
+    depth: usize,
 }
 
 /// Places the case at the centre and each related case on the ring of its depth; the edges
@@ -94,23 +96,35 @@ fn layout(start: i64, related: &[helpline_store::analysis::Related]) -> (Vec<Nod
     (nodes, edges)
 }
 
-/// The cases related to one (`GET /api/v1/cases/{id}/related`, two steps away at most).
+#[derive(serde::Deserialize)]
+pub(super) struct DepthQuery {
+    depth: Option<String>,
+}
+
+/// The cases related to one (`GET /api/v1/cases/{id}/related`): one step away (a link or a
+/// shared indicator), or two when asked — the walk two steps out reads far more of the
+/// graph, so it is a second look, not the first.
 pub(super) async fn related(
     state: web::Data<AppState>,
     req: HttpRequest,
     reference: web::Path<String>,
+    q: web::Query<DepthQuery>,
 ) -> HttpResponse {
     let run = async {
         let auth = signed_in(&state, &req).await?;
         auth.require(Permission::ReadIndicators)?;
         let case = crate::routes::visible_case(&state, &auth, &reference).await?;
-        let answer = crate::routes::analysis::relations::related_cases(
-            &state,
-            &auth,
-            &case,
-            Default::default(),
-        )
-        .await?;
+        let depth = if q.depth.as_deref() == Some("2") {
+            2
+        } else {
+            1
+        };
+        let walk = crate::routes::analysis::relations::RelatedQuery {
+            depth: Some(depth),
+            ..Default::default()
+        };
+        let answer =
+            crate::routes::analysis::relations::related_cases(&state, &auth, &case, walk).await?;
         let names = staff_names(&state).await?;
         let start = case.reference.get();
         let shown = &answer.related[..answer.related.len().min(30)];
@@ -134,6 +148,7 @@ pub(super) async fn related(
                 nodes,
                 edges,
                 total: answer.total,
+                depth,
             },
         ))
     };

@@ -1,5 +1,6 @@
-//! What is posted from a case's page: a reply, a message recorded by hand, a comment, an
-//! action, a next step, a hand-off, a certificate, an indicator, a lead's acknowledgement.
+//! What is posted from a case's page: a change of status or of its record, a reply, a message
+//! recorded by hand, a comment, an action, a next step, a hand-off, a certificate, an
+//! indicator, a lead's acknowledgement.
 //! Each form is turned into the API's own request body (so it is refused as the API refuses
 //! it) and handed to the same use case as the API route; then back to the case.
 
@@ -365,4 +366,105 @@ pub(super) async fn acknowledge(
         },
     )
     .await
+}
+
+/// (Strings only, as every console form.)
+#[derive(Deserialize)]
+struct EditForm {
+    version: String,
+    urgency: String,
+    impact: String,
+    assignee: String,
+    tags: String,
+    #[serde(default)]
+    confidential: String,
+}
+
+/// Changes a case's urgency, impact, assignee, tags or confidentiality through the same change
+/// as `PATCH /api/v1/cases/{id}`: only what the form changed is sent (so a field the reader's
+/// role may not change, left as it was, does not refuse the rest), from the version the page
+/// showed.
+pub(super) async fn edit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (Auth, EditForm) = form(&state, &req, &body).await?;
+        auth.require(Permission::ReadCases)?;
+        let case = crate::routes::writable_case(&state, &auth, &reference).await?;
+        let version = version(&f.version)?;
+        let mut patch = serde_json::Map::new();
+        if f.urgency != case.urgency.as_str() {
+            patch.insert("urgency".into(), f.urgency.into());
+        }
+        if f.impact != case.impact.as_str() {
+            patch.insert("impact".into(), f.impact.into());
+        }
+        if Some(f.assignee.as_str()) != case.assignee_id.map(|u| u.to_string()).as_deref()
+            && !(f.assignee.is_empty() && case.assignee_id.is_none())
+        {
+            let to = if f.assignee.is_empty() {
+                serde_json::Value::Null
+            } else {
+                f.assignee.into()
+            };
+            patch.insert("assignee_id".into(), to);
+        }
+        let tags: Vec<String> = f
+            .tags
+            .split(',')
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags
+            != case
+                .tags
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect::<Vec<_>>()
+        {
+            patch.insert("tags".into(), tags.into());
+        }
+        let confidential = f.confidential == "true";
+        if confidential != case.confidential {
+            patch.insert("confidential".into(), confidential.into());
+        }
+        let back = format!("/cases/{}", i64::from(case.reference));
+        if !patch.is_empty() {
+            let patch = super::as_api(serde_json::Value::Object(patch))?;
+            crate::routes::cases::change_case(&state, &auth, &case, version, patch).await?;
+        }
+        Ok::<_, ApiError>(see_other(&back).finish())
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+/// Moves a case on, through the same change as `PATCH /api/v1/cases/{id}`: refused with the
+/// "changed since you opened it" page when someone else changed the case meanwhile.
+pub(super) async fn change_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    reference: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let run = async {
+        let (auth, f): (Auth, StatusForm) = form(&state, &req, &body).await?;
+        auth.require(Permission::ReadCases)?;
+        let case = crate::routes::writable_case(&state, &auth, &reference).await?;
+        let patch = super::as_api(serde_json::json!({"status": f.status}))?;
+        let version = version(&f.version)?;
+        let changed =
+            crate::routes::cases::change_case(&state, &auth, &case, version, patch).await?;
+        Ok::<_, ApiError>(see_other(&format!("/cases/{}", i64::from(changed.reference))).finish())
+    };
+    run.await.unwrap_or_else(|e| failure(&req, e))
+}
+
+/// (Strings only: a form's fields reach serde as text through the CSRF wrapper's flatten.)
+#[derive(Deserialize)]
+struct StatusForm {
+    version: String,
+    status: String,
 }

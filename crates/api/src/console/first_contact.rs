@@ -197,10 +197,11 @@ async fn form_errors(
     f: FirstContactForm,
     e: ApiError,
 ) -> Result<HttpResponse, ApiError> {
+    let t = super::lang_of(req).texts();
     let errors: Vec<(String, String)> = match &e {
         ApiError::Validation { errors, .. } => errors
             .iter()
-            .map(|x| (x.field.clone(), x.message.clone()))
+            .map(|x| (super::label(t, &x.field).to_owned(), x.message.clone()))
             .collect(),
         ApiError::BadRequest(m) | ApiError::Conflict(m) => vec![(String::new(), m.clone())],
         _ => return Err(e),

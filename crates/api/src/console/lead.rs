@@ -1,5 +1,6 @@
 //! The lead's view: the escalations to acknowledge, the quarantine (a message's raw text,
-//! assigning it to a case, reading it again), the workload, who read a confidential case, and
+//! assigning it to a case, reading it again), the workload and the roster, who read a
+//! confidential case, and
 //! the statistics with their charts and CSV. Each page asks the permission the API's route
 //! asks, and reads or writes through the same store query or use case.
 
@@ -307,6 +308,11 @@ struct Load {
 struct WorkloadPage {
     c: Chrome,
     loads: Vec<Load>,
+    /// Who takes new cases now.
+    on_duty: Vec<String>,
+    /// The roster of the next two weeks: (who, from, to, away).
+    periods: Vec<(String, String, String, bool)>,
+    auto_assign: bool,
 }
 
 /// Open cases per person, heaviest first (`GET /api/v1/workload`), with a bar each.
@@ -314,9 +320,27 @@ pub(super) async fn workload(state: web::Data<AppState>, req: HttpRequest) -> Ht
     let run = async {
         let (_, c, names) = lead_page(&state, &req, Permission::Oversee).await?;
         let (now, weights) = (state.now(), state.policy.weights);
-        let items = state
-            .read(move |conn| wf::workload(conn, now, &weights))
+        let until = now + Duration::days(14);
+        let (items, duty, shifts, absences, auto) = state
+            .read(move |conn| {
+                Ok((
+                    wf::workload(conn, now, &weights)?,
+                    wf::on_duty(conn, now)?,
+                    wf::shifts(conn, now, until)?,
+                    wf::absences(conn, now, until)?,
+                    wf::auto_assign(conn)?,
+                ))
+            })
             .await?;
+        let name = |u: &helpline_domain::ids::UserId| names.get(u).cloned().unwrap_or_default();
+        let on_duty = duty.iter().map(name).collect();
+        let mut periods: Vec<(String, String, String, bool)> = shifts
+            .iter()
+            .map(|p| (p, false))
+            .chain(absences.iter().map(|p| (p, true)))
+            .map(|(p, away)| (name(&p.user_id), when(p.starts_at), when(p.ends_at), away))
+            .collect();
+        periods.sort_by(|a, b| a.1.cmp(&b.1));
         let most = items.iter().map(|w| w.weighted).max().unwrap_or(0).max(1);
         let loads = items
             .into_iter()
@@ -331,7 +355,13 @@ pub(super) async fn workload(state: web::Data<AppState>, req: HttpRequest) -> Ht
             .collect();
         Ok::<_, ApiError>(super::pages::render(
             StatusCode::OK,
-            &WorkloadPage { c, loads },
+            &WorkloadPage {
+                c,
+                loads,
+                on_duty,
+                periods,
+                auto_assign: auto,
+            },
         ))
     };
     run.await.unwrap_or_else(|e| failure(&req, e))
@@ -430,6 +460,8 @@ fn columns(values: &[(String, usize)]) -> Vec<Bar> {
 #[template(path = "console/statistics.html")]
 struct StatisticsPage {
     c: Chrome,
+    /// When the figures were made.
+    made: String,
     total: usize,
     weeks: Vec<Bar>,
     services: Vec<(String, usize, usize)>,
@@ -440,12 +472,40 @@ fn last_weeks(now: chrono::DateTime<Utc>) -> (chrono::DateTime<Utc>, chrono::Dat
     (now - Duration::weeks(12), now + Duration::seconds(1))
 }
 
-/// Cases opened per week and per service over the last twelve weeks (`GET /api/v1/stats`),
-/// drawn on the server as SVG; only the cases the reader may see are counted.
-pub(super) async fn statistics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let run = async {
-        let (auth, c, _) = lead_page(&state, &req, Permission::ReadStats).await?;
-        let (now, who) = (state.now(), auth.0.clone());
+/// A reader's report and when it was made.
+type Made = (chrono::DateTime<Utc>, std::sync::Arc<stats::Report>);
+
+/// The console's statistics: a report over the last twelve weeks per reader (each counts the
+/// cases they may see), kept a minute. A report reads every case of the period (a third of a
+/// second at 100,000 cases); a dashboard that says when its figures were made need not do
+/// that at every look, and one computation serves everyone who asks meanwhile.
+#[derive(Default)]
+pub struct Figures {
+    made: tokio::sync::Mutex<std::collections::HashMap<helpline_domain::ids::UserId, Made>>,
+}
+
+/// How long the console's figures are kept.
+const FIGURES_KEPT: Duration = Duration::seconds(60);
+
+impl Figures {
+    /// The reader's report, and when it was made.
+    async fn for_reader(
+        &self,
+        state: &web::Data<AppState>,
+        auth: &Auth,
+    ) -> Result<Made, ApiError> {
+        let key = auth
+            .actor()
+            .user_id()
+            .ok_or_else(|| ApiError::Forbidden("an integration token has no console".into()))?;
+        let now = state.now();
+        let mut made = self.made.lock().await;
+        if let Some((at, report)) = made.get(&key) {
+            if now - *at < FIGURES_KEPT {
+                return Ok((*at, report.clone()));
+            }
+        }
+        let who = auth.0.clone();
         let (from, to) = last_weeks(now);
         let report = state
             .read(move |conn| {
@@ -460,6 +520,20 @@ pub(super) async fn statistics(state: web::Data<AppState>, req: HttpRequest) -> 
                 )
             })
             .await?;
+        let report = std::sync::Arc::new(report);
+        made.retain(|_, (at, _)| now - *at < FIGURES_KEPT);
+        made.insert(key, (now, report.clone()));
+        Ok((now, report))
+    }
+}
+
+/// Cases opened per week and per service over the last twelve weeks (`GET /api/v1/stats`),
+/// drawn on the server as SVG; only the cases the reader may see are counted.
+pub(super) async fn statistics(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let run = async {
+        let (auth, c, _) = lead_page(&state, &req, Permission::ReadStats).await?;
+        let (made, report) = state.figures.for_reader(&state, &auth).await?;
+        let (from, to) = last_weeks(made);
         // Every week of the window has its bar, the quiet ones too (the report lists only
         // the weeks with cases).
         let counted: std::collections::HashMap<&str, usize> = report
@@ -494,6 +568,7 @@ pub(super) async fn statistics(state: web::Data<AppState>, req: HttpRequest) -> 
         Ok::<_, ApiError>(super::pages::render(
             StatusCode::OK,
             &StatisticsPage {
+                made: when(made),
                 total: report.all.total,
                 weeks: columns(&weeks),
                 services,

@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub use i18n::{Lang, Texts};
+pub use lead::Figures;
 
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -215,11 +216,50 @@ fn failure(req: &HttpRequest, e: ApiError) -> HttpResponse {
     if status.is_server_error() {
         tracing::error!(error = %e, "console page failed");
     }
-    // What was wrong with the reader's own input is said back to them (escaped by the page).
-    let detail = matches!(
-        status,
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
-    )
-    .then(|| e.to_string());
+    // What was wrong with the reader's own input is said back to them (escaped by the page),
+    // each field by the label the form gave it.
+    let detail = match &e {
+        ApiError::Validation { errors, .. } if !errors.is_empty() => Some(
+            errors
+                .iter()
+                .map(|f| format!("{}: {}", label(t, &f.field), f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => matches!(
+            status,
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT
+        )
+        .then(|| e.to_string()),
+    };
     pages::error_page(req, status, message, detail)
+}
+
+/// The label a form gives the field an API error names (`beneficiary.emails[0]` is the
+/// address field of the first-contact form), in the reader's language; the name itself for a
+/// field no form shows.
+fn label<'a>(t: &'static Texts, field: &'a str) -> &'a str {
+    let base = field.split('[').next().unwrap_or(field);
+    match base {
+        "beneficiary.name" | "name" => t.name,
+        "beneficiary.emails" | "emails" | "email" => t.email,
+        "beneficiary.audience" | "audience" => t.audience,
+        "summary" => t.summary,
+        "description" => t.text,
+        "body" => t.text,
+        "subject" => t.subject,
+        "note" => t.handoff_note,
+        "to" => t.hand_to,
+        "armored" => t.certificates,
+        "value" => t.value,
+        "kind" => t.action_kind,
+        "title" => t.title,
+        "code" => t.code,
+        "tags" => t.tags,
+        "urgency" => t.urgency,
+        "impact" => t.impact,
+        "service_type" => t.service,
+        "case" | "target" | "into" => t.case_number,
+        _ => field,
+    }
 }

@@ -29,9 +29,9 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/cases/{reference}").route(web::get().to(super::case::case_page)))
         .service(
             web::resource("/cases/{reference}/status")
-                .route(web::post().to(super::case::change_status)),
+                .route(web::post().to(compose::change_status)),
         )
-        .service(web::resource("/cases/{reference}/edit").route(web::post().to(super::case::edit)))
+        .service(web::resource("/cases/{reference}/edit").route(web::post().to(compose::edit)))
         .service(web::resource("/cases/{reference}/reply").route(web::post().to(compose::reply)))
         .service(
             web::resource("/cases/{reference}/messages")

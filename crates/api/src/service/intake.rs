@@ -9,15 +9,14 @@
 //! these functions receive what the opener made of it.
 
 use helpline_domain::audit::AuditAction;
-use helpline_domain::beneficiary::EmailAddress;
 use helpline_domain::case::{CaseLocator, Impact, NewCase, Tag, Urgency};
 use helpline_domain::ids::{CaseId, InboundMailId, MessageId};
 use helpline_domain::log::{Channel, Counterpart, Direction};
 use helpline_domain::mail::{AttachmentRef, CryptoOutcome, EmailDetails};
 use helpline_domain::taxonomy::TaxonomyTerm;
-use helpline_domain::text::{Body, Description, Name, Note, Summary, Title};
+use helpline_domain::text::{Body, Description, Summary, Title};
 use helpline_mail::InboundMail;
-use helpline_store::beneficiaries::{self, NewBeneficiary};
+use helpline_store::beneficiaries;
 use helpline_store::case_log::{self, NewMessage};
 use helpline_store::cases;
 use helpline_store::mail::{self as mailstore, InboundMail as Received};
@@ -346,7 +345,7 @@ fn thread(
     }
     // Keys offered by anyone but the beneficiary never become the beneficiary's.
     if who == Counterpart::Beneficiary {
-        learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
+        super::senders::learn_certificates(tx, mail, case.beneficiary_id, case.id, &how.policy)?;
     }
     Ok(Threaded {
         case_id: case.id,
@@ -432,7 +431,7 @@ fn open_from_mail(
     sender: &helpline_mail::Mailbox,
     how: &Threading,
 ) -> Result<helpline_domain::case::Case, StoreError> {
-    let beneficiary = beneficiary_for(tx, sender)?;
+    let beneficiary = super::senders::beneficiary_for(tx, sender)?;
     let summary = one_line(mail.subject.as_deref())
         .and_then(|s| Summary::parse(s).ok())
         .map_or_else(|| Summary::parse("Email without a subject"), Ok)?;
@@ -520,84 +519,4 @@ fn record_in_log(
         case_log::set_email(tx, m.id, &details)?;
     }
     Ok(m.id)
-}
-
-/// The beneficiary who owns the sender address, or a new `unverified` one.
-fn beneficiary_for(
-    tx: &mut Tx<'_>,
-    sender: &helpline_mail::Mailbox,
-) -> Result<helpline_domain::ids::BeneficiaryId, StoreError> {
-    let email = EmailAddress::parse(&sender.address).map_err(|_| {
-        StoreError::Domain(helpline_domain::DomainError::invalid(
-            "from",
-            "the sender address is not valid",
-        ))
-    })?;
-    if let Some(id) = beneficiaries::find_by_email(tx.conn, &email)? {
-        return Ok(id);
-    }
-    let name = sender
-        .name
-        .as_deref()
-        .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|n| !n.is_empty())
-        .map(|n| n.chars().take(200).collect::<String>())
-        .and_then(|n| Name::parse(n).ok())
-        .or_else(|| Name::parse(sender.address.split('@').next().unwrap_or("unknown")).ok())
-        .ok_or_else(|| {
-            StoreError::Domain(helpline_domain::DomainError::invalid(
-                "from",
-                "no usable sender name",
-            ))
-        })?;
-    Ok(beneficiaries::create(
-        tx,
-        NewBeneficiary {
-            name,
-            emails: vec![email],
-            channels: Vec::new(),
-            preferred_language: None,
-            organisation: None,
-            country: None,
-            audience: None,
-            notes: Note::empty(),
-        },
-    )?
-    .id)
-}
-
-/// Stores certificates the message offered (Autocrypt, attached keys) as unconfirmed; a sender
-/// whose key differs from the one held is flagged on the case, never silently swapped.
-fn learn_certificates(
-    tx: &mut Tx<'_>,
-    mail: &InboundMail,
-    beneficiary: helpline_domain::ids::BeneficiaryId,
-    case: CaseId,
-    policy: &helpline_store::workflow::Policy,
-) -> Result<(), StoreError> {
-    if mail.candidate_certs.is_empty() {
-        return Ok(());
-    }
-    let held = mailstore::certificates_of(tx.conn, beneficiary)?;
-    for c in &mail.candidate_certs {
-        let fingerprint = c.cert.fingerprint().to_hex();
-        if held.iter().any(|h| h.fingerprint == fingerprint) {
-            continue;
-        }
-        if !held.is_empty() {
-            // Trust on first use: a different key for someone we hold a key for is a warning.
-            let x = cases::locate(tx.conn, CaseLocator::Id(case))?;
-            let flag = Tag::parse("pgp-key-changed")?;
-            if !x.tags.contains(&flag) {
-                super::cases::change(tx, case, x.version, policy, move |c, _| {
-                    c.tags.push(flag);
-                    Ok(())
-                })?;
-            }
-        }
-        let new = crate::mail::certificate_record(&c.cert, beneficiary, c.source, false)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        mailstore::add_certificate(tx, new)?;
-    }
-    Ok(())
 }

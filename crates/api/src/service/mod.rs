@@ -8,3 +8,4 @@ pub mod cases;
 pub mod intake;
 pub mod messages;
 pub mod replies;
+mod senders;

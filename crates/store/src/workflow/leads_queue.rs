@@ -40,29 +40,44 @@ pub struct QueueItem {
 }
 
 /// Active cases that need a lead: unacknowledged escalations first, then overdue ones, then
-/// vetting; by priority and age within each. Only cases the caller may see.
+/// vetting; by priority and age within each. Only cases the caller may see. The database
+/// ranks, counts and cuts (a helpline with years of overdue cases holds thousands; only the
+/// first `limit` are read); the reasons of those are then worked out here, from the case.
 pub fn escalations(
     conn: &mut DbConnection,
     who: &Principal,
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<(Vec<QueueItem>, usize)> {
-    // One query, with the visibility rule the case lists use.
     let at = to_db(now);
+    let mut count = Sql::default();
+    count.push("SELECT COUNT(*) AS value FROM cases c WHERE ");
+    needs_a_lead(&mut count, who, at);
+    let total = count
+        .load::<Counted>(conn)?
+        .pop()
+        .map_or(0, |c| usize::try_from(c.value).unwrap_or(0));
     let mut sql = Sql::default();
-    sql.push("SELECT c.*, c.ref AS reference FROM cases c WHERE c.status IN ")
-        .bind_list(super::active().into_iter().map(str::to_owned))
-        .push(
-            " AND c.merged_into IS NULL AND ((c.escalated_at IS NOT NULL \
-             AND c.escalation_acknowledged_at IS NULL) OR c.vetting <> ",
-        )
-        .bind(Bind::Text(Vetting::Verified.as_str().to_owned()))
-        .push(" OR (c.first_response_at IS NULL AND c.first_response_due_at < ")
-        .bind(Bind::Time(at))
-        .push(") OR c.resolution_due_at < ")
-        .bind(Bind::Time(at))
-        .push(")");
-    crate::cases::where_clause(&mut sql, who, &crate::cases::CaseFilter::default());
+    sql.push("SELECT c.*, c.ref AS reference FROM cases c WHERE ");
+    needs_a_lead(&mut sql, who, at);
+    // The rank of the first reason, as `Attention::rank` orders them below.
+    sql.push(
+        " ORDER BY CASE WHEN c.escalated_at IS NOT NULL AND c.escalation_acknowledged_at IS NULL \
+         THEN (CASE WHEN c.escalation_reason = ",
+    )
+    .bind(Bind::Text(
+        helpline_domain::workflow::EscalationReason::Critical
+            .as_str()
+            .to_owned(),
+    ))
+    .push(" THEN 0 ELSE 1 END) WHEN c.first_response_at IS NULL AND c.first_response_due_at < ")
+    .bind(Bind::Time(at))
+    .push(" THEN 2 WHEN c.resolution_due_at < ")
+    .bind(Bind::Time(at))
+    .push(" THEN 3 WHEN c.vetting = ")
+    .bind(Bind::Text(Vetting::Pending.as_str().to_owned()))
+    .push(" THEN 4 ELSE 1 END, c.priority, c.created_at, c.id LIMIT ")
+    .bind(Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
     let rows: Vec<crate::cases::Row> = sql.load(conn)?;
     let mut items = Vec::new();
     for row in rows {
@@ -102,6 +117,7 @@ pub fn escalations(
         }
         items.push(QueueItem { case, reasons });
     }
+    // The database's order, kept stable by the same keys (its clock and ours agree on `at`).
     items.sort_by(|a, b| {
         a.reasons[0]
             .rank()
@@ -109,9 +125,30 @@ pub fn escalations(
             .then(a.case.priority.cmp(&b.case.priority))
             .then(a.case.created_at.cmp(&b.case.created_at))
     });
-    let total = items.len();
-    items.truncate(limit);
     Ok((items, total))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    value: i64,
+}
+
+/// The cases that need a lead at `at` (see [`escalations`]), among those `who` may see.
+fn needs_a_lead(sql: &mut Sql, who: &Principal, at: chrono::NaiveDateTime) {
+    sql.push("c.status IN ")
+        .bind_list(super::active().into_iter().map(str::to_owned))
+        .push(
+            " AND c.merged_into IS NULL AND ((c.escalated_at IS NOT NULL \
+             AND c.escalation_acknowledged_at IS NULL) OR c.vetting IN ",
+        )
+        .bind_list([Vetting::Pending, Vetting::Rejected].map(|v| v.as_str().to_owned()))
+        .push(" OR (c.first_response_at IS NULL AND c.first_response_due_at < ")
+        .bind(Bind::Time(at))
+        .push(") OR c.resolution_due_at < ")
+        .bind(Bind::Time(at))
+        .push(")");
+    crate::cases::where_clause(sql, who, &crate::cases::CaseFilter::default());
 }
 
 impl Attention {

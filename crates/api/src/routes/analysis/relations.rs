@@ -126,9 +126,9 @@ pub(crate) async fn unlink_cases(
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RelatedQuery {
-    depth: Option<usize>,
-    via: Option<String>,
-    limit: Option<usize>,
+    pub(crate) depth: Option<usize>,
+    pub(crate) via: Option<String>,
+    pub(crate) limit: Option<usize>,
 }
 
 impl RelatedQuery {

@@ -6,7 +6,7 @@ local page = os.getenv("HL_PAGE")
 local first = tonumber(os.getenv("HL_FIRST_REF") or "1001")
 local count = tonumber(os.getenv("HL_REF_COUNT") or "1")
 local fixed = { queue = "/?view=open", escalations = "/escalations", statistics = "/statistics" }
-local under = { case = "", analysis = "/analysis", related = "/related" }
+local under = { case = "", analysis = "/analysis", related = "/related", related2 = "/related?depth=2" }
 local n = 0
 request = function()
   n = n + 1

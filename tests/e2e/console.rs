@@ -46,7 +46,10 @@ fn photograph(browser: &Browser, backend: Backend, page: &str) {
     };
     for width in [1280, 390] {
         browser.width(width);
-        browser.execute("window.scrollTo(0, 0);", json!([]));
+        browser.execute(
+            "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);",
+            json!([]),
+        );
         browser.screenshot(&format!("{b}-{page}-{width}"));
     }
     browser.width(1280);

@@ -12,6 +12,7 @@ use helpline_domain::log::{ActionKind, Channel};
 use helpline_domain::mail::{DecryptionStatus, EmailDetails, SignatureStatus};
 use helpline_domain::user::Actor;
 use helpline_store::analysis;
+use helpline_store::beneficiaries;
 use helpline_store::mail as mailstore;
 use helpline_store::timeline::{TimelineEntry, TimelineItem};
 use helpline_store::StoreError;
@@ -142,23 +143,6 @@ pub(super) async fn case_page(
         let case = crate::routes::case_in_path(&state, &auth, &reference).await?;
         let (limit, cursor) = page(q.cursor.as_deref(), Some(PAGE))?;
         let with_audit = auth.0.may(Permission::ReadAudit);
-        let id = case.id;
-        let timeline = state
-            .read(move |c| {
-                helpline_store::timeline::timeline(c, id, with_audit, cursor.as_ref(), limit)
-            })
-            .await?;
-        let names = staff_names(&state).await?;
-        let mut c = Chrome::staff(&req, &names, &auth);
-        // The first page of the timeline follows the case as it changes.
-        if q.cursor.is_none() {
-            c.live = Some(format!("/live/cases/{}", i64::from(case.reference)));
-        }
-        let entries = timeline
-            .items
-            .iter()
-            .map(|e| entry(c.t, &names, e))
-            .collect();
         let may = May {
             write: case.merged_into.is_none(),
             record: auth.0.may(Permission::RecordMessage),
@@ -172,17 +156,59 @@ pub(super) async fn case_page(
             lead: auth.0.may(Permission::Oversee),
             update: auth.0.may(Permission::UpdateCase),
         };
-        let person = person(&state, &auth, &case, c.t).await?;
-        let (outlook, can_reply) = if may.record && may.write && !state.mail.keys().is_empty() {
-            outlook(&state, &case, c.t).await?
-        } else {
-            (None, false)
+        let asks_outlook = may.record && may.write && !state.mail.keys().is_empty();
+        // Everything the page shows, in one read (one connection, one hop off the workers).
+        let (st, k, who) = (state.clone(), case.clone(), auth.0.clone());
+        let read = state
+            .read(move |c| {
+                let timeline = helpline_store::timeline::timeline(
+                    c,
+                    k.id,
+                    with_audit,
+                    cursor.as_ref(),
+                    limit,
+                )?;
+                let person = match beneficiaries::get_visible(c, k.beneficiary_id, &who) {
+                    Ok(b) => Some((
+                        b,
+                        mailstore::certificates_of(c, k.beneficiary_id)?,
+                        beneficiaries::confidential_cases(c, k.beneficiary_id)?,
+                    )),
+                    Err(StoreError::NotFound { .. }) => None,
+                    Err(e) => return Err(e),
+                };
+                let outlook = asks_outlook
+                    .then(|| crate::service::replies::outlook(c, &st.config.mail, &k, None));
+                let indicators = if may.read_indicators {
+                    let page = analysis::page_of_case(c, k.id, None, 100)?;
+                    let ids: Vec<_> = page.items.iter().map(|i| i.indicator.id).collect();
+                    Some((analysis::case_counts(c, &ids)?, page.items))
+                } else {
+                    None
+                };
+                Ok((timeline, person, outlook, indicators))
+            })
+            .await?;
+        let (timeline, found, outlook, indicators) = read;
+        let names = staff_names(&state).await?;
+        let mut c = Chrome::staff(&req, &names, &auth);
+        // The first page of the timeline follows the case as it changes.
+        if q.cursor.is_none() {
+            c.live = Some(format!("/live/cases/{}", i64::from(case.reference)));
+        }
+        let entries = timeline
+            .items
+            .iter()
+            .map(|e| entry(c.t, &names, e))
+            .collect();
+        let person = person(&state, &auth, &case, c.t, found).await?;
+        let (outlook, can_reply) = match outlook {
+            Some(o) => said(o, c.t)?,
+            None => (None, false),
         };
-        let indicators = if may.read_indicators {
-            indicators(&state, &case).await?
-        } else {
-            Vec::new()
-        };
+        let indicators = indicators
+            .map(|(counts, items)| shown_indicators(&state, counts, items))
+            .unwrap_or_default();
         let mut staff: Vec<(String, String)> = names
             .iter()
             .filter(|(id, _)| Some(**id) != case.assignee_id)
@@ -403,27 +429,27 @@ fn badges(t: &Texts, d: &EmailDetails) -> Vec<(&'static str, String)> {
 }
 
 /// The case's beneficiary, their vetting and certificates, if the reader may see them (read
-/// with the API's rule, and logged when they have a confidential case).
+/// with the API's rule). A person with confidential cases is a read in those cases' access
+/// logs — but for this case, whose read is logged already.
 async fn person(
     state: &web::Data<AppState>,
     auth: &Auth,
     case: &Case,
     t: &'static Texts,
+    found: Option<(
+        helpline_domain::beneficiary::Beneficiary,
+        Vec<mailstore::Certificate>,
+        Vec<helpline_domain::ids::CaseId>,
+    )>,
 ) -> Result<Option<Person>, ApiError> {
-    let (id, who) = (case.beneficiary_id, auth.0.clone());
-    let found = state
-        .read(
-            move |c| match helpline_store::beneficiaries::get_visible(c, id, &who) {
-                Ok(b) => Ok(Some((b, mailstore::certificates_of(c, id)?))),
-                Err(StoreError::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e),
-            },
-        )
-        .await?;
-    let Some((b, certs)) = found else {
+    let Some((b, certs, confidential)) = found else {
         return Ok(None);
     };
-    crate::routes::log_beneficiary_read(state, auth, id).await?;
+    let others: Vec<_> = confidential
+        .into_iter()
+        .filter(|c| !(case.confidential && *c == case.id))
+        .collect();
+    crate::routes::log_person_read(state, auth, others).await?;
     Ok(Some(Person {
         name: b.name.as_str().to_owned(),
         vetting: t.verification(&b.verification),
@@ -445,17 +471,16 @@ async fn person(
     }))
 }
 
+/// What the composer says a reply would be (how it reads, the words), and whether it may
+/// send one.
+type Said = (Option<(&'static str, String)>, bool);
+
 /// What a reply to the beneficiary's first address would be, in words, and whether the
 /// composer may send one.
-async fn outlook(
-    state: &web::Data<AppState>,
-    case: &Case,
+fn said(
+    o: Result<Outlook, StoreError>,
     t: &'static Texts,
-) -> Result<(Option<(&'static str, String)>, bool), ApiError> {
-    let (st, case) = (state.clone(), case.clone());
-    let o = web::block(move || crate::service::replies::outlook(&st, &case, None))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+) -> Result<Said, ApiError> {
     Ok(match o {
         Ok(Outlook::Encrypted { to }) => (
             Some(("good", t.outlook_encrypted.replace("{to}", &to))),
@@ -474,17 +499,12 @@ async fn outlook(
 }
 
 /// The indicators on the case (its first hundred), with how many cases hold each.
-async fn indicators(state: &web::Data<AppState>, case: &Case) -> Result<Vec<Ind>, ApiError> {
-    let id = case.id;
-    let (page, counts) = state
-        .read(move |c| {
-            let page = analysis::page_of_case(c, id, None, 100)?;
-            let ids: Vec<_> = page.items.iter().map(|i| i.indicator.id).collect();
-            Ok((page, analysis::case_counts(c, &ids)?))
-        })
-        .await?;
-    Ok(page
-        .items
+fn shown_indicators(
+    state: &AppState,
+    counts: std::collections::HashMap<helpline_domain::ids::IndicatorId, i64>,
+    items: Vec<analysis::CaseIndicator>,
+) -> Vec<Ind> {
+    items
         .into_iter()
         .map(|i| Ind {
             kind: i.indicator.kind.as_str(),
@@ -497,5 +517,5 @@ async fn indicators(state: &web::Data<AppState>, case: &Case) -> Result<Vec<Ind>
             state: i.state.as_str().replace('_', " "),
             tlp: i.tlp.as_str(),
         })
-        .collect())
+        .collect()
 }

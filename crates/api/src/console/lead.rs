@@ -489,11 +489,7 @@ const FIGURES_KEPT: Duration = Duration::seconds(60);
 
 impl Figures {
     /// The reader's report, and when it was made.
-    async fn for_reader(
-        &self,
-        state: &web::Data<AppState>,
-        auth: &Auth,
-    ) -> Result<Made, ApiError> {
+    async fn for_reader(&self, state: &web::Data<AppState>, auth: &Auth) -> Result<Made, ApiError> {
         let key = auth
             .actor()
             .user_id()

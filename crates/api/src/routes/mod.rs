@@ -236,6 +236,16 @@ pub(crate) async fn log_beneficiary_read(
     let cases = state
         .read(move |c| helpline_store::beneficiaries::confidential_cases(c, id))
         .await?;
+    log_person_read(state, auth, cases).await
+}
+
+/// Writes a read of a person's record to the access logs of the given confidential cases of
+/// theirs (a page that read them with the rest of what it shows).
+pub(crate) async fn log_person_read(
+    state: &web::Data<AppState>,
+    auth: &Auth,
+    cases: Vec<CaseId>,
+) -> Result<(), ApiError> {
     log_reads(state, auth, AuditAction::BeneficiaryRead, cases).await
 }
 

@@ -38,7 +38,8 @@ pub struct Draft {
 struct Recipient {
     address: String,
     counterpart: Counterpart,
-    certs: Vec<helpline_mail::Cert>,
+    /// The certificates chosen, as stored (read only when a reply is composed).
+    certs: Vec<mailstore::Certificate>,
 }
 
 /// Why a reply was not sent.
@@ -146,18 +147,14 @@ impl Outlook {
 /// What a reply on `case` to `to` (default: the beneficiary's first address) would be, for
 /// the composer to say before anything is written; an error names a recipient it cannot have.
 pub fn outlook(
-    st: &AppState,
+    conn: &mut DbConnection,
+    cfg: &MailConfig,
     case: &Case,
     to: Option<EmailAddress>,
 ) -> Result<Outlook, StoreError> {
-    let cid = case.id;
-    let (to, required) = st.store.read(|c| {
-        Ok((
-            recipient(c, case, to)?,
-            mailstore::encryption_required(c, cid)?,
-        ))
-    })?;
-    Ok(Outlook::of(&to, required, &st.config.mail))
+    let to = recipient(conn, case, to)?;
+    let required = mailstore::encryption_required(conn, case.id)?;
+    Ok(Outlook::of(&to, required, cfg))
 }
 
 /// A reply composed: the bytes for the relay and what the case's log says of them.
@@ -224,11 +221,24 @@ fn compose(
         references: &references,
         date: Utc::now(),
     };
-    let encrypted_to: Vec<String> = to.certs.iter().map(|c| c.fingerprint().to_hex()).collect();
-    let protection = if to.certs.is_empty() {
+    let certs: Vec<helpline_mail::Cert> = to
+        .certs
+        .iter()
+        .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
+        .collect();
+    // A held certificate that no longer reads is never a reason to send in the clear.
+    if certs.len() != to.certs.len() {
+        return Err(invalid(format!(
+            "a certificate held for {} cannot be read; add it again",
+            to.address
+        ))
+        .into());
+    }
+    let encrypted_to: Vec<String> = certs.iter().map(|c| c.fingerprint().to_hex()).collect();
+    let protection = if certs.is_empty() {
         helpline_mail::Protection::SignOnly
     } else {
-        helpline_mail::Protection::Encrypt(to.certs)
+        helpline_mail::Protection::Encrypt(certs)
     };
     let raw =
         helpline_mail::compose(&reply, &keys, &protection).map_err(|e| invalid(e.to_string()))?;
@@ -292,10 +302,7 @@ fn recipient(
             } else {
                 confirmed
             };
-            let certs = chosen
-                .iter()
-                .filter_map(|c| helpline_mail::pgp::read_cert(c.armored.as_bytes()).ok())
-                .collect();
+            let certs = chosen.into_iter().cloned().collect();
             Ok(Recipient {
                 address: wanted.as_str().to_owned(),
                 counterpart: Counterpart::Beneficiary,

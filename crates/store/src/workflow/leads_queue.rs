@@ -57,8 +57,11 @@ pub fn escalations(
         .load::<Counted>(conn)?
         .pop()
         .map_or(0, |c| usize::try_from(c.value).unwrap_or(0));
+    // The first page is chosen by ids from the index; only its rows are then read whole.
     let mut sql = Sql::default();
-    sql.push("SELECT c.*, c.ref AS reference FROM cases c WHERE ");
+    sql.push(
+        "SELECT c.*, c.ref AS reference FROM cases c WHERE c.id IN (SELECT c.id FROM cases c WHERE ",
+    );
     needs_a_lead(&mut sql, who, at);
     // The rank of the first reason, as `Attention::rank` orders them below.
     sql.push(
@@ -77,7 +80,8 @@ pub fn escalations(
     .push(" THEN 3 WHEN c.vetting = ")
     .bind(Bind::Text(Vetting::Pending.as_str().to_owned()))
     .push(" THEN 4 ELSE 1 END, c.priority, c.created_at, c.id LIMIT ")
-    .bind(Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)));
+    .bind(Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)))
+    .push(")");
     let rows: Vec<crate::cases::Row> = sql.load(conn)?;
     let mut items = Vec::new();
     for row in rows {

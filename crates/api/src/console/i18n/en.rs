@@ -96,7 +96,7 @@ pub(super) static EN: Texts = Texts {
     why: "Why",
     acknowledge: "Acknowledge",
     acknowledged: "acknowledged",
-    quarantine_waiting: "messages wait in the quarantine",
+    quarantine_waiting: "Messages waiting in the quarantine",
     quarantine_lead: "Messages that could not be read or placed, oldest first. Open one to see its raw text, assign it to a case, or read it again.",
     received: "Received",
     reason: "Reason",

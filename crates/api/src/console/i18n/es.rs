@@ -96,7 +96,7 @@ pub(super) static ES: Texts = Texts {
     why: "Por qué",
     acknowledge: "Asumir",
     acknowledged: "asumido",
-    quarantine_waiting: "mensajes esperan en cuarentena",
+    quarantine_waiting: "Mensajes esperando en cuarentena",
     quarantine_lead: "Mensajes que no se pudieron leer o clasificar, los más antiguos primero. Abre uno para ver su texto bruto, asignarlo a un caso o leerlo de nuevo.",
     received: "Recibido",
     reason: "Motivo",

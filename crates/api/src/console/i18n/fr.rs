@@ -96,7 +96,7 @@ pub(super) static FR: Texts = Texts {
     why: "Pourquoi",
     acknowledge: "Prendre en charge",
     acknowledged: "pris en charge",
-    quarantine_waiting: "messages attendent en quarantaine",
+    quarantine_waiting: "Messages en attente en quarantaine",
     quarantine_lead: "Messages qui n'ont pu être lus ou classés, les plus anciens d'abord. Ouvrez-en un pour voir son texte brut, l'attribuer à un dossier ou le relire.",
     received: "Reçu",
     reason: "Raison",

@@ -129,11 +129,17 @@ fn outbox_of(app: &TestApp, case_id: &str) -> Vec<(Vec<u8>, bool)> {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Fails on anything the page logged as an error since the last look.
+/// Fails on anything the page logged as an error since the last look, and on any serious or
+/// critical accessibility violation axe-core finds on it.
 #[track_caller]
 fn no_errors(browser: &Browser, step: &str) {
     let errors = browser.errors();
     assert!(errors.is_empty(), "{step}: the page logged {errors:#?}");
+    let violations = browser.accessibility_violations();
+    assert!(
+        violations.is_empty(),
+        "{step}: axe-core found serious or critical violations: {violations:#?}"
+    );
 }
 
 fn a_handler_works_her_queue_in_the_console(backend: Backend) {

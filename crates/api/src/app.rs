@@ -58,6 +58,8 @@ pub struct AppState {
     pub webhooks: crate::webhooks::Notifier,
     /// The console's figures, computed at most once a minute per reader.
     pub figures: crate::console::Figures,
+    /// The staff's names as the console shows them, read at most every few seconds.
+    pub staff_names: crate::console::StaffNames,
 }
 
 impl AppState {
@@ -362,6 +364,7 @@ impl Application {
             default_tlp,
             config,
             figures: crate::console::Figures::default(),
+            staff_names: crate::console::StaffNames::default(),
         });
         let server =
             HttpServer::new(move || {

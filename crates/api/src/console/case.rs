@@ -477,10 +477,7 @@ type Said = (Option<(&'static str, String)>, bool);
 
 /// What a reply to the beneficiary's first address would be, in words, and whether the
 /// composer may send one.
-fn said(
-    o: Result<Outlook, StoreError>,
-    t: &'static Texts,
-) -> Result<Said, ApiError> {
+fn said(o: Result<Outlook, StoreError>, t: &'static Texts) -> Result<Said, ApiError> {
     Ok(match o {
         Ok(Outlook::Encrypted { to }) => (
             Some(("good", t.outlook_encrypted.replace("{to}", &to))),

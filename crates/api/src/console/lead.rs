@@ -37,7 +37,7 @@ async fn lead_page(
     (
         Auth,
         Chrome,
-        std::collections::HashMap<helpline_domain::ids::UserId, String>,
+        std::sync::Arc<std::collections::HashMap<helpline_domain::ids::UserId, String>>,
     ),
     ApiError,
 > {

@@ -33,6 +33,7 @@ use subtle::ConstantTimeEq;
 
 pub use i18n::{Lang, Texts};
 pub use lead::Figures;
+pub use pages::StaffNames;
 
 use crate::app::AppState;
 use crate::auth::Auth;

@@ -3,6 +3,7 @@
 //! authorises, calls the store or a use case, and renders a template.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -318,18 +319,52 @@ async fn icon() -> HttpResponse {
         .body(include_str!("../../static/favicon.svg"))
 }
 
+/// Staff members' names by id, as every page shows them (who holds a case, who wrote an
+/// entry), read at most every few seconds: a helpline has tens of staff, and a renamed or new
+/// colleague shows within that time.
+#[derive(Default)]
+pub struct StaffNames {
+    kept: std::sync::Mutex<Option<(std::time::Instant, Names)>>,
+}
+
+/// Staff members' names by id.
+type Names = Arc<HashMap<UserId, String>>;
+
+/// How long the staff's names are kept.
+const NAMES_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Staff members' names by id (a helpline has tens of them).
 pub(super) async fn staff_names(
     state: &web::Data<AppState>,
-) -> Result<HashMap<UserId, String>, ApiError> {
+) -> Result<Names, ApiError> {
+    let kept = |names: &StaffNames| {
+        names
+            .kept
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < NAMES_KEPT)
+            .map(|(_, n)| n.clone())
+    };
+    if let Some(names) = kept(&state.staff_names) {
+        return Ok(names);
+    }
     let users = state
         .read(|c| helpline_store::users::list(c, None, 1000))
         .await?;
-    Ok(users
-        .items
-        .into_iter()
-        .map(|u| (u.id, u.display_name.as_str().to_owned()))
-        .collect())
+    let names: Names = Arc::new(
+        users
+            .items
+            .into_iter()
+            .map(|u| (u.id, u.display_name.as_str().to_owned()))
+            .collect(),
+    );
+    *state
+        .staff_names
+        .kept
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), names.clone()));
+    Ok(names)
 }
 
 pub(super) fn me(names: &HashMap<UserId, String>, auth: &Auth) -> Option<String> {

@@ -334,9 +334,7 @@ type Names = Arc<HashMap<UserId, String>>;
 const NAMES_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Staff members' names by id (a helpline has tens of them).
-pub(super) async fn staff_names(
-    state: &web::Data<AppState>,
-) -> Result<Names, ApiError> {
+pub(super) async fn staff_names(state: &web::Data<AppState>) -> Result<Names, ApiError> {
     let kept = |names: &StaffNames| {
         names
             .kept

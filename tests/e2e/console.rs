@@ -844,6 +844,13 @@ fn leads_and_analysts_in_the_console(backend: Backend) {
     assert!(browser.text("ul.links").contains(&format!("#{other_ref}")));
     no_errors(&browser, "the analysis page");
     photograph(&browser, backend, "analysis");
+    // A link made by mistake is taken off again.
+    browser.follow("form.unlink button");
+    assert_eq!(browser.count("ul.links"), 0, "{}", browser.source());
+    browser.click("#link-kind option[value=related]");
+    browser.type_into("#link-target", &other_ref.to_string());
+    browser.follow("form.add-link button");
+    assert!(browser.text("ul.links").contains(&format!("#{other_ref}")));
     let misp = browser.execute(
         "var f = document.querySelector('form.export'); var d = new URLSearchParams(new FormData(f)); \
          d.set('format', 'misp'); \

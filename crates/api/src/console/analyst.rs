@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use helpline_domain::access::Permission;
 
+use super::compose::posted_on_case;
 use super::pages::{render, staff_names, Chrome};
 use super::{failure, signed_in};
 use crate::app::AppState;
@@ -338,18 +339,26 @@ pub(super) async fn link(
     reference: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let run = async {
-        let (auth, f): (crate::auth::Auth, LinkForm) = super::form(&state, &req, &body).await?;
-        auth.require(Permission::LinkCases)?;
-        let case = crate::routes::writable_case(&state, &auth, &reference).await?;
-        let b = super::as_api(serde_json::json!({
-            "target": f.target.trim().trim_start_matches('#'),
-            "kind": f.kind,
-        }))?;
-        crate::routes::analysis::relations::link_cases(&state, &auth, &case, b).await?;
-        Ok::<_, ApiError>(back_to_analysis(&case))
-    };
-    run.await.unwrap_or_else(|e| failure(&req, e))
+    let st = state.clone();
+    posted_on_case(
+        &state,
+        &req,
+        &reference,
+        &body,
+        Permission::LinkCases,
+        true,
+        "/analysis",
+        |auth, case, f: LinkForm| async move {
+            let b = super::as_api(serde_json::json!({
+                "target": f.target.trim().trim_start_matches('#'),
+                "kind": f.kind,
+            }))?;
+            crate::routes::analysis::relations::link_cases(&st, &auth, &case, b)
+                .await
+                .map(drop)
+        },
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -362,16 +371,22 @@ pub(super) async fn unlink(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let run = async {
-        let (auth, NoFields {}) = super::form(&state, &req, &body).await?;
-        auth.require(Permission::LinkCases)?;
-        let (reference, target) = path.into_inner();
-        crate::routes::analysis::relations::unlink_cases(&state, &auth, &reference, &target)
-            .await?;
-        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
-        Ok::<_, ApiError>(back_to_analysis(&case))
-    };
-    run.await.unwrap_or_else(|e| failure(&req, e))
+    let (reference, target) = path.into_inner();
+    let st = state.clone();
+    posted_on_case(
+        &state,
+        &req,
+        &reference,
+        &body,
+        Permission::LinkCases,
+        false,
+        "/analysis",
+        |auth, case, NoFields {}| async move {
+            let id = case.id.to_string();
+            crate::routes::analysis::relations::unlink_cases(&st, &auth, &id, &target).await
+        },
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -404,14 +419,22 @@ pub(super) async fn unmerge(
     reference: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let run = async {
-        let (auth, NoFields {}) = super::form(&state, &req, &body).await?;
-        auth.require(Permission::MergeCases)?;
-        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
-        crate::routes::analysis::relations::unmerge_case(&state, &auth, &case).await?;
-        Ok::<_, ApiError>(back_to_analysis(&case))
-    };
-    run.await.unwrap_or_else(|e| failure(&req, e))
+    let st = state.clone();
+    posted_on_case(
+        &state,
+        &req,
+        &reference,
+        &body,
+        Permission::MergeCases,
+        false,
+        "/analysis",
+        |auth, case, NoFields {}| async move {
+            crate::routes::analysis::relations::unmerge_case(&st, &auth, &case)
+                .await
+                .map(drop)
+        },
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -460,17 +483,22 @@ pub(super) async fn extract(
     path: web::Path<(String, String)>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let run = async {
-        let (auth, NoFields {}) = super::form(&state, &req, &body).await?;
-        auth.require(Permission::ManageIndicators)?;
-        let (reference, message) = path.into_inner();
-        crate::routes::analysis::extract_candidates(&state, &auth, &reference, &message).await?;
-        let case = crate::routes::visible_case(&state, &auth, &reference).await?;
-        Ok::<_, ApiError>(back_to_analysis(&case))
-    };
-    run.await.unwrap_or_else(|e| failure(&req, e))
-}
-
-fn back_to_analysis(case: &helpline_domain::case::Case) -> HttpResponse {
-    super::see_other(&format!("/cases/{}/analysis", case.reference.get())).finish()
+    let (reference, message) = path.into_inner();
+    let st = state.clone();
+    posted_on_case(
+        &state,
+        &req,
+        &reference,
+        &body,
+        Permission::ManageIndicators,
+        true,
+        "/analysis",
+        |auth, case, NoFields {}| async move {
+            let id = case.id.to_string();
+            crate::routes::analysis::extract_candidates(&st, &auth, &id, &message)
+                .await
+                .map(drop)
+        },
+    )
+    .await
 }

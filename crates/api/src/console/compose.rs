@@ -55,10 +55,34 @@ where
     F: DeserializeOwned,
     Fut: Future<Output = Result<(), ApiError>>,
 {
+    posted_on_case(state, req, reference, body, need, true, then, act).await
+}
+
+/// [`on_case`], for a change a merged case may still take when not `writable` (undoing a
+/// merge, removing a link).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn posted_on_case<F, Fut>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    reference: &str,
+    body: &[u8],
+    need: Permission,
+    writable: bool,
+    then: &str,
+    act: impl FnOnce(Auth, Case, F) -> Fut,
+) -> HttpResponse
+where
+    F: DeserializeOwned,
+    Fut: Future<Output = Result<(), ApiError>>,
+{
     let run = async {
         let (auth, f): (Auth, F) = form(state, req, body).await?;
         auth.require(need)?;
-        let case = crate::routes::writable_case(state, &auth, reference).await?;
+        let case = if writable {
+            crate::routes::writable_case(state, &auth, reference).await?
+        } else {
+            crate::routes::visible_case(state, &auth, reference).await?
+        };
         let back = format!("/cases/{}{then}", i64::from(case.reference));
         act(auth, case, f).await?;
         Ok::<_, ApiError>(see_other(&back).finish())

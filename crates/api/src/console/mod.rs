@@ -16,6 +16,7 @@
 mod analyst;
 mod case;
 mod compose;
+mod figures;
 mod first_contact;
 mod i18n;
 mod lead;
@@ -31,8 +32,8 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use figures::Figures;
 pub use i18n::{Lang, Texts};
-pub use lead::Figures;
 pub use pages::StaffNames;
 
 use crate::app::AppState;

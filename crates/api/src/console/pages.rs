@@ -98,8 +98,10 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/quarantine/{id}/assign").route(web::post().to(lead::assign)))
         .service(web::resource("/quarantine/{id}/retry").route(web::post().to(lead::retry)))
         .service(web::resource("/workload").route(web::get().to(lead::workload)))
-        .service(web::resource("/statistics").route(web::get().to(lead::statistics)))
-        .service(web::resource("/statistics.csv").route(web::get().to(lead::statistics_csv)))
+        .service(web::resource("/statistics").route(web::get().to(super::figures::statistics)))
+        .service(
+            web::resource("/statistics.csv").route(web::get().to(super::figures::statistics_csv)),
+        )
         .service(
             web::resource("/second-factor")
                 .route(web::get().to(super::two_factor::page))

@@ -9,7 +9,7 @@ use askama::Template;
 use helpline_domain::access::Permission;
 
 use super::compose::posted_on_case;
-use super::pages::{render, staff_names, Chrome};
+use super::pages::{render, staff_names, when, Chrome, NoFields};
 use super::{failure, signed_in};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -248,7 +248,6 @@ pub(super) async fn analysis(
                 Ok((page.items, counts, items, links.items, merged_ref))
             })
             .await?;
-        let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
         let c = Chrome::staff(&req, &names, &auth);
         Ok::<_, ApiError>(render(
             StatusCode::OK,
@@ -360,9 +359,6 @@ pub(super) async fn link(
     )
     .await
 }
-
-#[derive(serde::Deserialize)]
-pub(super) struct NoFields {}
 
 /// Removes a link.
 pub(super) async fn unlink(

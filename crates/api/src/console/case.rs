@@ -18,7 +18,7 @@ use helpline_store::timeline::{TimelineEntry, TimelineItem};
 use helpline_store::StoreError;
 use serde::Deserialize;
 
-use super::pages::{render, staff_names, Chrome, PAGE};
+use super::pages::{render, staff_names, when, Chrome, PAGE};
 use super::{failure, signed_in, Texts};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -228,7 +228,6 @@ pub(super) async fn case_page(
                 case.assignee_id.is_none(),
             ),
         );
-        let when = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M").to_string();
         Ok::<_, ApiError>(render(
             StatusCode::OK,
             &CasePage {
@@ -386,7 +385,7 @@ fn entry(t: &Texts, names: &HashMap<UserId, String>, e: &TimelineEntry) -> Entry
         message,
         kind,
         label,
-        at: e.at.format("%Y-%m-%d %H:%M").to_string(),
+        at: super::pages::when(e.at),
         at_iso: e.at.to_rfc3339(),
         by,
         title,

@@ -8,8 +8,8 @@ use chrono::{Duration, Utc};
 use helpline_domain::access::Permission;
 use helpline_store::stats::{self, Dimension, Period};
 
-use super::lead::{lead_page, when};
-use super::pages::Chrome;
+use super::lead::lead_page;
+use super::pages::{when, Chrome};
 use super::{failure, signed_in};
 use crate::app::AppState;
 use crate::auth::Auth;

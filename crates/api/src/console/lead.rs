@@ -6,13 +6,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use helpline_domain::access::Permission;
 use helpline_store::mail as mailstore;
 use helpline_store::workflow::{self as wf, Attention};
 use serde::Deserialize;
 
-use super::pages::{staff_names, Chrome, PAGE};
+use super::pages::{staff_names, when, Chrome, NoFields, PAGE};
 use super::{failure, form, see_other, signed_in, Texts};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -21,10 +21,6 @@ use crate::extract::page;
 
 /// The raw text shown of a quarantined message: enough to judge it, never a huge page.
 const RAW_SHOWN: usize = 64 * 1024;
-
-pub(super) fn when(t: chrono::DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
-}
 
 /// The frame of a lead's page, once the reader is known to hold `need`.
 pub(super) async fn lead_page(
@@ -269,9 +265,6 @@ pub(super) async fn assign(
     };
     run.await.unwrap_or_else(|e| failure(&req, e))
 }
-
-#[derive(Deserialize)]
-pub(super) struct NoFields {}
 
 /// A quarantined message read again (the key files too); back to it, to see what came of it.
 pub(super) async fn retry(

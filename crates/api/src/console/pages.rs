@@ -16,6 +16,15 @@ use crate::app::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 
+/// A form that carries nothing but its CSRF token (a button: sign out, retry, unmerge …).
+#[derive(serde::Deserialize)]
+pub(super) struct NoFields {}
+
+/// An instant as every page shows it (UTC, to the minute).
+pub(super) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// Cases per queue page, entries per timeline page.
 pub(super) const PAGE: i64 = 50;
 

@@ -232,7 +232,7 @@ async fn queue_page(
                     .assignee_id
                     .and_then(|u| names.get(&u).cloned())
                     .unwrap_or_else(|| c.t.nobody.to_owned()),
-                due: due.format("%Y-%m-%d %H:%M").to_string(),
+                due: super::pages::when(due),
                 late,
                 confidential: k.confidential,
                 critical: k.urgency == Urgency::Critical,

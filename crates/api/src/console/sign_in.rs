@@ -110,9 +110,6 @@ pub(super) async fn sign_in(
     }
 }
 
-#[derive(Deserialize)]
-struct Nothing {}
-
 /// Gives the session up (as `POST /api/v1/auth/logout`) and forgets the cookie.
 pub(super) async fn sign_out(
     state: web::Data<AppState>,
@@ -120,7 +117,7 @@ pub(super) async fn sign_out(
     body: web::Bytes,
 ) -> HttpResponse {
     let run = async {
-        let (auth, Nothing {}) = form(&state, &req, &body).await?;
+        let (auth, super::pages::NoFields {}) = form(&state, &req, &body).await?;
         crate::sign_in::sign_out(&state, &auth, &super::session_token(&req)?).await
     };
     match run.await {

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::pages::{render, staff_names, Chrome};
+use super::pages::{render, staff_names, Chrome, NoFields};
 use super::{failure, form, signed_in};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -61,9 +61,6 @@ pub(super) async fn page(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     };
     run.await.unwrap_or_else(|e| failure(&req, e))
 }
-
-#[derive(Deserialize)]
-pub(super) struct NoFields {}
 
 /// A new secret, shown this once with the form for the first code.
 pub(super) async fn begin(

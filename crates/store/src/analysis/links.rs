@@ -1,7 +1,6 @@
 //! Links between cases (related, duplicate of, parent / child), read from either side.
 
 use helpline_domain::audit::AuditAction;
-use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -14,7 +13,7 @@ use helpline_domain::user::Actor;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{visible_briefs, CaseBrief, CHUNK};
+use super::{visible_briefs, CaseBrief};
 use crate::convert::{from_db, stored, to_db};
 use crate::page::{paginate, Cursor};
 use crate::schema::case_links as cl;
@@ -132,47 +131,6 @@ pub fn unlink(tx: &mut Tx<'_>, case: CaseId, target: CaseId) -> Result<()> {
         json!({"target": case}),
     );
     Ok(())
-}
-
-type LinkRow = (String, String, String, String, String, NaiveDateTime);
-
-/// The links of these cases, both directions, each read from the case in `ids` it touches.
-pub(crate) fn links_of(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<CaseLink>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<LinkRow> = cl::table
-            .filter(cl::case_id.eq_any(chunk).or(cl::target_id.eq_any(chunk)))
-            .select((
-                cl::case_id,
-                cl::target_id,
-                cl::kind,
-                cl::note,
-                cl::created_by,
-                cl::created_at,
-            ))
-            .load(conn)?;
-        let inside: HashSet<&String> = chunk.iter().collect();
-        for (a, b, kind, note, by, at) in rows {
-            let kind = stored(LinkKind::parse(&kind))?;
-            let make = |from: &str, to: &str, kind: LinkKind| -> Result<CaseLink> {
-                Ok(CaseLink {
-                    case_id: stored(CaseId::parse(from))?,
-                    target_id: stored(CaseId::parse(to))?,
-                    kind,
-                    note: stored(Note::parse(note.clone()))?,
-                    created_by: stored(by.parse())?,
-                    created_at: from_db(at),
-                })
-            };
-            if inside.contains(&a) {
-                out.push(make(&a, &b, kind)?);
-            }
-            if inside.contains(&b) {
-                out.push(make(&b, &a, kind.inverse())?);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// A case's links read from it, oldest first, a page at a time, each with the other case;

@@ -10,7 +10,6 @@ pub use correlation::{related, Correlation, NotFollowed, Related, Step, Walk};
 pub use holders::*;
 pub use indicators::*;
 pub(crate) use indicators::{case_indicator, ContextRow};
-pub(crate) use links::links_of;
 pub use links::*;
 
 /// Ids per query: far below SQLite's and Postgres's limits on bound parameters.

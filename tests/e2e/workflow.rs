@@ -1086,6 +1086,59 @@ fn retention_leaves_no_name_or_body(backend: Backend) {
     }
 }
 
+/// The console's statistics are kept a minute; older ones stay on screen while one refresh
+/// is made in the background, so no reader waits for a report another has started.
+fn console_figures_stay_on_screen_while_they_refresh(backend: Backend) {
+    let Some(db) = TestDb::fresh(backend) else {
+        return;
+    };
+    let clock = TestClock::at(monday());
+    let app = start(db, &clock, None);
+    let (_, lead) = app.user("lena", Role::Lead);
+    let cookie = format!("helpline_session={lead}");
+    let figures = || {
+        let page = app
+            .call("GET", "/statistics", None, None, &[("cookie", &cookie)])
+            .expect(200)
+            .text;
+        // "Cases: <strong>N</strong> · as of <time id="figures-made">…"
+        let before = page.split("id=\"figures-made\"").next().unwrap_or_default();
+        let total = before
+            .rsplit("<strong>")
+            .next()
+            .and_then(|t| t.split("</strong>").next())
+            .unwrap_or_default()
+            .to_owned();
+        let made = page
+            .split("id=\"figures-made\">")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap_or_default()
+            .to_owned();
+        (total, made)
+    };
+    new_case(&app, &lead, "high", json!({}));
+    let first = figures();
+    assert_eq!(first.0, "1", "{first:?}");
+    new_case(&app, &lead, "high", json!({}));
+    // Within the minute: the same figures.
+    clock.advance(Duration::seconds(30));
+    assert_eq!(figures(), first);
+    // Past it: the same figures at once, and the new ones once the refresh is made.
+    clock.advance(Duration::seconds(31));
+    assert_eq!(figures(), first);
+    let mut now = figures();
+    for _ in 0..100 {
+        if now != first {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        now = figures();
+    }
+    assert_eq!(now.0, "2", "{now:?}");
+    assert_ne!(now.1, first.1);
+}
+
 on_both_backends!(
     roster_spreads_intake_fairly,
     critical_cases_reach_leads_and_webhooks,
@@ -1093,4 +1146,5 @@ on_both_backends!(
     search_folds_accents_and_hides_confidential,
     stats_match_independent_counts,
     retention_leaves_no_name_or_body,
+    console_figures_stay_on_screen_while_they_refresh,
 );

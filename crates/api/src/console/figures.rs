@@ -68,14 +68,25 @@ type Made = (chrono::DateTime<Utc>, std::sync::Arc<stats::Report>);
 /// The console's statistics: a report over the last twelve weeks per reader (each counts the
 /// cases they may see), kept a minute. A report reads every case of the period (a third of a
 /// second at 100,000 cases); a dashboard that says when its figures were made need not do
-/// that at every look, and one computation serves everyone who asks meanwhile.
+/// that at every look. When a reader's figures are over a minute old they are still shown
+/// while one refresh is made in the background, so nobody waits for it but a reader who has
+/// none yet (under load the wait took seconds, and everyone's pages queued behind it).
 #[derive(Default)]
 pub struct Figures {
-    made: tokio::sync::Mutex<std::collections::HashMap<helpline_domain::ids::UserId, Made>>,
+    made: std::sync::Mutex<std::collections::HashMap<helpline_domain::ids::UserId, Slot>>,
 }
 
-/// How long the console's figures are kept.
+/// A reader's figures and whether a refresh is under way.
+struct Slot {
+    made: Made,
+    refreshing: bool,
+}
+
+/// How long the console's figures are kept before they are refreshed.
 const FIGURES_KEPT: Duration = Duration::seconds(60);
+
+/// Figures nobody asked for in this long are forgotten.
+const FIGURES_FORGOTTEN: Duration = Duration::minutes(10);
 
 impl Figures {
     /// The reader's report, and when it was made.
@@ -85,32 +96,76 @@ impl Figures {
             .user_id()
             .ok_or_else(|| ApiError::Forbidden("an integration token has no console".into()))?;
         let now = state.now();
-        let mut made = self.made.lock().await;
-        if let Some((at, report)) = made.get(&key) {
-            if now - *at < FIGURES_KEPT {
-                return Ok((*at, report.clone()));
+        {
+            let mut made = self.lock();
+            if let Some(slot) = made.get_mut(&key) {
+                let shown = slot.made.clone();
+                if now - shown.0 >= FIGURES_KEPT && !slot.refreshing {
+                    slot.refreshing = true;
+                    let (state, auth) = (state.clone(), auth.clone());
+                    actix_web::rt::spawn(async move {
+                        let fresh = make(&state, &auth).await;
+                        let mut made = state.figures.lock();
+                        match (fresh, made.get_mut(&key)) {
+                            (Ok(fresh), Some(slot)) => *slot = Slot::new(fresh),
+                            (Err(e), Some(slot)) => {
+                                slot.refreshing = false;
+                                tracing::warn!(error = %e, "the console's figures were not refreshed");
+                            }
+                            (_, None) => {}
+                        }
+                    });
+                }
+                return Ok(shown);
             }
         }
-        let who = auth.0.clone();
-        let (from, to) = last_weeks(now);
-        let report = state
-            .read(move |conn| {
-                stats::report(
-                    conn,
-                    &who,
-                    from,
-                    to,
-                    &[Dimension::ServiceType],
-                    Some(Period::Week),
-                    now,
-                )
-            })
-            .await?;
-        let report = std::sync::Arc::new(report);
-        made.retain(|_, (at, _)| now - *at < FIGURES_KEPT);
-        made.insert(key, (now, report.clone()));
-        Ok((now, report))
+        let fresh = make(state, auth).await?;
+        let mut made = self.lock();
+        made.retain(|_, slot| now - slot.made.0 < FIGURES_FORGOTTEN);
+        made.insert(key, Slot::new(fresh.clone()));
+        Ok(fresh)
     }
+
+    /// The figures kept, whatever a panicking holder left (a map of reports cannot be half
+    /// written).
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<helpline_domain::ids::UserId, Slot>>
+    {
+        self.made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Slot {
+    fn new(made: Made) -> Slot {
+        Slot {
+            made,
+            refreshing: false,
+        }
+    }
+}
+
+/// The reader's report over the last twelve weeks, made now.
+async fn make(state: &web::Data<AppState>, auth: &Auth) -> Result<Made, ApiError> {
+    let now = state.now();
+    let who = auth.0.clone();
+    let (from, to) = last_weeks(now);
+    let report = state
+        .read(move |conn| {
+            stats::report(
+                conn,
+                &who,
+                from,
+                to,
+                &[Dimension::ServiceType],
+                Some(Period::Week),
+                now,
+            )
+        })
+        .await?;
+    Ok((now, std::sync::Arc::new(report)))
 }
 
 /// Cases opened per week and per service over the last twelve weeks (`GET /api/v1/stats`),

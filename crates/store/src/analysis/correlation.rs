@@ -268,11 +268,11 @@ fn shared_indicators(
     let mut counts: FxHashMap<u32, i64> = FxHashMap::default();
     let held: Vec<(u32, u32, f64)> = shared_holdings(conn, keys)?
         .into_iter()
-        .map(|h| {
-            let w = weight(h.confirmed);
-            let i = met.indicators.number(h.indicator_id);
-            counts.insert(i, h.holders);
-            (met.cases.number(h.case_id), i, w)
+        .map(|SharedHolding { held, holders }| {
+            let w = weight(held.confirmed);
+            let i = met.indicators.number(held.indicator_id);
+            counts.insert(i, holders);
+            (met.cases.number(held.case_id), i, w)
         })
         .collect();
     let fresh: Vec<u32> = counts
@@ -379,12 +379,8 @@ struct Holding {
 /// A holding of the frontier's, of an indicator other cases hold too, with how many hold it.
 #[derive(QueryableByName)]
 struct SharedHolding {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    case_id: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    indicator_id: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    confirmed: bool,
+    #[diesel(embed)]
+    held: Holding,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     holders: i64,
 }

@@ -1,5 +1,6 @@
 //! Broken targets: each broken promise announced once.
 
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use helpline_domain::audit::AuditAction;
 use helpline_domain::case::CaseLocator;
@@ -22,18 +23,19 @@ pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
         return Ok(0);
     }
     let at = to_db(tx.now);
+    // `NOT EXISTS`, one probe of the announcements' key per overdue case: `id <> ALL (…)`
+    // compared every overdue case with every announcement ever made (350 ms at 100,000
+    // cases, in the writer's transaction, every 30 seconds, and growing with the years).
     let mut found: Vec<(String, &'static str)> = Vec::new();
     let response: Vec<String> = c::table
         .filter(c::status.eq_any(super::active()))
         .filter(c::first_response_at.is_null())
         .filter(c::first_response_due_at.lt(at))
-        .filter(
-            c::id.ne_all(
-                sla_announcements::table
-                    .filter(sla_announcements::target.eq("first_response"))
-                    .select(sla_announcements::case_id),
-            ),
-        )
+        .filter(not(exists(
+            sla_announcements::table
+                .filter(sla_announcements::case_id.eq(c::id))
+                .filter(sla_announcements::target.eq("first_response")),
+        )))
         .select(c::id)
         .limit(BREACHES_PER_PASS)
         .load(tx.conn)?;
@@ -41,13 +43,11 @@ pub fn announce_breaches(tx: &mut Tx<'_>, policy: &Policy) -> Result<usize> {
     let resolution: Vec<String> = c::table
         .filter(c::status.eq_any(super::active()))
         .filter(c::resolution_due_at.lt(at))
-        .filter(
-            c::id.ne_all(
-                sla_announcements::table
-                    .filter(sla_announcements::target.eq("resolution"))
-                    .select(sla_announcements::case_id),
-            ),
-        )
+        .filter(not(exists(
+            sla_announcements::table
+                .filter(sla_announcements::case_id.eq(c::id))
+                .filter(sla_announcements::target.eq("resolution")),
+        )))
         .select(c::id)
         .limit(BREACHES_PER_PASS)
         .load(tx.conn)?;

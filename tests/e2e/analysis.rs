@@ -176,6 +176,8 @@ fn indicators_relate_cases(backend: Backend) {
         entry(&one, rb)["explanation"],
         format!("shares domain evil.example with #{rb}")
     );
+    // The first walk read the domain from the database; the next one finds it kept.
+    assert_eq!(related(&app, &bob, &a, "depth=1"), one);
     let two = related(&app, &bob, &a, "depth=2");
     assert_eq!(refs(&two), vec![rb, rc, rf]);
     let via_c = entry(&two, rf);

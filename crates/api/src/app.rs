@@ -50,6 +50,8 @@ pub struct AppState {
     pub mail: crate::mail::MailState,
     /// Values that never correlate.
     pub warnings: helpline_domain::indicator::WarningList,
+    /// What correlation walks have read of the indicators they met.
+    pub descriptions: helpline_store::analysis::Descriptions,
     /// TLP of an indicator given none.
     pub default_tlp: helpline_domain::indicator::Tlp,
     /// Promised times, caseload weights, webhook URLs.
@@ -361,6 +363,7 @@ impl Application {
             seal,
             mail,
             warnings,
+            descriptions: helpline_store::analysis::Descriptions::new(DESCRIPTIONS_KEPT),
             default_tlp,
             config,
             figures: crate::console::Figures::default(),
@@ -463,3 +466,7 @@ async fn telemetry(
     }
     res
 }
+
+/// Indicators whose description correlation keeps between walks (about 100 bytes each): more
+/// than the shared indicators of 100,000 cases.
+const DESCRIPTIONS_KEPT: usize = 200_000;

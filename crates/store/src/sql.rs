@@ -54,8 +54,13 @@ impl Sql {
     /// about thousands): a statement with hundreds of placeholders costs more to parse — twice
     /// on SQLite, which prepares it again once the values are bound — than to run. Each
     /// backend reads the array its own way (see [`Sql::render`]).
-    pub(crate) fn in_ids<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) -> &mut Self {
-        let json = serde_json::Value::from(ids.into_iter().collect::<Vec<_>>()).to_string();
+    pub(crate) fn in_ids<T: serde::Serialize>(
+        &mut self,
+        ids: impl IntoIterator<Item = T>,
+    ) -> &mut Self {
+        let ids: Vec<T> = ids.into_iter().collect();
+        // A list of strings or ids always serialises.
+        let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
         self.binds.push(Bind::Text(json));
         self.text
             .push_str(&format!(" {SET}{}{SET}", self.binds.len()));

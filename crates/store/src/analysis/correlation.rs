@@ -1,13 +1,12 @@
 //! Correlation: every case reachable from one through links and shared indicators, a few
 //! hops deep, each with the path that explains it and a score.
 
-use std::collections::HashSet;
-
 use indexmap::IndexSet;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use diesel::prelude::*;
 use helpline_domain::access::Principal;
+use helpline_domain::ids::{CaseId, IndicatorId};
 use helpline_domain::indicator::{IndicatorState, LinkKind, WarningList};
 use serde::Serialize;
 
@@ -93,6 +92,68 @@ pub struct Walk<'a> {
     /// The strongest this many related cases are answered (with their paths); the walk itself
     /// goes as far as `depth` and the fan-out allow, and `total` counts every case reached.
     pub limit: usize,
+    /// What earlier walks read of the indicators they met.
+    pub descriptions: &'a Descriptions,
+}
+
+/// The indicators' kind and value, kept between walks as they are read. An indicator is never
+/// changed nor deleted once stored (cases' holdings of it are), so what was read stays true on
+/// every node; the shared ones — the only ones a walk describes — are a few tens of thousands
+/// at 100,000 cases, and each two-step walk used to read about seventy of them again.
+pub struct Descriptions {
+    kept: std::sync::RwLock<FxHashMap<IndicatorId, StoredIndicator>>,
+    capacity: usize,
+}
+
+/// Counts only: the values are the helpline's data, never for a log.
+impl std::fmt::Debug for Descriptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.kept.read().map_or(0, |k| k.len());
+        f.debug_struct("Descriptions").field("kept", &kept).finish()
+    }
+}
+
+impl Descriptions {
+    /// Keeps at most `capacity` indicators (about 100 bytes each); when full, starts again.
+    pub fn new(capacity: usize) -> Self {
+        Descriptions {
+            kept: std::sync::RwLock::default(),
+            capacity,
+        }
+    }
+
+    /// These indicators, from those kept and, for the others, from the database.
+    fn of(
+        &self,
+        conn: &mut DbConnection,
+        ids: impl IntoIterator<Item = IndicatorId>,
+    ) -> Result<Vec<StoredIndicator>> {
+        let mut found = Vec::new();
+        let mut unknown = Vec::new();
+        {
+            let kept = self.kept.read().unwrap_or_else(|p| p.into_inner());
+            for id in ids {
+                match kept.get(&id) {
+                    Some(s) => found.push(s.clone()),
+                    None => unknown.push(id),
+                }
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(found);
+        }
+        let read = describe(conn, unknown)?;
+        let mut kept = self.kept.write().unwrap_or_else(|p| p.into_inner());
+        if kept.len() + read.len() > self.capacity {
+            kept.clear();
+        }
+        for s in &read {
+            kept.insert(s.id, s.clone());
+        }
+        drop(kept);
+        found.extend(read);
+        Ok(found)
+    }
 }
 
 /// The correlation's answer.
@@ -109,17 +170,45 @@ pub struct Correlation {
 /// Ids as the walk numbers them: hops, frontiers and scores deal in small numbers, and each id
 /// is kept once (a deep walk meets tens of thousands of holdings of the same few thousand
 /// cases and indicators); an id's number is its place in the set.
-#[derive(Default)]
-struct Numbering {
-    ids: IndexSet<String, FxBuildHasher>,
+struct Numbering<Id> {
+    ids: IndexSet<Id, FxBuildHasher>,
 }
 
-impl Numbering {
-    fn number(&mut self, id: String) -> u32 {
+impl<Id> Default for Numbering<Id> {
+    fn default() -> Self {
+        Numbering {
+            ids: IndexSet::default(),
+        }
+    }
+}
+
+/// The ids the walk numbers.
+trait WalkId: Copy + Eq + std::hash::Hash {
+    /// Stands for a number never given (the walk only holds numbers it gave).
+    fn nil() -> Self;
+}
+
+impl WalkId for CaseId {
+    fn nil() -> Self {
+        CaseId::from_uuid(uuid::Uuid::nil())
+    }
+}
+
+impl WalkId for IndicatorId {
+    fn nil() -> Self {
+        IndicatorId::from_uuid(uuid::Uuid::nil())
+    }
+}
+
+impl<Id: WalkId> Numbering<Id> {
+    fn number(&mut self, id: Id) -> u32 {
         u32::try_from(self.ids.insert_full(id).0).unwrap_or(u32::MAX)
     }
-    fn id(&self, n: u32) -> &str {
-        self.ids.get_index(n as usize).map_or("", String::as_str)
+    fn id(&self, n: u32) -> Id {
+        self.ids
+            .get_index(n as usize)
+            .copied()
+            .unwrap_or_else(Id::nil)
     }
 }
 
@@ -146,8 +235,8 @@ enum Edge {
 /// not (and why), and what each one is.
 #[derive(Default)]
 struct Met {
-    cases: Numbering,
-    indicators: Numbering,
+    cases: Numbering<CaseId>,
+    indicators: Numbering<IndicatorId>,
     followed: FxHashSet<u32>,
     not_followed: FxHashMap<u32, NotFollowed>,
     known: FxHashMap<u32, StoredIndicator>,
@@ -162,7 +251,7 @@ pub fn related(
     walk: &Walk<'_>,
 ) -> Result<Correlation> {
     let mut met = Met::default();
-    let origin = met.cases.number(start.id.to_string());
+    let origin = met.cases.number(start.id);
     let mut reached: FxHashMap<u32, Reach> = FxHashMap::default();
     let first = Reach {
         depth: 0,
@@ -193,7 +282,7 @@ pub fn related(
         b.score
             .total_cmp(&a.score)
             .then(a.depth.cmp(&b.depth))
-            .then(met.cases.id(*a_n).cmp(met.cases.id(*b_n)))
+            .then(met.cases.id(*a_n).cmp(&met.cases.id(*b_n)))
     });
     let total = order.len();
     order.truncate(walk.limit);
@@ -218,7 +307,7 @@ fn step(
     hops: &[Hop],
     depth: usize,
     reached: &mut FxHashMap<u32, Reach>,
-    cases: &Numbering,
+    cases: &Numbering<CaseId>,
 ) -> Result<Vec<u32>> {
     let new: FxHashSet<u32> = hops
         .iter()
@@ -229,7 +318,7 @@ fn step(
     // to -> (best score, its hop, product of the misses)
     let mut found: FxHashMap<u32, (f64, usize, f64)> = FxHashMap::default();
     for (n, (from, to, w, _)) in hops.iter().enumerate() {
-        if !new.contains(to) || !seen.contains(cases.id(*to)) {
+        if !new.contains(to) || !seen.contains(&cases.id(*to)) {
             continue;
         }
         let Some(from_reach) = reached.get(from) else {
@@ -251,7 +340,7 @@ fn step(
         reached.insert(to, Reach { depth, score, via });
         next.push(to);
     }
-    next.sort_by(|a, b| cases.id(*a).cmp(cases.id(*b)));
+    next.sort_by_key(|n| cases.id(*n));
     Ok(next)
 }
 
@@ -282,8 +371,8 @@ fn shared_indicators(
         .collect();
     let mut follow: Vec<u32> = Vec::new();
     let keys = fresh.iter().map(|n| met.indicators.id(*n));
-    for s in describe(conn, keys)? {
-        let i = met.indicators.number(s.id.to_string());
+    for s in walk.descriptions.of(conn, keys)? {
+        let i = met.indicators.number(s.id);
         let n = counts.get(&i).copied().unwrap_or_default();
         let (reason, cases, list) = if let Some(list) = walk.warnings.warns(&s.indicator()) {
             ("warning_list", None, Some(list.to_owned()))
@@ -331,25 +420,29 @@ fn shared_indicators(
 
 /// The hops through the links of the frontier's cases, read from the frontier's side: two
 /// index searches (one per end) rather than one scan of every link for either end.
-fn link_hops(conn: &mut DbConnection, frontier: &[u32], cases: &mut Numbering) -> Result<Vec<Hop>> {
+fn link_hops(
+    conn: &mut DbConnection,
+    frontier: &[u32],
+    cases: &mut Numbering<CaseId>,
+) -> Result<Vec<Hop>> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = diesel::sql_types::Text)]
-        from_id: String,
+        from_id: CaseId,
         #[diesel(sql_type = diesel::sql_types::Text)]
-        to_id: String,
+        to_id: CaseId,
         #[diesel(sql_type = diesel::sql_types::Text)]
         kind: String,
         #[diesel(sql_type = diesel::sql_types::Bool)]
         outgoing: bool,
     }
-    let ids: Vec<&str> = frontier.iter().map(|n| cases.id(*n)).collect();
+    let ids: Vec<CaseId> = frontier.iter().map(|n| cases.id(*n)).collect();
     let mut sql = Sql::default();
     sql.push(
         "SELECT case_id AS from_id, target_id AS to_id, kind, TRUE AS outgoing \
          FROM case_links WHERE case_id",
     )
-    .in_ids(ids.iter().copied())
+    .in_ids(&ids)
     .push(
         " UNION ALL SELECT target_id AS from_id, case_id AS to_id, kind, FALSE AS outgoing \
          FROM case_links WHERE target_id",
@@ -369,9 +462,9 @@ fn link_hops(conn: &mut DbConnection, frontier: &[u32], cases: &mut Numbering) -
 #[derive(QueryableByName)]
 struct Holding {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    case_id: String,
+    case_id: CaseId,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    indicator_id: String,
+    indicator_id: IndicatorId,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     confirmed: bool,
 }
@@ -401,9 +494,9 @@ fn weight(confirmed: bool) -> f64 {
 /// indicator only its own case holds leads nowhere: most of a walk's are such (nineteen in
 /// twenty at 100,000 cases), and the index of shared counts leaves them out at no cost; they
 /// are neither followed nor reported as not followed.
-fn shared_holdings<'a>(
+fn shared_holdings(
     conn: &mut DbConnection,
-    cases: impl IntoIterator<Item = &'a str>,
+    cases: impl IntoIterator<Item = CaseId>,
 ) -> Result<Vec<SharedHolding>> {
     let mut sql = Sql::default();
     sql.push("SELECT ci.case_id, ci.indicator_id, ci.state = ")
@@ -421,9 +514,9 @@ fn shared_holdings<'a>(
 }
 
 /// The holdings (not false positive) of these indicators, in one query however many there are.
-fn holders_of<'a>(
+fn holders_of(
     conn: &mut DbConnection,
-    indicators: impl IntoIterator<Item = &'a str>,
+    indicators: impl IntoIterator<Item = IndicatorId>,
 ) -> Result<Vec<Holding>> {
     let mut sql = Sql::default();
     sql.push("SELECT ci.case_id, ci.indicator_id, ci.state = ")
@@ -461,14 +554,14 @@ fn spell_out(
             chain
         })
         .collect();
-    let wanted: HashSet<&str> = chains
+    let wanted: FxHashSet<CaseId> = chains
         .iter()
         .flatten()
         .map(|(_, to, _)| met.cases.id(*to))
         .collect();
     let mut briefs = visible_briefs(conn, wanted, who)?;
-    briefs.insert(start.id.to_string(), start.clone());
-    let brief = |n: u32| briefs.get(met.cases.id(n));
+    briefs.insert(start.id, start.clone());
+    let brief = |n: u32| briefs.get(&met.cases.id(n));
     let mut related = Vec::with_capacity(order.len());
     for ((n, r), chain) in order.iter().zip(chains) {
         let mut path = Vec::with_capacity(chain.len());
@@ -504,9 +597,9 @@ fn spell_out(
 }
 
 /// Indicators by id, in one query however many there are.
-fn describe<'a>(
+fn describe(
     conn: &mut DbConnection,
-    ids: impl IntoIterator<Item = &'a str>,
+    ids: impl IntoIterator<Item = IndicatorId>,
 ) -> Result<Vec<StoredIndicator>> {
     #[derive(QueryableByName)]
     struct Row {

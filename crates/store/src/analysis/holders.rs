@@ -10,7 +10,6 @@ use helpline_domain::indicator::IndicatorState;
 use serde::Serialize;
 
 use super::{case_indicator, indicator, CaseIndicator, ContextRow};
-use crate::convert::stored;
 use crate::page::{paginate, Cursor};
 use crate::schema::case_indicators as ci;
 use crate::sql::{Bind, Sql};
@@ -61,15 +60,15 @@ impl CaseBrief {
 }
 
 /// The cases among `ids` that `who` may see, briefly, in one query.
-pub fn visible_briefs<'a>(
+pub fn visible_briefs(
     conn: &mut DbConnection,
-    ids: impl IntoIterator<Item = &'a str>,
+    ids: impl IntoIterator<Item = CaseId>,
     who: &Principal,
-) -> Result<HashMap<String, CaseBrief>> {
+) -> Result<HashMap<CaseId, CaseBrief>> {
     #[derive(QueryableByName)]
     struct BriefRow {
         #[diesel(sql_type = diesel::sql_types::Text)]
-        id: String,
+        id: CaseId,
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         reference: i64,
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -87,7 +86,7 @@ pub fn visible_briefs<'a>(
     crate::visibility::visible(&mut sql, who, "c");
     for r in sql.load::<BriefRow>(conn)? {
         let brief = CaseBrief {
-            id: stored(CaseId::parse(&r.id))?,
+            id: r.id,
             reference: r.reference,
             summary: r.summary,
             status: r.status,
@@ -99,16 +98,16 @@ pub fn visible_briefs<'a>(
 
 /// The cases among `ids` (each an existing case) that `who` may see. Correlation asks this of
 /// thousands of cases a hop; for a caller who sees every case it needs no query.
-pub fn visible_among<'a>(
+pub fn visible_among(
     conn: &mut DbConnection,
-    ids: impl IntoIterator<Item = &'a str>,
+    ids: impl IntoIterator<Item = CaseId>,
     who: &Principal,
-) -> Result<HashSet<String>> {
+) -> Result<HashSet<CaseId>> {
     if !who.may(Permission::ReadCases) {
         return Ok(HashSet::new());
     }
     if crate::visibility::sees_every_case(who) {
-        return Ok(ids.into_iter().map(str::to_owned).collect());
+        return Ok(ids.into_iter().collect());
     }
     let mut sql = Sql::default();
     sql.push("SELECT c.id FROM cases c WHERE c.id").in_ids(ids);
@@ -119,7 +118,7 @@ pub fn visible_among<'a>(
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
+    id: CaseId,
 }
 
 /// The cases holding an indicator that `who` may see, with the indicator's context on each, a
@@ -141,18 +140,19 @@ pub fn cases_of(
     }
     crate::visibility::visible(&mut sql, who, "c");
     sql.push(" ORDER BY c.id LIMIT ").bind(Bind::Int(limit + 1));
-    let ids: Vec<String> = sql.load::<IdRow>(conn)?.into_iter().map(|r| r.id).collect();
+    let ids: Vec<CaseId> = sql.load::<IdRow>(conn)?.into_iter().map(|r| r.id).collect();
+    let keys: Vec<String> = ids.iter().map(CaseId::to_string).collect();
     let mut contexts: HashMap<String, ContextRow> = ci::table
         .filter(ci::indicator_id.eq(id.to_string()))
-        .filter(ci::case_id.eq_any(&ids))
+        .filter(ci::case_id.eq_any(&keys))
         .select((ci::case_id, ContextRow::as_select()))
         .load::<(String, ContextRow)>(conn)?
         .into_iter()
         .collect();
-    let briefs = visible_briefs(conn, ids.iter().map(String::as_str), who)?;
+    let briefs = visible_briefs(conn, ids.iter().copied(), who)?;
     let mut out = Vec::with_capacity(ids.len());
-    for case_id in &ids {
-        if let (Some(b), Some(r)) = (briefs.get(case_id), contexts.remove(case_id)) {
+    for (id, case_id) in ids.iter().zip(&keys) {
+        if let (Some(b), Some(r)) = (briefs.get(id), contexts.remove(case_id)) {
             out.push((b.clone(), case_indicator(s.clone(), case_id, r)?));
         }
     }

@@ -189,20 +189,24 @@ pub fn links(
         id: r.other.clone(),
         offset: None,
     });
-    let others: Vec<String> = rows.items.iter().map(|r| r.other.clone()).collect();
-    let briefs = visible_briefs(conn, others.iter().map(String::as_str), who)?;
+    let others: Vec<CaseId> = rows
+        .items
+        .iter()
+        .map(|r| stored(CaseId::parse(&r.other)))
+        .collect::<Result<_>>()?;
+    let briefs = visible_briefs(conn, others.iter().copied(), who)?;
     let mut items = Vec::with_capacity(rows.items.len());
-    for r in rows.items {
+    for (r, other) in rows.items.into_iter().zip(others) {
         let kind = stored(LinkKind::parse(&r.kind))?;
         let link = CaseLink {
             case_id: case,
-            target_id: stored(CaseId::parse(&r.other))?,
+            target_id: other,
             kind: if r.outgoing { kind } else { kind.inverse() },
             note: stored(Note::parse(r.note))?,
             created_by: stored(r.created_by.parse())?,
             created_at: from_db(r.created_at),
         };
-        if let Some(b) = briefs.get(&r.other) {
+        if let Some(b) = briefs.get(&other) {
             items.push((link, b.clone()));
         }
     }

@@ -6,7 +6,7 @@ mod holders;
 mod indicators;
 mod links;
 
-pub use correlation::{related, Correlation, NotFollowed, Related, Step, Walk};
+pub use correlation::{related, Correlation, Descriptions, NotFollowed, Related, Step, Walk};
 pub use holders::*;
 pub use indicators::*;
 pub(crate) use indicators::{case_indicator, ContextRow};

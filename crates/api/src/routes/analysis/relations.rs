@@ -202,6 +202,7 @@ pub(crate) async fn related_cases(
                 fan_out,
                 warnings: &st.warnings,
                 limit,
+                descriptions: &st.descriptions,
             };
             analysis::related(c, &start, &who, &walk)
         })

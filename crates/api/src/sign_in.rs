@@ -114,7 +114,7 @@ pub async fn sign_out(
             helpline_store::sessions::revoke(tx, &session.jti, session.user, session.expires_at)
         })
         .await?;
-    state.principals.put_revoked(&jti, true);
+    state.principals.revoke(&jti);
     Ok(())
 }
 

@@ -43,7 +43,7 @@ pub struct AppState {
     /// Bounds concurrent blocking reads to the pool size.
     pub readers: tokio::sync::Semaphore,
     /// Recently authenticated callers.
-    pub principals: Arc<crate::auth::PrincipalCache>,
+    pub principals: Arc<crate::callers::PrincipalCache>,
     /// Seals TOTP secrets in the database.
     pub seal: crate::second_factor::SealKey,
     /// The helpline's keys and mail settings.
@@ -346,9 +346,9 @@ impl Application {
             notifier.clone(),
         )
         .map_err(StartError::Io)?;
-        let principals = Arc::new(crate::auth::PrincipalCache::default());
-        let epoch =
-            crate::auth::watch_epoch(store.clone(), principals.clone()).map_err(StartError::Io)?;
+        let principals = Arc::new(crate::callers::PrincipalCache::default());
+        let epoch = crate::callers::watch_epoch(store.clone(), principals.clone())
+            .map_err(StartError::Io)?;
         let state = web::Data::new(AppState {
             store,
             jwt,

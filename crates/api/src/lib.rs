@@ -13,6 +13,7 @@
 pub mod allowed;
 pub mod app;
 pub mod auth;
+pub mod callers;
 pub mod config;
 pub mod console;
 pub mod error;

@@ -2,11 +2,13 @@
 //! walks both ("where else have we seen this?") — one module each.
 
 mod correlation;
+mod descriptions;
 mod holders;
 mod indicators;
 mod links;
 
-pub use correlation::{related, Correlation, Descriptions, NotFollowed, Related, Step, Walk};
+pub use correlation::{related, Correlation, NotFollowed, Related, Step, Walk};
+pub use descriptions::Descriptions;
 pub use holders::*;
 pub use indicators::*;
 pub(crate) use indicators::{case_indicator, ContextRow};

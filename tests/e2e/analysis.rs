@@ -178,6 +178,24 @@ fn indicators_relate_cases(backend: Backend) {
     );
     // The first walk read the domain from the database; the next one finds it kept.
     assert_eq!(related(&app, &bob, &a, "depth=1"), one);
+    // What a walk keeps of who holds the domain follows every change of a holding, also one
+    // that leaves their number as it was: B calling it a candidate again makes B a weaker
+    // relation, and confirming it restores it.
+    let on_b = |state: &str| {
+        app.post(
+            &format!("/api/v1/cases/{b}/indicators"),
+            &analyst,
+            json!({"kind": "domain", "value": "evil.example", "state": state}),
+        )
+        .expect(200);
+    };
+    let score = |v: &Value, r: i64| entry(v, r)["score"].as_f64().unwrap_or_default();
+    on_b("candidate");
+    let weaker = related(&app, &bob, &a, "depth=1");
+    assert!(score(&weaker, rb) < score(&one, rb), "{weaker} after {one}");
+    assert_eq!(score(&weaker, rc), score(&one, rc));
+    on_b("confirmed");
+    assert_eq!(related(&app, &bob, &a, "depth=1"), one);
     let two = related(&app, &bob, &a, "depth=2");
     assert_eq!(refs(&two), vec![rb, rc, rf]);
     let via_c = entry(&two, rf);
@@ -288,7 +306,9 @@ fn indicators_relate_cases(backend: Backend) {
         &[],
     )
     .expect(204);
-    assert_eq!(crowd_cut(&related(&app, &bob, &a, "depth=1")), None);
+    let fewer = related(&app, &bob, &a, "depth=1");
+    assert_eq!(crowd_cut(&fewer), None);
+    assert!(!refs(&fewer).contains(&crowd[1]) && refs(&fewer).contains(&crowd[2]));
     put(&app, &analyst, &crowd_ids[1], "ipv4", "185.220.101.1");
     assert_eq!(
         crowd_cut(&related(&app, &bob, &a, "depth=1")),

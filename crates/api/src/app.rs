@@ -52,6 +52,8 @@ pub struct AppState {
     pub warnings: helpline_domain::indicator::WarningList,
     /// What correlation walks have read of the indicators they met.
     pub descriptions: helpline_store::analysis::Descriptions,
+    /// The holders of the indicators correlation walks followed.
+    pub holders: helpline_store::analysis::KeptHolders,
     /// TLP of an indicator given none.
     pub default_tlp: helpline_domain::indicator::Tlp,
     /// Promised times, caseload weights, webhook URLs.
@@ -364,6 +366,7 @@ impl Application {
             mail,
             warnings,
             descriptions: helpline_store::analysis::Descriptions::new(DESCRIPTIONS_KEPT),
+            holders: helpline_store::analysis::KeptHolders::new(HOLDINGS_KEPT),
             default_tlp,
             config,
             figures: crate::console::Figures::default(),
@@ -470,3 +473,7 @@ async fn telemetry(
 /// Indicators whose description correlation keeps between walks (about 100 bytes each): more
 /// than the shared indicators of 100,000 cases.
 const DESCRIPTIONS_KEPT: usize = 200_000;
+
+/// Holdings of followed indicators correlation keeps between walks (about 20 bytes each): the
+/// shared indicators of 100,000 cases hold a few hundred thousand.
+const HOLDINGS_KEPT: usize = 1_000_000;

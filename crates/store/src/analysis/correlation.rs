@@ -10,7 +10,8 @@ use helpline_domain::ids::{CaseId, IndicatorId};
 use helpline_domain::indicator::{IndicatorState, LinkKind, WarningList};
 use serde::Serialize;
 
-use super::{visible_among, visible_briefs, CaseBrief, Descriptions, StoredIndicator};
+use super::kept_holders::Holding;
+use super::{visible_among, visible_briefs, CaseBrief, Descriptions, KeptHolders, StoredIndicator};
 use crate::convert::stored;
 use crate::sql::{Bind, Sql};
 use crate::{DbConnection, Result};
@@ -94,6 +95,8 @@ pub struct Walk<'a> {
     pub limit: usize,
     /// What earlier walks read of the indicators they met.
     pub descriptions: &'a Descriptions,
+    /// The holders of the indicators earlier walks followed.
+    pub holders: &'a KeptHolders,
 }
 
 /// The correlation's answer.
@@ -294,15 +297,22 @@ fn shared_indicators(
     met: &mut Met,
 ) -> Result<Vec<Hop>> {
     let keys = frontier.iter().map(|n| met.cases.id(*n));
-    let mut counts: FxHashMap<u32, i64> = FxHashMap::default();
+    // indicator -> (holders, version of its holdings)
+    let mut counts: FxHashMap<u32, (i64, i64)> = FxHashMap::default();
     let held: Vec<(u32, u32, f64)> = shared_holdings(conn, keys)?
         .into_iter()
-        .map(|SharedHolding { held, holders }| {
-            let w = weight(held.confirmed);
-            let i = met.indicators.number(held.indicator_id);
-            counts.insert(i, holders);
-            (met.cases.number(held.case_id), i, w)
-        })
+        .map(
+            |SharedHolding {
+                 held,
+                 holders,
+                 version,
+             }| {
+                let w = weight(held.confirmed);
+                let i = met.indicators.number(held.indicator_id);
+                counts.insert(i, (holders, version));
+                (met.cases.number(held.case_id), i, w)
+            },
+        )
         .collect();
     let fresh: Vec<u32> = counts
         .keys()
@@ -313,7 +323,7 @@ fn shared_indicators(
     let keys = fresh.iter().map(|n| met.indicators.id(*n));
     for s in walk.descriptions.of(conn, keys)? {
         let i = met.indicators.number(s.id);
-        let n = counts.get(&i).copied().unwrap_or_default();
+        let (n, _) = counts.get(&i).copied().unwrap_or_default();
         let (reason, cases, list) = if let Some(list) = walk.warnings.warns(&s.indicator()) {
             ("warning_list", None, Some(list.to_owned()))
         } else if n > walk.fan_out {
@@ -333,22 +343,21 @@ fn shared_indicators(
         met.not_followed.insert(i, why);
         met.known.insert(i, s);
     }
-    let following: FxHashSet<u32> = follow.iter().copied().collect();
+    let wanted = follow.iter().map(|i| {
+        let (_, version) = counts.get(i).copied().unwrap_or_default();
+        (met.indicators.id(*i), version)
+    });
     let mut holders: FxHashMap<u32, Vec<(u32, f64)>> = FxHashMap::default();
-    let keys = follow.iter().map(|n| met.indicators.id(*n));
-    for h in holders_of(conn, keys)? {
-        let w = weight(h.confirmed);
-        let (case, i) = (
-            met.cases.number(h.case_id),
-            met.indicators.number(h.indicator_id),
-        );
-        holders.entry(i).or_default().push((case, w));
+    for (id, list) in walk.holders.of(conn, wanted)? {
+        let i = met.indicators.number(id);
+        let cases = list
+            .iter()
+            .map(|(case, confirmed)| (met.cases.number(*case), weight(*confirmed)))
+            .collect();
+        holders.insert(i, cases);
     }
     let mut hops = Vec::new();
     for (from, i, from_w) in held {
-        if !following.contains(&i) {
-            continue;
-        }
         for (to, to_w) in holders.get(&i).into_iter().flatten() {
             if *to != from {
                 hops.push((from, *to, f64::min(from_w, *to_w), Edge::Indicator(i)));
@@ -398,17 +407,6 @@ fn link_hops(
     Ok(hops)
 }
 
-/// One case holding one indicator, in a state other than false positive.
-#[derive(QueryableByName)]
-struct Holding {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    case_id: CaseId,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    indicator_id: IndicatorId,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    confirmed: bool,
-}
-
 /// A holding of the frontier's, of an indicator other cases hold too, with how many hold it.
 #[derive(QueryableByName)]
 struct SharedHolding {
@@ -416,6 +414,9 @@ struct SharedHolding {
     held: Holding,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     holders: i64,
+    /// The version of the indicator's holdings (see [`KeptHolders`]).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    version: i64,
 }
 
 /// How strongly a holding ties its case to the indicator: a confirmed indicator more than a
@@ -442,27 +443,10 @@ fn shared_holdings(
     sql.push("SELECT ci.case_id, ci.indicator_id, ci.state = ")
         .bind(Bind::Text(IndicatorState::Confirmed.as_str().to_owned()))
         .push(
-            " AS confirmed, h.holders FROM case_indicators ci JOIN indicator_holders h \
+            " AS confirmed, h.holders, h.version FROM case_indicators ci JOIN indicator_holders h \
              ON h.indicator_id = ci.indicator_id AND h.holders > 1 WHERE ci.case_id",
         )
         .in_ids(cases)
-        .push(" AND ci.state <> ")
-        .bind(Bind::Text(
-            IndicatorState::FalsePositive.as_str().to_owned(),
-        ));
-    sql.load(conn)
-}
-
-/// The holdings (not false positive) of these indicators, in one query however many there are.
-fn holders_of(
-    conn: &mut DbConnection,
-    indicators: impl IntoIterator<Item = IndicatorId>,
-) -> Result<Vec<Holding>> {
-    let mut sql = Sql::default();
-    sql.push("SELECT ci.case_id, ci.indicator_id, ci.state = ")
-        .bind(Bind::Text(IndicatorState::Confirmed.as_str().to_owned()))
-        .push(" AS confirmed FROM case_indicators ci WHERE ci.indicator_id")
-        .in_ids(indicators)
         .push(" AND ci.state <> ")
         .bind(Bind::Text(
             IndicatorState::FalsePositive.as_str().to_owned(),

@@ -5,6 +5,7 @@ mod correlation;
 mod descriptions;
 mod holders;
 mod indicators;
+mod kept_holders;
 mod links;
 
 pub use correlation::{related, Correlation, NotFollowed, Related, Step, Walk};
@@ -12,6 +13,7 @@ pub use descriptions::Descriptions;
 pub use holders::*;
 pub use indicators::*;
 pub(crate) use indicators::{case_indicator, ContextRow};
+pub use kept_holders::KeptHolders;
 pub use links::*;
 
 /// Ids per query: far below SQLite's and Postgres's limits on bound parameters.

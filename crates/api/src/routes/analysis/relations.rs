@@ -203,6 +203,7 @@ pub(crate) async fn related_cases(
                 warnings: &st.warnings,
                 limit,
                 descriptions: &st.descriptions,
+                holders: &st.holders,
             };
             analysis::related(c, &start, &who, &walk)
         })

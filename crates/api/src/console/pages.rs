@@ -332,32 +332,48 @@ async fn icon() -> HttpResponse {
 
 /// Staff members' names by id, as every page shows them (who holds a case, who wrote an
 /// entry), read at most every few seconds: a helpline has tens of staff, and a renamed or new
-/// colleague shows within that time.
+/// colleague shows within that time. Names older than that are still shown while one refresh
+/// is made in the background (as the statistics' figures are), so that no page waits on it
+/// but the very first.
 #[derive(Default)]
 pub struct StaffNames {
     kept: std::sync::Mutex<Option<(std::time::Instant, Names)>>,
+    refreshing: std::sync::atomic::AtomicBool,
 }
 
 /// Staff members' names by id.
 type Names = Arc<HashMap<UserId, String>>;
 
-/// How long the staff's names are kept.
+/// How long the staff's names are kept before they are refreshed.
 const NAMES_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl StaffNames {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Names)>> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// Staff members' names by id (a helpline has tens of them).
 pub(super) async fn staff_names(state: &web::Data<AppState>) -> Result<Names, ApiError> {
-    let kept = |names: &StaffNames| {
-        names
-            .kept
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < NAMES_KEPT)
-            .map(|(_, n)| n.clone())
+    use std::sync::atomic::Ordering;
+    let shown = state.staff_names.kept().clone();
+    let Some((at, names)) = shown else {
+        return read_staff_names(state).await;
     };
-    if let Some(names) = kept(&state.staff_names) {
-        return Ok(names);
+    if at.elapsed() >= NAMES_KEPT && !state.staff_names.refreshing.swap(true, Ordering::AcqRel) {
+        let state = state.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(e) = read_staff_names(&state).await {
+                tracing::warn!(error = %e, "the staff's names were not refreshed");
+            }
+            state.staff_names.refreshing.store(false, Ordering::Release);
+        });
     }
+    Ok(names)
+}
+
+/// Reads the staff's names and keeps them.
+async fn read_staff_names(state: &web::Data<AppState>) -> Result<Names, ApiError> {
     let users = state
         .read(|c| helpline_store::users::list(c, None, 1000))
         .await?;
@@ -368,11 +384,7 @@ pub(super) async fn staff_names(state: &web::Data<AppState>) -> Result<Names, Ap
             .map(|u| (u.id, u.display_name.as_str().to_owned()))
             .collect(),
     );
-    *state
-        .staff_names
-        .kept
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), names.clone()));
+    *state.staff_names.kept() = Some((std::time::Instant::now(), names.clone()));
     Ok(names)
 }
 

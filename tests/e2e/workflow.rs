@@ -394,6 +394,15 @@ fn critical_cases_reach_leads_and_webhooks(backend: Backend) {
     );
     let nid = newest["id"].as_str().unwrap_or_default().to_owned();
     assert!(reasons(&app, &lead, &nid).contains(&"rejected_beneficiary".to_owned()));
+    // The queue says how many cases need a lead, however few it lists.
+    let all = app.get("/api/v1/escalations", &lead).expect(200);
+    let n = all.json["items"].as_array().map_or(0, Vec::len);
+    assert!(n >= 2, "{}", all.text);
+    assert_eq!(all.json["total"], json!(n), "{}", all.text);
+    let first = app.get("/api/v1/escalations?limit=1", &lead).expect(200);
+    assert_eq!(first.json["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(first.json["total"], json!(n), "{}", first.text);
+    assert_eq!(first.json["items"][0], all.json["items"][0]);
     app.post(
         &format!("/api/v1/beneficiaries/{tid}/verification"),
         &handler,

@@ -433,9 +433,33 @@ poll_ms = 50
     );
 
     // Node A dies with the relay and the receiver holding their acceptances, then comes back.
+    // Before the kill, every reply the relay accepted before it closed is marked sent: a node
+    // killed between an acceptance and its own commit would send that reply again (the window
+    // README documents), and on a loaded machine a commit can take longer than the pause.
     sink.gate.close();
     hook.gate.close();
     std::thread::sleep(Duration::from_millis(500));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let marked: BTreeSet<String> = column(
+            &db,
+            "SELECT i.rfc_message_id AS v FROM outbox o JOIN mail_ids i ON i.message_id = o.message_id \
+             WHERE o.state = 'sent'",
+        )
+        .iter()
+        .map(|m| message_id(m))
+        .collect();
+        let accepted = sink.by_message_id();
+        let unmarked: Vec<&String> = accepted.keys().filter(|m| !marked.contains(*m)).collect();
+        if unmarked.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replies accepted by the relay but never marked sent: {unmarked:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     a.kill();
     sink.gate.open();
     hook.gate.open();

@@ -1,6 +1,7 @@
 //! Hand-written SQL where diesel's DSL falls short (filters built from many optional parts,
 //! search, correlation): text with numbered placeholders and the values bound to them, run on
-//! either backend. Values are always bound, never pasted into the text.
+//! either backend. Values are always bound, never pasted into the text; only our own names
+//! (an enum's `as_str`, see [`Sql::name`]) and numbers may be written in.
 
 use chrono::NaiveDateTime;
 use diesel::RunQueryDsl;
@@ -47,6 +48,29 @@ impl Sql {
                 self.push(", ");
             }
             self.bind(Bind::Text(v));
+        }
+        self.push(")")
+    }
+    /// One of our own names (an enum's `as_str`), written into the text as a quoted literal
+    /// rather than bound, so that PostgreSQL's plan for the prepared statement, kept for every
+    /// later run after five, knows which statuses or states it filters on (with them bound it
+    /// guesses a third of the table and keeps planning each run anew). Only `'static` text
+    /// of letters, digits and `_` is written in; anything else is bound, as every value is.
+    pub(crate) fn name(&mut self, name: &'static str) -> &mut Self {
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            self.push("'").push(name).push("'")
+        } else {
+            self.bind(Bind::Text(name.to_owned()))
+        }
+    }
+    /// A parenthesised list of our own names (see [`Sql::name`]).
+    pub(crate) fn names(&mut self, names: impl IntoIterator<Item = &'static str>) -> &mut Self {
+        self.push("(");
+        for (i, n) in names.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.name(n);
         }
         self.push(")")
     }

@@ -16,6 +16,7 @@ mod mail;
 mod openapi;
 mod paging;
 mod permissions;
+mod schema;
 mod second_factor;
 mod visibility;
 mod workflow;

@@ -6,8 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Duration, Utc};
 use helpline_domain::access::Permission;
+use helpline_domain::ids::UserId;
 use helpline_store::stats::{self, Dimension, Period};
 
+use super::kept::Kept;
 use super::lead::lead_page;
 use super::pages::{when, Chrome};
 use super::{failure, signed_in};
@@ -66,27 +68,21 @@ fn last_weeks(now: chrono::DateTime<Utc>) -> (chrono::DateTime<Utc>, chrono::Dat
 type Made = (chrono::DateTime<Utc>, std::sync::Arc<stats::Report>);
 
 /// The console's statistics: a report over the last twelve weeks per reader (each counts the
-/// cases they may see), kept a minute. A report reads every case of the period (a third of a
-/// second at 100,000 cases); a dashboard that says when its figures were made need not do
-/// that at every look. When a reader's figures are over a minute old they are still shown
-/// while one refresh is made in the background, so nobody waits for it but a reader who has
-/// none yet (under load the wait took seconds, and everyone's pages queued behind it).
-#[derive(Default)]
-pub struct Figures {
-    made: std::sync::Mutex<std::collections::HashMap<helpline_domain::ids::UserId, Slot>>,
+/// cases they may see), kept a minute and refreshed in the background after that (see
+/// [`Kept`]). A report reads every case of the period (a third of a second at 100,000 cases);
+/// a dashboard that says when its figures were made need not do that at every look.
+pub struct Figures(Kept<UserId, Made>);
+
+impl Default for Figures {
+    fn default() -> Self {
+        Figures(Kept::new(
+            "the console's figures",
+            Duration::minutes(1),
+            // A reader's figures nobody asked for in this long are forgotten.
+            Duration::minutes(10),
+        ))
+    }
 }
-
-/// A reader's figures and whether a refresh is under way.
-struct Slot {
-    made: Made,
-    refreshing: bool,
-}
-
-/// How long the console's figures are kept before they are refreshed.
-const FIGURES_KEPT: Duration = Duration::seconds(60);
-
-/// Figures nobody asked for in this long are forgotten.
-const FIGURES_FORGOTTEN: Duration = Duration::minutes(10);
 
 impl Figures {
     /// The reader's report, and when it was made.
@@ -95,55 +91,13 @@ impl Figures {
             .actor()
             .user_id()
             .ok_or_else(|| ApiError::Forbidden("an integration token has no console".into()))?;
-        let now = state.now();
-        {
-            let mut made = self.lock();
-            if let Some(slot) = made.get_mut(&key) {
-                let shown = slot.made.clone();
-                if now - shown.0 >= FIGURES_KEPT && !slot.refreshing {
-                    slot.refreshing = true;
-                    let (state, auth) = (state.clone(), auth.clone());
-                    actix_web::rt::spawn(async move {
-                        let fresh = make(&state, &auth).await;
-                        let mut made = state.figures.lock();
-                        match (fresh, made.get_mut(&key)) {
-                            (Ok(fresh), Some(slot)) => *slot = Slot::new(fresh),
-                            (Err(e), Some(slot)) => {
-                                slot.refreshing = false;
-                                tracing::warn!(error = %e, "the console's figures were not refreshed");
-                            }
-                            (_, None) => {}
-                        }
-                    });
-                }
-                return Ok(shown);
-            }
-        }
-        let fresh = make(state, auth).await?;
-        let mut made = self.lock();
-        made.retain(|_, slot| now - slot.made.0 < FIGURES_FORGOTTEN);
-        made.insert(key, Slot::new(fresh.clone()));
-        Ok(fresh)
-    }
-
-    /// The figures kept, whatever a panicking holder left (a map of reports cannot be half
-    /// written).
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<helpline_domain::ids::UserId, Slot>>
-    {
-        self.made
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Slot {
-    fn new(made: Made) -> Slot {
-        Slot {
-            made,
-            refreshing: false,
-        }
+        let auth = auth.clone();
+        self.0
+            .get(key, state.now(), {
+                let state = state.clone();
+                move || async move { make(&state, &auth).await }
+            })
+            .await
     }
 }
 

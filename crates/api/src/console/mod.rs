@@ -19,6 +19,7 @@ mod compose;
 mod figures;
 mod first_contact;
 mod i18n;
+mod kept;
 mod lead;
 mod pages;
 mod queue;

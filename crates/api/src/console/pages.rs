@@ -11,6 +11,7 @@ use askama::Template;
 use helpline_domain::access::Permission;
 use helpline_domain::ids::UserId;
 
+use super::kept::Kept;
 use super::{compose, csrf, html, lang_of, lead, see_other, Lang, Texts};
 use crate::app::AppState;
 use crate::auth::Auth;
@@ -331,61 +332,44 @@ async fn icon() -> HttpResponse {
 }
 
 /// Staff members' names by id, as every page shows them (who holds a case, who wrote an
-/// entry), read at most every few seconds: a helpline has tens of staff, and a renamed or new
-/// colleague shows within that time. Names older than that are still shown while one refresh
-/// is made in the background (as the statistics' figures are), so that no page waits on it
-/// but the very first.
-#[derive(Default)]
-pub struct StaffNames {
-    kept: std::sync::Mutex<Option<(std::time::Instant, Names)>>,
-    refreshing: std::sync::atomic::AtomicBool,
+/// entry), read again every five seconds (of real time) in the background (see [`Kept`]): a
+/// helpline has tens of staff, and a renamed or new colleague shows within that time.
+pub struct StaffNames(Kept<(), Names>);
+
+impl Default for StaffNames {
+    fn default() -> Self {
+        let five_seconds = chrono::Duration::seconds(5);
+        StaffNames(Kept::new("the staff's names", five_seconds, five_seconds))
+    }
 }
 
 /// Staff members' names by id.
 type Names = Arc<HashMap<UserId, String>>;
 
-/// How long the staff's names are kept before they are refreshed.
-const NAMES_KEPT: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl StaffNames {
-    fn kept(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, Names)>> {
-        self.kept.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 /// Staff members' names by id (a helpline has tens of them).
 pub(super) async fn staff_names(state: &web::Data<AppState>) -> Result<Names, ApiError> {
-    use std::sync::atomic::Ordering;
-    let shown = state.staff_names.kept().clone();
-    let Some((at, names)) = shown else {
-        return read_staff_names(state).await;
-    };
-    if at.elapsed() >= NAMES_KEPT && !state.staff_names.refreshing.swap(true, Ordering::AcqRel) {
-        let state = state.clone();
-        actix_web::rt::spawn(async move {
-            if let Err(e) = read_staff_names(&state).await {
-                tracing::warn!(error = %e, "the staff's names were not refreshed");
-            }
-            state.staff_names.refreshing.store(false, Ordering::Release);
-        });
-    }
-    Ok(names)
+    let reader = state.clone();
+    state
+        .staff_names
+        .0
+        .get((), chrono::Utc::now(), move || async move {
+            read_staff_names(&reader).await
+        })
+        .await
 }
 
-/// Reads the staff's names and keeps them.
+/// Reads the staff's names.
 async fn read_staff_names(state: &web::Data<AppState>) -> Result<Names, ApiError> {
     let users = state
         .read(|c| helpline_store::users::list(c, None, 1000))
         .await?;
-    let names: Names = Arc::new(
+    Ok(Arc::new(
         users
             .items
             .into_iter()
             .map(|u| (u.id, u.display_name.as_str().to_owned()))
             .collect(),
-    );
-    *state.staff_names.kept() = Some((std::time::Instant::now(), names.clone()));
-    Ok(names)
+    ))
 }
 
 pub(super) fn me(names: &HashMap<UserId, String>, auth: &Auth) -> Option<String> {

@@ -189,7 +189,7 @@ impl Store {
         let writer = crate::writer::spawn(
             Manager { backend, target },
             backend,
-            Some(pragmas_for(backend, sync)),
+            pragmas_for(backend, sync),
             writers,
         )?;
         Ok(Store {

@@ -113,7 +113,7 @@ impl WriterHandle {
 pub(crate) fn spawn(
     manager: Manager,
     backend: Backend,
-    pragmas: Option<String>,
+    pragmas: String,
     writers: u32,
 ) -> Result<WriterHandle> {
     let (queue, rx) = mpsc::channel::<Job>();
@@ -126,11 +126,11 @@ pub(crate) fn spawn(
     // On SQLite the checkpointer copies the WAL back; the writer's own automatic checkpoint
     // stays as a backstop, far enough away that it only runs if the checkpointer falls behind.
     let pragmas = match backend {
-        Backend::Sqlite => pragmas.map(|p| format!("{p} {WRITER_AUTOCHECKPOINT}")),
+        Backend::Sqlite => format!("{pragmas} {WRITER_AUTOCHECKPOINT}"),
         Backend::Postgres => pragmas,
     };
     for i in 0..writers {
-        let conn = connect(&manager, pragmas.as_deref())?;
+        let conn = connect(&manager, &pragmas)?;
         let (rx, manager, pragmas) = (rx.clone(), manager.clone(), pragmas.clone());
         std::thread::Builder::new()
             .name(format!("helpline-writer-{i}"))
@@ -157,9 +157,9 @@ const WRITER_AUTOCHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 100000;";
 /// that crosses `wal_autocheckpoint`, it stalls the one writer and every caller waiting on it
 /// (measured under mail load: the writer blocked in fsync while both cores idled a fifth of the
 /// time). A passive checkpoint never blocks the writer, which keeps appending meanwhile.
-fn spawn_checkpointer(manager: Arc<Manager>, pragmas: Option<String>) -> Result<Sender<()>> {
+fn spawn_checkpointer(manager: Arc<Manager>, pragmas: String) -> Result<Sender<()>> {
     let (alive, stopped) = mpsc::channel::<()>();
-    let mut conn = connect(&manager, pragmas.as_deref())?;
+    let mut conn = connect(&manager, &pragmas)?;
     std::thread::Builder::new()
         .name("helpline-checkpointer".into())
         .spawn(move || {
@@ -167,7 +167,7 @@ fn spawn_checkpointer(manager: Arc<Manager>, pragmas: Option<String>) -> Result<
             {
                 if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                     tracing::warn!(error = %e, "WAL checkpoint failed; the writer's backstop remains");
-                    if let Ok(c) = connect(&manager, pragmas.as_deref()) {
+                    if let Ok(c) = connect(&manager, &pragmas) {
                         conn = c;
                     }
                 }
@@ -191,13 +191,11 @@ fn next_group(rx: &Mutex<Receiver<Job>>) -> Option<Vec<Job>> {
     Some(group)
 }
 
-fn connect(manager: &Manager, pragmas: Option<&str>) -> Result<DbConnection> {
+fn connect(manager: &Manager, pragmas: &str) -> Result<DbConnection> {
     let mut c = manager
         .establish()
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    if let Some(p) = pragmas {
-        c.batch_execute(p)?;
-    }
+    c.batch_execute(pragmas)?;
     Ok(c)
 }
 
@@ -206,16 +204,16 @@ fn run(
     mut conn: DbConnection,
     manager: &Manager,
     backend: Backend,
-    pragmas: Option<String>,
+    pragmas: String,
 ) {
     while let Some(group) = next_group(rx) {
-        if conn.is_broken() && reconnect(&mut conn, manager, pragmas.as_deref()).is_err() {
+        if conn.is_broken() && reconnect(&mut conn, manager, &pragmas).is_err() {
             fail_all(group, "the database is unreachable");
             continue;
         }
         // A connection that died while idle (Postgres restarted) fails at BEGIN: reconnect once.
         if conn.batch_execute(begin_statement(backend)).is_err()
-            && (reconnect(&mut conn, manager, pragmas.as_deref()).is_err()
+            && (reconnect(&mut conn, manager, &pragmas).is_err()
                 || conn.batch_execute(begin_statement(backend)).is_err())
         {
             fail_all(group, "the database is unreachable");
@@ -225,7 +223,7 @@ fn run(
     }
 }
 
-fn reconnect(conn: &mut DbConnection, manager: &Manager, pragmas: Option<&str>) -> Result<()> {
+fn reconnect(conn: &mut DbConnection, manager: &Manager, pragmas: &str) -> Result<()> {
     *conn = connect(manager, pragmas)?;
     Ok(())
 }

@@ -2,8 +2,9 @@
 //! epoch that every change to who may act moves, which empties it.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -38,9 +39,9 @@ pub(crate) type StoredToken = Option<(helpline_domain::user::ApiToken, String)>;
 /// the cache was emptied is not kept (the generation moved), so it cannot bring back what
 /// the epoch just retired.
 pub struct PrincipalCache {
-    entries: RwLock<HashMap<Actor, (Option<Account>, Instant)>>,
-    tokens: RwLock<HashMap<TokenId, (StoredToken, Instant)>>,
-    revoked: RwLock<HashMap<String, (bool, Instant)>>,
+    entries: Recent<Actor, Option<Account>>,
+    tokens: Recent<TokenId, StoredToken>,
+    revoked: Recent<String, bool>,
     generation: AtomicU64,
     /// When the watcher last read the epoch, in milliseconds after `origin` (0: never).
     watched: AtomicU64,
@@ -50,9 +51,9 @@ pub struct PrincipalCache {
 impl Default for PrincipalCache {
     fn default() -> Self {
         PrincipalCache {
-            entries: RwLock::default(),
-            tokens: RwLock::default(),
-            revoked: RwLock::default(),
+            entries: Recent::default(),
+            tokens: Recent::default(),
+            revoked: Recent::default(),
             generation: AtomicU64::new(0),
             watched: AtomicU64::new(0),
             origin: Instant::now(),
@@ -92,7 +93,7 @@ impl PrincipalCache {
 
     /// Whether the token `jti` is on the deny list, as last read (`None`: ask the database).
     pub(crate) fn revoked(&self, jti: &str) -> Option<bool> {
-        let map = self.revoked.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.revoked.read();
         // A revocation is for good: only a "not revoked" answer goes stale.
         map.get(jti)
             .filter(|(gone, at)| *gone || self.holds(*at, REVOKED_TTL))
@@ -109,80 +110,90 @@ impl PrincipalCache {
         if !gone && generation != self.generation() {
             return;
         }
-        let mut map = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.revoked.write();
         if map.len() > 100_000 {
             map.retain(|_, (gone, at)| *gone && at.elapsed() < Duration::from_secs(86_400));
         }
         map.insert(jti.to_owned(), (gone, Instant::now()));
     }
 
+    /// Who `who` is, as last read (`None`: ask the database; `Some(None)`: nobody active).
     pub(crate) fn get(&self, who: Actor) -> Option<Option<Account>> {
-        let map = self.entries.read().unwrap_or_else(|p| p.into_inner());
-        map.get(&who)
-            .filter(|(_, at)| self.holds(*at, PRINCIPAL_TTL))
-            .map(|(p, _)| p.clone())
+        self.entries.get(&who, |at| self.holds(at, PRINCIPAL_TTL))
     }
 
+    /// Keeps who `who` is, read at `generation`.
     pub(crate) fn put(&self, who: Actor, p: Option<Account>, generation: u64) {
-        if generation != self.generation() {
-            return;
+        if generation == self.generation() {
+            self.entries.put(who, p, 10_000, PRINCIPAL_TTL);
         }
-        let mut map = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (_, at)| at.elapsed() < PRINCIPAL_TTL);
-        }
-        map.insert(who, (p, Instant::now()));
     }
 
+    /// The token `id` as stored, as last read (`None`: ask the database).
     pub(crate) fn token(&self, id: TokenId) -> Option<StoredToken> {
-        let map = self.tokens.read().unwrap_or_else(|p| p.into_inner());
-        map.get(&id)
-            .filter(|(_, at)| self.holds(*at, PRINCIPAL_TTL))
-            .map(|(t, _)| t.clone())
+        self.tokens.get(&id, |at| self.holds(at, PRINCIPAL_TTL))
     }
 
+    /// Keeps the token `id` as stored, read at `generation`.
     pub(crate) fn put_token(&self, id: TokenId, t: StoredToken, generation: u64) {
-        if generation != self.generation() {
-            return;
+        if generation == self.generation() {
+            self.tokens.put(id, t, 10_000, PRINCIPAL_TTL);
         }
-        let mut map = self.tokens.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 10_000 {
-            map.retain(|_, (_, at)| at.elapsed() < PRINCIPAL_TTL);
-        }
-        map.insert(id, (t, Instant::now()));
     }
 
     /// Forgets every caller (another node changed who may act), keeping only the tokens known
     /// to be revoked: a revocation is for good.
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.tokens
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self.revoked
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, (gone, _)| *gone);
+        self.entries.write().clear();
+        self.tokens.write().clear();
+        self.revoked.write().retain(|_, (gone, _)| *gone);
     }
 
     /// Forgets a caller, after their account or token changed.
     pub fn forget(&self, who: Actor) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         if let Actor::Token(id) = who {
-            self.tokens
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
+            self.tokens.write().remove(&id);
         }
-        self.entries
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&who);
+        self.entries.write().remove(&who);
+    }
+}
+
+/// Answers read from the database, each with when it was read.
+struct Recent<K, V>(RwLock<HashMap<K, (V, Instant)>>);
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Recent(RwLock::default())
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Recent<K, V> {
+    /// The answer kept for `k`, if `holds` says one read at its instant still holds.
+    fn get(&self, k: &K, holds: impl Fn(Instant) -> bool) -> Option<V> {
+        self.read()
+            .get(k)
+            .filter(|(_, at)| holds(*at))
+            .map(|(v, _)| v.clone())
+    }
+
+    /// Keeps the answer for `k`; past `most` answers, those older than `ttl` are dropped first.
+    fn put(&self, k: K, v: V, most: usize, ttl: Duration) {
+        let mut map = self.write();
+        if map.len() > most {
+            map.retain(|_, (_, at)| at.elapsed() < ttl);
+        }
+        map.insert(k, (v, Instant::now()));
+    }
+
+    /// The answers, whatever a panicking holder left (each is written whole).
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<K, (V, Instant)>> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<K, (V, Instant)>> {
+        self.0.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

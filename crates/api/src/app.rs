@@ -40,7 +40,7 @@ pub struct AppState {
     pub clock: Clock,
     /// Prometheus rendering.
     pub metrics: PrometheusHandle,
-    /// Bounds concurrent blocking reads to the pool size.
+    /// Bounds requests' concurrent reads on PostgreSQL (see `Config::request_readers`).
     pub readers: tokio::sync::Semaphore,
     /// Recently authenticated callers.
     pub principals: Arc<crate::callers::PrincipalCache>,
@@ -77,8 +77,9 @@ impl AppState {
     /// On SQLite a read is a lookup in the process's own page cache that takes microseconds:
     /// handing it to a blocking thread costs more than the query (measured: 6,300 against
     /// 10,400 fetches/s), so it runs on the worker. On Postgres a read waits on the network,
-    /// so it runs on the blocking pool, no more at once than the pool has connections, so that
-    /// excess requests queue here rather than as threads.
+    /// so it runs on the blocking pool, no more at once than `Config::request_readers` (about
+    /// what the cores can run), so that excess requests queue here rather than as threads or
+    /// as PostgreSQL backends competing for the same cores.
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
@@ -360,7 +361,7 @@ impl Application {
             policy,
             webhooks: notifier.clone(),
             metrics: metrics_handle(),
-            readers: tokio::sync::Semaphore::new(config.database_pool_size.max(1) as usize),
+            readers: tokio::sync::Semaphore::new(config.request_readers()),
             principals,
             seal,
             mail,

@@ -65,6 +65,8 @@ pub struct Config {
     pub database_url: Secret,
     /// Pool size.
     pub database_pool_size: u32,
+    /// Requests reading from PostgreSQL at once (0: twice this machine's cores).
+    pub database_readers: u32,
     /// SQLite synchronous mode.
     pub sqlite_synchronous: String,
     /// Writer connections on Postgres.
@@ -315,6 +317,7 @@ const ENV_KEYS: &[&str] = &[
     "listen",
     "database_url",
     "database_pool_size",
+    "database_readers",
     "sqlite_synchronous",
     "postgres_writers",
     "jwt_secret",
@@ -336,6 +339,17 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// How many requests read from PostgreSQL at once: `database_readers`, or twice this
+    /// machine's cores when 0; never more than the pool, never none.
+    pub fn request_readers(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let asked = match self.database_readers {
+            0 => cores * 2,
+            n => n as usize,
+        };
+        asked.clamp(1, self.database_pool_size.max(1) as usize)
+    }
+
     /// Reads the layers: built-in defaults, `dir/default.toml`, `dir/local.toml`, an explicit
     /// file if given, then the environment.
     pub fn load(dir: &Path, explicit: Option<&Path>) -> Result<Config, ConfigError> {
@@ -468,6 +482,19 @@ mod tests {
         assert!(c.workflow.policy().is_ok());
         c.workflow.webhooks.urls = vec!["file:///etc/passwd".into()];
         assert!(c.workflow.policy().is_err());
+    }
+
+    #[test]
+    fn request_readers_follow_the_cores_within_the_pool() {
+        let mut c = Config::defaults().unwrap_or_else(|e| panic!("{e}"));
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        assert_eq!(c.request_readers(), (cores * 2).min(16));
+        c.database_readers = 3;
+        assert_eq!(c.request_readers(), 3);
+        c.database_readers = 40;
+        assert_eq!(c.request_readers(), 16);
+        c.database_pool_size = 0;
+        assert_eq!(c.request_readers(), 1);
     }
 
     #[test]

@@ -42,14 +42,7 @@ impl Sql {
         self
     }
     pub(crate) fn bind_list(&mut self, items: impl IntoIterator<Item = String>) -> &mut Self {
-        self.push("(");
-        for (i, v) in items.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(Bind::Text(v));
-        }
-        self.push(")")
+        self.list(items, |sql, v| sql.bind(Bind::Text(v)))
     }
     /// One of our own names (an enum's `as_str`), written into the text as a quoted literal
     /// rather than bound, so that PostgreSQL's plan for the prepared statement, kept for every
@@ -65,12 +58,20 @@ impl Sql {
     }
     /// A parenthesised list of our own names (see [`Sql::name`]).
     pub(crate) fn names(&mut self, names: impl IntoIterator<Item = &'static str>) -> &mut Self {
+        self.list(names, Self::name)
+    }
+    /// A parenthesised, comma-separated list, each item written by `one`.
+    fn list<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut one: impl FnMut(&mut Self, T) -> &mut Self,
+    ) -> &mut Self {
         self.push("(");
-        for (i, n) in names.into_iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            self.name(n);
+            one(self, item);
         }
         self.push(")")
     }

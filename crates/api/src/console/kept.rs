@@ -31,7 +31,7 @@ struct Slot<V> {
 
 impl<K, V> Kept<K, V>
 where
-    K: Eq + Hash + Clone + 'static,
+    K: Eq + Hash + 'static,
     V: Clone + 'static,
 {
     /// Nothing kept yet.
